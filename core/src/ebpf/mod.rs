@@ -1,0 +1,1 @@
+//! eBPF instruction encoder, the embedded XDP redirect programs, and a disassembler.

@@ -1,0 +1,1 @@
+//! rtnetlink codec: XDP attach/detach/query requests and reply parsing, no allocation.

@@ -1,0 +1,2 @@
+//! The `sockctl` command-line tool.
+fn main() {}

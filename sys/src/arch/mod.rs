@@ -1,0 +1,26 @@
+//! The raw entry into the kernel: one file per architecture with
+//! `syscall0` ... `syscall6` and the syscall numbers used here. Everything
+//! above this module is architecture-free.
+//!
+//! Only x86_64 and aarch64 (64-bit, little-endian) are supported. Another
+//! architecture is a compile error rather than a silent fallback to libc: the
+//! whole point of this crate is to need no C library, and an untested
+//! syscall table is worse than none.
+
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86_64::*;
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+#[cfg(target_arch = "aarch64")]
+pub(crate) use aarch64::*;
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!(
+    "afxdp-sys supports x86_64 and aarch64 only: add src/arch/<arch>.rs with syscall0..6 and the syscall numbers"
+);
+
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("afxdp-sys needs a 64-bit target (x32 and ILP32 ABIs are not supported)");
