@@ -5,6 +5,9 @@
 //! - [`abi`]: the kernel's user-space ABI (structs with compile-time layout
 //!   checks, and constants), one module per header family.
 //! - [`errno`]: [`Errno`], a kernel error number that prints its name and text.
+//! - [`ring`]: the AF_XDP ring protocol (single producer, single consumer,
+//!   the kernel as peer), over raw pointers or plain memory.
+//! - [`umem`]: UMEM geometry, descriptor validation, a frame allocator.
 //!
 //! The system calls that use these types live in `afxdp-sys`; the convenient,
 //! safe API and the `sockctl` tool live in `sockctl`.
@@ -20,6 +23,8 @@
 pub mod abi;
 pub mod ebpf;
 pub mod errno;
+pub mod ring;
 pub mod rtnetlink;
+pub mod umem;
 
 pub use errno::Errno;

@@ -8,6 +8,12 @@
 //!
 //! - [`fd`]: [`OwnedFd`] (closes on drop) and [`BorrowedFd`].
 //! - [`bpf`]: maps, pinning, program load with the verifier log, links, info.
+//! - [`xsk`]: AF_XDP sockets: UMEM registration, ring sizes and mappings,
+//!   bind, statistics, wakeups.
+//! - [`mm`]: [`mm::Mmap`], an owned memory mapping.
+//! - [`netlink`]: a route-netlink socket.
+//! - [`netdev`]: interface index and name, flags, ethtool channels.
+//! - [`socket`], [`poll`]: the generic socket calls and `ppoll`.
 //!
 //! Every fd this crate opens is close-on-exec.
 //!
@@ -34,6 +40,12 @@ extern crate std;
 mod arch;
 pub mod bpf;
 pub mod fd;
+pub mod mm;
+pub mod netdev;
+pub mod netlink;
+pub mod poll;
+pub mod socket;
+pub mod xsk;
 
 pub use afxdp_core::Errno;
 pub use fd::{BorrowedFd, OwnedFd};
