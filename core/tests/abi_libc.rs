@@ -399,9 +399,11 @@ fn errno_numbers_names_and_texts_match_libc() {
     // Every named error's text is what glibc's strerror prints (524 is
     // kernel-internal: glibc calls it "Unknown error 524").
     for &e in Errno::ALL.iter().filter(|e| e.raw() < 512) {
-        // SAFETY: strerror returns a pointer to a NUL-terminated string that
-        // stays valid until the next strerror call on this thread.
-        let text = unsafe { std::ffi::CStr::from_ptr(libc::strerror(e.raw())) };
+        // SAFETY: strerror takes any int.
+        let ptr = unsafe { libc::strerror(e.raw()) };
+        // SAFETY: strerror returns a NUL-terminated string that stays valid
+        // until the next strerror call on this thread.
+        let text = unsafe { std::ffi::CStr::from_ptr(ptr) };
         assert_eq!(
             Some(text.to_str().unwrap()),
             e.text(),

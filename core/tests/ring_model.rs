@@ -65,7 +65,11 @@ fn fills_to_exactly_size_then_refuses() {
     assert_eq!(cons.peek(3).len(), 3);
     let p = cons.peek(3);
     p.release();
-    assert_eq!(prod.free(1), 3, "released entries become free after a refresh");
+    assert_eq!(
+        prod.free(1),
+        3,
+        "released entries become free after a refresh"
+    );
     assert_eq!(cons.peek(100).len(), 5);
     let p = cons.peek(100);
     p.release();
@@ -143,18 +147,25 @@ fn a_broken_peer_index_never_yields_more_than_size() {
     // SAFETY: `words` and `slots` outlive both handles and nothing else
     // touches them while the handles are used.
     unsafe { base.write(1000) }; // producer index
-    // SAFETY: as above.
+                                 // SAFETY: as above.
     let mut cons = unsafe { Consumer::new(parts) };
-    assert_eq!(cons.peek(u32::MAX).len(), 4, "never more than the ring holds");
-    drop(cons);
+    assert_eq!(
+        cons.peek(u32::MAX).len(),
+        4,
+        "never more than the ring holds"
+    );
+    let _ = cons;
     // SAFETY: as above.
-    unsafe {
-        base.write(0);
-        base.wrapping_add(1).write(1000); // consumer index ahead of producer
-    }
+    unsafe { base.write(0) };
+    // SAFETY: as above; the consumer index runs ahead of the producer's.
+    unsafe { base.wrapping_add(1).write(1000) };
     // SAFETY: as above.
     let mut prod = unsafe { Producer::<u64>::new(parts) };
-    assert_eq!(prod.reserve(4).len(), 0, "a consumer ahead of us frees nothing");
+    assert_eq!(
+        prod.reserve(4).len(),
+        0,
+        "a consumer ahead of us frees nothing"
+    );
 }
 
 #[test]
@@ -191,7 +202,10 @@ fn a_real_second_thread_as_the_peer() {
                 expect += 1;
             }
             if batch.is_empty() {
-                assert!(std::time::Instant::now() < deadline, "consumer stuck at {expect}");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "consumer stuck at {expect}"
+                );
                 std::hint::spin_loop();
             }
             batch.release();

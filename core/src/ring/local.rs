@@ -57,20 +57,20 @@ pub fn split_slices<'a, T: Copy>(
 ) -> Option<(Producer<'a, T>, Consumer<'a, T>, &'a AtomicU32)> {
     let size = u32::try_from(entries.len()).ok()?;
     let idx: *mut RingIndices = indices;
-    // SAFETY: `idx` comes from a live exclusive borrow; `addr_of_mut!` makes
-    // field pointers without creating intermediate references.
-    let (p, c, f) = unsafe {
-        (
-            addr_of_mut!((*idx).producer.0).cast::<u32>(),
-            addr_of_mut!((*idx).consumer.0).cast::<u32>(),
-            addr_of_mut!((*idx).flags.0),
-        )
-    };
+    // SAFETY: `idx` comes from a live exclusive borrow, and `addr_of_mut!`
+    // makes field pointers without intermediate references.
+    let p = unsafe { addr_of_mut!((*idx).producer.0) }.cast::<u32>();
+    // SAFETY: as above.
+    let c = unsafe { addr_of_mut!((*idx).consumer.0) }.cast::<u32>();
+    // SAFETY: as above.
+    let f = unsafe { addr_of_mut!((*idx).flags.0) };
     let parts = RingParts::new(p, c, f.cast::<u32>(), entries.as_mut_ptr(), size)?;
     // SAFETY: the exclusive borrows of `indices` and `entries` last for 'a, so
     // nothing but these two handles touches the ring for 'a; each handle
     // writes only its own index; the handles follow the protocol.
-    let (prod, cons) = unsafe { (Producer::new(parts), Consumer::new(parts)) };
+    let prod = unsafe { Producer::new(parts) };
+    // SAFETY: as above.
+    let cons = unsafe { Consumer::new(parts) };
     // SAFETY: `f` points at an `AtomicU32` inside the borrow, valid for 'a;
     // shared access to an atomic from several places is what atomics are for.
     let flags = unsafe { &*f };

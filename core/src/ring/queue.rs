@@ -110,13 +110,14 @@ unsafe impl<T: Send> Send for Producer<'_, T> {}
 // SAFETY: as for `Producer`.
 unsafe impl<T: Send> Send for Consumer<'_, T> {}
 
-/// Reads a shared word.
+/// A shared word of a ring.
 ///
-/// The pointer comes from `RingParts` held by a handle whose constructor's
-/// contract keeps it valid for the handle's life.
+/// Private on purpose: every `p` passed here comes from the `RingParts` of a
+/// handle being built or alive, whose constructor's contract keeps the word
+/// valid for the handle's life.
 #[inline(always)]
 fn word<'a>(p: NonNull<AtomicU32>) -> &'a AtomicU32 {
-    // SAFETY: see above; every caller is a method of a live handle.
+    // SAFETY: see above.
     unsafe { p.as_ref() }
 }
 
@@ -129,13 +130,9 @@ impl<'r, T: Copy> Producer<'r, T> {
     /// published by a producer-index store; nothing else on this side uses
     /// the producer index or the entries.
     pub unsafe fn new(parts: RingParts<T>) -> Self {
-        // SAFETY: the caller vouches for the pointers.
-        let (prod, cons) = unsafe {
-            (
-                parts.producer.as_ref().load(Ordering::Relaxed),
-                parts.consumer.as_ref().load(Ordering::Acquire),
-            )
-        };
+        // The caller vouches for the pointers, as `word` requires.
+        let prod = word(parts.producer).load(Ordering::Relaxed);
+        let cons = word(parts.consumer).load(Ordering::Acquire);
         Producer {
             mask: parts.size - 1,
             parts,
@@ -294,13 +291,9 @@ impl<'r, T: Copy> Consumer<'r, T> {
     /// only the producer index, the flags word, and entries it has not
     /// published yet; nothing else on this side uses the consumer index.
     pub unsafe fn new(parts: RingParts<T>) -> Self {
-        // SAFETY: the caller vouches for the pointers.
-        let (cons, prod) = unsafe {
-            (
-                parts.consumer.as_ref().load(Ordering::Relaxed),
-                parts.producer.as_ref().load(Ordering::Acquire),
-            )
-        };
+        // The caller vouches for the pointers, as `word` requires.
+        let cons = word(parts.consumer).load(Ordering::Relaxed);
+        let prod = word(parts.producer).load(Ordering::Acquire);
         Consumer {
             mask: parts.size - 1,
             parts,

@@ -24,3 +24,37 @@ compile_error!(
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("afxdp-sys needs a 64-bit target (x32 and ILP32 ABIs are not supported)");
+
+#[cfg(test)]
+mod tests {
+    use super::nr;
+
+    /// Our syscall numbers are the ones the C library uses.
+    #[test]
+    fn syscall_numbers_match_libc() {
+        let pairs: &[(usize, libc::c_long)] = &[
+            (nr::CLOSE, libc::SYS_close),
+            (nr::MMAP, libc::SYS_mmap),
+            (nr::MUNMAP, libc::SYS_munmap),
+            (nr::IOCTL, libc::SYS_ioctl),
+            (nr::SOCKET, libc::SYS_socket),
+            (nr::CONNECT, libc::SYS_connect),
+            (nr::SENDTO, libc::SYS_sendto),
+            (nr::RECVFROM, libc::SYS_recvfrom),
+            (nr::BIND, libc::SYS_bind),
+            (nr::LISTEN, libc::SYS_listen),
+            (nr::GETSOCKNAME, libc::SYS_getsockname),
+            (nr::SETSOCKOPT, libc::SYS_setsockopt),
+            (nr::GETSOCKOPT, libc::SYS_getsockopt),
+            (nr::GETDENTS64, libc::SYS_getdents64),
+            (nr::OPENAT, libc::SYS_openat),
+            (nr::PPOLL, libc::SYS_ppoll),
+            (nr::ACCEPT4, libc::SYS_accept4),
+            (nr::BPF, libc::SYS_bpf),
+        ];
+        for &(ours, theirs) in pairs {
+            assert_eq!(ours as libc::c_long, theirs);
+        }
+        assert_eq!(super::O_DIRECTORY as i32, libc::O_DIRECTORY);
+    }
+}

@@ -1,0 +1,45 @@
+//! Test support for the workspace, dev-only: real kernel objects, cleaned up.
+//!
+//! - [`privileged`]: gate a test on root; a skip is loud, and a failure when
+//!   `AFXDP_REQUIRE_PRIVILEGED=1` (as `.ci/run` sets).
+//! - [`NetNs`]: a uniquely named network namespace, deleted on drop (also
+//!   when the test panics); [`NetNs::run`] runs a closure inside it.
+//! - [`Veth`]: a veth pair inside a namespace, both ends up.
+//! - [`with_bpffs`]: a bpffs in a private mount namespace that dies with the
+//!   closure.
+//! - [`frames`] and [`packet`]: Ethernet/IPv4/UDP test frames, and AF_PACKET
+//!   send and capture.
+//! - [`open_fds`]: the fds open in this process, from `/proc/self/fd`.
+
+pub mod frames;
+mod netns;
+pub mod packet;
+mod privilege;
+
+pub use netns::{unique_path, with_bpffs, NetNs, Veth};
+pub use privilege::privileged;
+
+/// Number of open fds of this process (entries of `/proc/self/fd`, minus the
+/// one used to list them).
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("read /proc/self/fd")
+        .count()
+        .saturating_sub(1)
+}
+
+/// Runs `cmd args...`, panicking with its stderr when it fails.
+pub fn run(cmd: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("spawn {cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {}: {}\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
