@@ -4,6 +4,11 @@
 //! and `afxdp-sys` (system calls):
 //!
 //! - [`map`]: BPF maps, and [`XskMap`], the map of AF_XDP sockets.
+//! - [`netdev`]: [`Netdev`], an interface by name, with its queue count.
+//! - [`program`]: [`XdpProgram`], the embedded redirect program loaded for
+//!   an XSKMAP (variant probed), or any XDP program, with the verifier log.
+//! - [`attach`]: attach over rtnetlink or as a BPF link, query, detach;
+//!   [`Attachment`] detaches on drop.
 //! - [`Error`]: every failure names the operation, the interface or path,
 //!   and the errno, with a hint where one helps.
 //!
@@ -15,8 +20,14 @@
 //! # Ok::<(), sockctl::Error>(())
 //! ```
 
+pub mod attach;
 pub mod error;
 pub mod map;
+pub mod netdev;
+pub mod program;
 
+pub use attach::{Attachment, XdpMode, XdpStatus};
 pub use error::{Error, Result};
 pub use map::{Map, MapSpec, XskMap};
+pub use netdev::{Netdev, QueueCount};
+pub use program::{RedirectVariant, XdpProgram};

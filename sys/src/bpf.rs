@@ -6,10 +6,10 @@ use core::mem::size_of;
 
 use afxdp_core::abi::bpf::{
     BpfInsn, BpfMapInfo, BpfProgInfo, InfoByFdAttr, LinkCreateAttr, MapCreateAttr, MapElemAttr,
-    ObjAttr, ProgLoadAttr, BPF_LINK_CREATE, BPF_LINK_DETACH, BPF_MAP_CREATE, BPF_MAP_DELETE_ELEM,
-    BPF_MAP_GET_FD_BY_ID, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM,
-    BPF_OBJ_GET, BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_NAME_LEN, BPF_OBJ_PIN, BPF_PROG_GET_FD_BY_ID,
-    BPF_PROG_LOAD,
+    ObjAttr, ProgLoadAttr, TestRunAttr, BPF_LINK_CREATE, BPF_LINK_DETACH, BPF_MAP_CREATE,
+    BPF_MAP_DELETE_ELEM, BPF_MAP_GET_FD_BY_ID, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM,
+    BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET, BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_NAME_LEN, BPF_OBJ_PIN,
+    BPF_PROG_GET_FD_BY_ID, BPF_PROG_LOAD, BPF_PROG_TEST_RUN,
 };
 
 use crate::arch::{nr, syscall3};
@@ -309,4 +309,36 @@ pub fn link_detach(link: BorrowedFd<'_>) -> Result<()> {
     let mut attr = [link.as_raw() as u32];
     // SAFETY: LINK_DETACH reads only the attribute; no addresses.
     check(unsafe { sys_bpf(BPF_LINK_DETACH, &mut attr) }).map(drop)
+}
+
+/// `BPF_PROG_TEST_RUN`: runs `prog` once on the packet `data` and returns
+/// its return value (for XDP, the verdict). Used to probe what a kernel
+/// really does with a program before attaching it. `data` must be at least
+/// an Ethernet header (14 bytes) for XDP.
+pub fn prog_test_run(prog: BorrowedFd<'_>, data: &[u8]) -> Result<u32> {
+    let mut attr = TestRunAttr {
+        prog_fd: prog.as_raw() as u32,
+        data_size_in: u32::try_from(data.len()).map_err(|_| Errno::E2BIG)?,
+        data_in: data.as_ptr() as u64,
+        repeat: 1,
+        ..Default::default()
+    };
+    // SAFETY: the kernel reads `data_size_in` bytes from `data_in`, which is
+    // `data`; no output buffers are given.
+    check(unsafe { sys_bpf(BPF_PROG_TEST_RUN, &mut attr) })?;
+    Ok(attr.retval)
+}
+
+/// The ids of the maps `prog` uses, written into `ids`; returns how many the
+/// program has (which may exceed `ids.len()`).
+pub fn prog_map_ids(prog: BorrowedFd<'_>, ids: &mut [u32]) -> Result<usize> {
+    let mut info = BpfProgInfo {
+        nr_map_ids: u32::try_from(ids.len()).map_err(|_| Errno::E2BIG)?,
+        map_ids: ids.as_mut_ptr() as u64,
+        ..Default::default()
+    };
+    // SAFETY: the kernel writes at most `nr_map_ids` u32s to `map_ids`, which
+    // is `ids`; every other array is absent.
+    unsafe { obj_get_info(prog, &mut info)? };
+    Ok(info.nr_map_ids as usize)
 }

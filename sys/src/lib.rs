@@ -14,6 +14,7 @@
 //! - [`netlink`]: a route-netlink socket.
 //! - [`netdev`]: interface index and name, flags, ethtool channels.
 //! - [`socket`], [`poll`]: the generic socket calls and `ppoll`.
+//! - [`signal`]: block signals and poll for them, without handlers.
 //!
 //! Every fd this crate opens is close-on-exec.
 //!
@@ -44,6 +45,7 @@ pub mod mm;
 pub mod netdev;
 pub mod netlink;
 pub mod poll;
+pub mod signal;
 pub mod socket;
 pub mod xsk;
 

@@ -760,6 +760,49 @@ assert_layout!(ProgLoadAttr, size = 152,
     core_relos @ 128, core_relo_rec_size @ 136, log_true_size @ 140, prog_token_fd @ 144,
     fd_array_cnt @ 148);
 
+/// `bpf_attr` for `BPF_PROG_TEST_RUN`: run a program once (or `repeat`
+/// times) on given input and report its return value.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TestRunAttr {
+    /// The program.
+    pub prog_fd: u32,
+    /// Out: the program's return value.
+    pub retval: u32,
+    /// Bytes of input packet.
+    pub data_size_in: u32,
+    /// In: size of `data_out`; out: bytes written.
+    pub data_size_out: u32,
+    /// Address of the input packet.
+    pub data_in: u64,
+    /// Address of the output buffer (0 for none).
+    pub data_out: u64,
+    /// Runs (0 means 1).
+    pub repeat: u32,
+    /// Out: average run time in ns.
+    pub duration: u32,
+    /// Bytes of input context.
+    pub ctx_size_in: u32,
+    /// In: size of `ctx_out`; out: bytes written.
+    pub ctx_size_out: u32,
+    /// Address of the input context (`struct xdp_md` for XDP).
+    pub ctx_in: u64,
+    /// Address of the output context buffer.
+    pub ctx_out: u64,
+    /// `BPF_F_TEST_*` flags.
+    pub flags: u32,
+    /// CPU to run on (with `BPF_F_TEST_RUN_ON_CPU`).
+    pub cpu: u32,
+    /// Batch size (XDP live frames mode).
+    pub batch_size: u32,
+    /// Padding (zero).
+    pub _pad0: u32,
+}
+assert_layout!(TestRunAttr, size = 80,
+    prog_fd @ 0, retval @ 4, data_size_in @ 8, data_size_out @ 12, data_in @ 16, data_out @ 24,
+    repeat @ 32, duration @ 36, ctx_size_in @ 40, ctx_size_out @ 44, ctx_in @ 48, ctx_out @ 56,
+    flags @ 64, cpu @ 68, batch_size @ 72);
+
 /// `bpf_attr` for `BPF_LINK_CREATE`: the fields common to every link type.
 ///
 /// The kernel's attribute continues with a union of target-specific fields;

@@ -22,6 +22,11 @@ pub(crate) mod nr {
     pub const OPENAT: usize = 56;
     pub const PPOLL: usize = 73;
     pub const ACCEPT4: usize = 242;
+    pub const RT_SIGPROCMASK: usize = 135;
+    pub const RT_SIGPENDING: usize = 136;
+    pub const RT_SIGTIMEDWAIT: usize = 137;
+    pub const GETPID: usize = 172;
+    pub const KILL: usize = 129;
     pub const BPF: usize = 280;
 }
 
@@ -31,7 +36,6 @@ pub(crate) const O_DIRECTORY: u32 = 0o40000;
 /// # Safety
 /// The caller upholds the contract of syscall `n` with these arguments.
 #[inline]
-#[allow(dead_code)] // part of the per-architecture interface; no caller yet
 pub(crate) unsafe fn syscall0(n: usize) -> isize {
     let ret: isize;
     // SAFETY: the caller upholds the syscall's contract; `svc 0` clobbers

@@ -51,6 +51,11 @@ mod tests {
             (nr::PPOLL, libc::SYS_ppoll),
             (nr::ACCEPT4, libc::SYS_accept4),
             (nr::BPF, libc::SYS_bpf),
+            (nr::RT_SIGPROCMASK, libc::SYS_rt_sigprocmask),
+            (nr::RT_SIGPENDING, libc::SYS_rt_sigpending),
+            (nr::RT_SIGTIMEDWAIT, libc::SYS_rt_sigtimedwait),
+            (nr::GETPID, libc::SYS_getpid),
+            (nr::KILL, libc::SYS_kill),
         ];
         for &(ours, theirs) in pairs {
             assert_eq!(ours as libc::c_long, theirs);

@@ -22,6 +22,11 @@ pub(crate) mod nr {
     pub const OPENAT: usize = 257;
     pub const PPOLL: usize = 271;
     pub const ACCEPT4: usize = 288;
+    pub const RT_SIGPROCMASK: usize = 14;
+    pub const RT_SIGPENDING: usize = 127;
+    pub const RT_SIGTIMEDWAIT: usize = 128;
+    pub const GETPID: usize = 39;
+    pub const KILL: usize = 62;
     pub const BPF: usize = 321;
 }
 
@@ -31,7 +36,6 @@ pub(crate) const O_DIRECTORY: u32 = 0o200000;
 /// # Safety
 /// The caller upholds the contract of syscall `n` with these arguments.
 #[inline]
-#[allow(dead_code)] // part of the per-architecture interface; no caller yet
 pub(crate) unsafe fn syscall0(n: usize) -> isize {
     let ret: isize;
     // SAFETY: the caller upholds the syscall's contract; `syscall` clobbers

@@ -1,2 +1,0 @@
-//! The `sockctl` command-line tool.
-fn main() {}

@@ -1,0 +1,119 @@
+//! Command-line parsing: `--name value`, `--name=value`, flags, repeated
+//! options, and usage errors that say what was wrong.
+
+use std::collections::HashMap;
+
+/// One option a command accepts.
+pub struct Opt {
+    /// Long name without the dashes.
+    pub name: &'static str,
+    /// Whether it takes a value.
+    pub value: bool,
+    /// Whether it may be given more than once.
+    pub repeat: bool,
+}
+
+/// A flag (no value).
+pub const fn flag(name: &'static str) -> Opt {
+    Opt {
+        name,
+        value: false,
+        repeat: false,
+    }
+}
+/// An option with one value.
+pub const fn opt(name: &'static str) -> Opt {
+    Opt {
+        name,
+        value: true,
+        repeat: false,
+    }
+}
+
+/// A usage error: printed with a pointer to `--help`, exit status 2.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+/// The parsed options of one command.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    values: HashMap<&'static str, Vec<String>>,
+    pub help: bool,
+}
+
+impl Parsed {
+    /// Whether a flag was given.
+    pub fn flag(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+    /// The value of an option, if given.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .get(name)
+            .and_then(|v| v.last())
+            .map(String::as_str)
+    }
+    /// The value of a required option.
+    pub fn required(&self, name: &str) -> Result<&str, Usage> {
+        self.get(name)
+            .ok_or_else(|| Usage(format!("--{name} is required")))
+    }
+    /// The value of an option parsed as a number.
+    pub fn number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, Usage> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| Usage(format!("--{name} {v:?}: not a valid number"))),
+        }
+    }
+}
+
+/// Parses `args` against `spec`. `-h`/`--help` anywhere asks for help.
+pub fn parse(args: &[String], spec: &[Opt]) -> Result<Parsed, Usage> {
+    let mut out = Parsed::default();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        if arg == "-h" || arg == "--help" {
+            out.help = true;
+            continue;
+        }
+        let Some(body) = arg.strip_prefix("--") else {
+            return Err(Usage(format!("unexpected argument {arg:?}")));
+        };
+        let (name, inline) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (body, None),
+        };
+        let Some(o) = spec.iter().find(|o| o.name == name) else {
+            return Err(Usage(format!("unknown option --{name}")));
+        };
+        let value = if o.value {
+            match inline {
+                Some(v) => v,
+                None => {
+                    let v = args
+                        .get(i)
+                        .filter(|v| !v.starts_with("--"))
+                        .ok_or_else(|| Usage(format!("--{name} needs a value")))?;
+                    i += 1;
+                    v.clone()
+                }
+            }
+        } else {
+            if inline.is_some() {
+                return Err(Usage(format!("--{name} takes no value")));
+            }
+            String::new()
+        };
+        let slot = out.values.entry(o.name).or_default();
+        if !slot.is_empty() && !o.repeat {
+            return Err(Usage(format!("--{name} given twice")));
+        }
+        slot.push(value);
+    }
+    Ok(out)
+}

@@ -1,0 +1,111 @@
+//! `sockctl`: one static binary for both sides of unprivileged AF_XDP.
+//!
+//! Errors are one line on stderr, `sockctl: <what failed>: <iface or path>:
+//! <ERRNO_NAME> (<text>)`, plus a `hint:` line where one helps; exit status
+//! 1 for operational errors, 2 for usage errors.
+
+mod args;
+mod json;
+mod prog;
+
+use std::process::ExitCode;
+
+use args::Usage;
+
+const HELP: &str = "\
+sockctl: unprivileged AF_XDP without libbpf
+
+usage: sockctl <command> [options]       (sockctl <command> --help for more)
+
+device-plugin side (privileged):
+  prog dump      print the embedded XDP redirect program, with its bytes
+  prog attach    create the XSKMAP, load the program, attach it to an interface
+  prog status    what XDP program an interface has
+  prog detach    detach the XDP program of an interface
+
+examples:
+  sockctl prog dump
+  sockctl prog attach --iface eth0 --mode native --json
+  sockctl prog status --iface eth0
+";
+
+/// What a command returns: an operational error (exit 1) or a usage error
+/// (exit 2).
+pub enum Failure {
+    /// Something failed while doing the work.
+    Op(sockctl::Error),
+    /// The command line was wrong.
+    Usage(Usage),
+}
+
+impl From<sockctl::Error> for Failure {
+    fn from(e: sockctl::Error) -> Self {
+        Failure::Op(e)
+    }
+}
+
+impl From<Usage> for Failure {
+    fn from(e: Usage) -> Self {
+        Failure::Usage(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match args.split_first() {
+        None => {
+            eprint!("{HELP}");
+            return ExitCode::from(2);
+        }
+        Some((c, rest)) => (c.as_str(), rest),
+    };
+    let result = match cmd {
+        "-h" | "--help" | "help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        "-V" | "--version" => {
+            println!("sockctl {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        "prog" => prog::main(rest),
+        other => Err(Failure::Usage(Usage(format!("unknown command {other:?}")))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(Usage(msg))) => {
+            eprintln!("sockctl: {msg}");
+            eprintln!("hint: see `sockctl {} --help`", help_topic(&args));
+            ExitCode::from(2)
+        }
+        Err(Failure::Op(e)) => {
+            report(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The command words of `args` (for pointing at the right `--help`).
+fn help_topic(args: &[String]) -> String {
+    args.iter()
+        .take_while(|a| !a.starts_with('-'))
+        .take(2)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Prints an operational error the way the CLI contract says.
+pub fn report(e: &sockctl::Error) {
+    eprintln!("sockctl: {e}");
+    if let Some(detail) = e.detail() {
+        // The first line is already on the error line; the rest (a verifier
+        // log) follows as is.
+        for line in detail.lines().skip(1) {
+            eprintln!("  {line}");
+        }
+    }
+    if let Some(h) = e.hint() {
+        eprintln!("hint: {h}");
+    }
+}
