@@ -192,11 +192,12 @@ pub fn attach(
     let mut flags = mode.flags();
     if replace {
         let now = query(netdev)?;
-        let other_mode = match (mode, now.mode) {
-            (XdpMode::Native, AttachedMode::Generic) | (XdpMode::Skb, AttachedMode::Driver) => true,
-            (_, AttachedMode::Multi) => true,
-            _ => false,
-        };
+        let other_mode = matches!(
+            (mode, now.mode),
+            (XdpMode::Native, AttachedMode::Generic)
+                | (XdpMode::Skb, AttachedMode::Driver)
+                | (_, AttachedMode::Multi)
+        );
         if other_mode {
             detach(netdev)?;
         }

@@ -9,6 +9,12 @@
 //!   an XSKMAP (variant probed), or any XDP program, with the verifier log.
 //! - [`attach`]: attach over rtnetlink or as a BPF link, query, detach;
 //!   [`Attachment`] detaches on drop.
+//! - [`umem`]: [`Umem`], the packet memory, and [`Frame`], the token that
+//!   says the application owns a piece of it.
+//! - [`xsk`]: [`SocketBuilder`], [`XskSocket`] and its four queues; the
+//!   data path allocates nothing.
+//! - [`fwd`]: rxdrop, macswap and txonly over a socket ([`fwd::Port`]).
+//! - [`vdev`]: DPDK's `net_af_xdp` device arguments ([`vdev::Vdev`]).
 //! - [`Error`]: every failure names the operation, the interface or path,
 //!   and the errno, with a hint where one helps.
 //!
@@ -22,12 +28,21 @@
 
 pub mod attach;
 pub mod error;
+pub mod fwd;
 pub mod map;
 pub mod netdev;
 pub mod program;
+pub mod umem;
+pub mod vdev;
+pub mod xsk;
 
 pub use attach::{Attachment, XdpMode, XdpStatus};
 pub use error::{Error, Result};
 pub use map::{Map, MapSpec, XskMap};
 pub use netdev::{Netdev, QueueCount};
 pub use program::{RedirectVariant, XdpProgram};
+pub use umem::{Frame, FrameBuf, Umem, UmemConfig};
+pub use xsk::{
+    CompletionQueue, CopyMode, FillQueue, Queues, RingSizes, RxQueue, SocketBuilder, TxQueue,
+    XskSocket,
+};

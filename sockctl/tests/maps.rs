@@ -4,7 +4,7 @@
 
 use afxdp_core::abi::bpf::BPF_MAP_TYPE_ARRAY;
 use afxdp_core::Errno;
-use afxdp_testkit::{open_fds, privileged, with_bpffs};
+use afxdp_testkit::{open_fds, privileged, serial, with_bpffs};
 use sockctl::{Map, MapSpec, XskMap};
 
 #[test]
@@ -12,6 +12,7 @@ fn a_missing_pin_path_is_enoent_and_the_error_names_operation_and_path() {
     if !privileged("a_missing_pin_path_is_enoent_and_the_error_names_operation_and_path") {
         return;
     }
+    let _serial = serial();
     with_bpffs(|dir| {
         let path = dir.join("no_such_map");
         let err = XskMap::open_pinned(&path).unwrap_err();
@@ -32,6 +33,7 @@ fn bad_sizes_give_the_kernels_errno_and_name_the_map() {
     if !privileged("bad_sizes_give_the_kernels_errno_and_name_the_map") {
         return;
     }
+    let _serial = serial();
     let err = Map::create(&MapSpec {
         map_type: afxdp_core::abi::bpf::BPF_MAP_TYPE_XSKMAP,
         key_size: 4,
@@ -53,6 +55,7 @@ fn xskmap_pins_and_reopens_and_other_maps_are_refused() {
     if !privileged("xskmap_pins_and_reopens_and_other_maps_are_refused") {
         return;
     }
+    let _serial = serial();
     let before = open_fds();
     with_bpffs(|dir| {
         let xsks = XskMap::create(4, "xsks_map").unwrap();

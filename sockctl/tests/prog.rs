@@ -8,7 +8,7 @@ use std::process::Output;
 use afxdp_core::abi::bpf::BpfInsn;
 use afxdp_core::ebpf::{exit, mov64_imm, Reg};
 use afxdp_core::Errno;
-use afxdp_testkit::{privileged, NetNs, Veth};
+use afxdp_testkit::{json_field, privileged, NetNs, Veth};
 use sockctl::attach::{self, mode_name};
 use sockctl::{Attachment, Netdev, RedirectVariant, XdpMode, XdpProgram, XskMap};
 
@@ -27,17 +27,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The value of `"key":` in a one-line JSON object (numbers and strings).
-fn json_field(json: &str, key: &str) -> Option<String> {
-    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = &json[at..];
-    if let Some(s) = rest.strip_prefix('"') {
-        return Some(s[..s.find('"')?].to_string());
-    }
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    Some(rest[..end].to_string())
 }
 
 /// `ip -d link show <dev>` in the namespace.

@@ -12,16 +12,16 @@ use afxdp_core::rtnetlink::{Body, Message, Messages, ParseError, Pending, SeqCou
 use crate::{socket, BorrowedFd, Errno, OwnedFd, Result};
 
 /// The kernel's extended-ack message, copied out of the receive buffer
-/// (cut at 192 bytes).
+/// (cut at 112 bytes: the kernel's messages are short).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ExtAckMsg {
-    buf: [u8; 192],
+    buf: [u8; 112],
     len: u8,
 }
 
 impl ExtAckMsg {
     fn new(msg: &[u8]) -> Self {
-        let mut buf = [0u8; 192];
+        let mut buf = [0u8; 112];
         let mut len = msg.len().min(buf.len());
         // Cut on a character boundary.
         while len > 0 && core::str::from_utf8(&msg[..len]).is_err() {

@@ -9,7 +9,7 @@ use afxdp_core::abi::bpf::{
     BPF_NOEXIST,
 };
 use afxdp_sys::{bpf, BorrowedFd, Errno};
-use afxdp_testkit::{open_fds, privileged, with_bpffs};
+use afxdp_testkit::{open_fds, privileged, serial, with_bpffs};
 
 fn create(
     map_type: u32,
@@ -68,6 +68,7 @@ fn array_and_xskmap_round_trip_through_a_bpffs() {
     if !privileged("array_and_xskmap_round_trip_through_a_bpffs") {
         return;
     }
+    let _serial = serial();
     let fds_before = open_fds();
     with_bpffs(|dir| {
         let array = create(BPF_MAP_TYPE_ARRAY, 4, 8, 4).expect("create ARRAY");
@@ -179,6 +180,7 @@ fn bad_map_sizes_get_the_kernels_errno() {
     if !privileged("bad_map_sizes_get_the_kernels_errno") {
         return;
     }
+    let _serial = serial();
     // An XSKMAP holds 4-byte keys and 4-byte values, nothing else.
     assert_eq!(
         create(BPF_MAP_TYPE_XSKMAP, 4, 8, 4).unwrap_err(),
@@ -207,6 +209,7 @@ fn info_on_something_that_is_not_a_bpf_object_is_einval() {
     if !privileged("info_on_something_that_is_not_a_bpf_object_is_einval") {
         return;
     }
+    let _serial = serial();
     let sock = afxdp_sys::xsk::socket().expect("AF_XDP socket");
     assert_eq!(bpf::map_info(sock.as_fd()).unwrap_err(), Errno::EINVAL);
 }
@@ -216,6 +219,7 @@ fn bpf_fds_are_close_on_exec() {
     if !privileged("bpf_fds_are_close_on_exec") {
         return;
     }
+    let _serial = serial();
     let map = create(BPF_MAP_TYPE_ARRAY, 4, 4, 1).unwrap();
     // SAFETY: F_GETFD on an fd we own.
     let flags = unsafe { libc::fcntl(map.as_raw(), libc::F_GETFD) };

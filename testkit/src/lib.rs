@@ -43,3 +43,26 @@ pub fn run(cmd: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The value of `"key":` in a one-line JSON object (a number or a string,
+/// as text), for checking `--json` output.
+pub fn json_field(json: &str, key: &str) -> Option<String> {
+    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = &json[at..];
+    if let Some(s) = rest.strip_prefix('"') {
+        return Some(s[..s.find('"')?].to_string());
+    }
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Some(rest[..end].to_string())
+}
+
+/// Serialises the tests of one test binary that take it: hold the guard for
+/// the whole test. Needed where a test counts the process's fds (which other
+/// tests running in parallel would change) or needs the CPUs to itself to
+/// move traffic without loss. A test that panicked while holding it does not
+/// block the others.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -154,3 +154,22 @@ impl Drop for PacketSocket {
         unsafe { libc::close(self.fd) };
     }
 }
+
+/// Sends `frames` from `ifname` at a modest pace: bursts of `burst` frames,
+/// then a pause of `gap`. Returns how long it took.
+pub fn send_paced(
+    ifname: &str,
+    frames: &[Vec<u8>],
+    burst: usize,
+    gap: Duration,
+) -> io::Result<Duration> {
+    let sock = PacketSocket::bind(ifname)?;
+    let start = Instant::now();
+    for (i, f) in frames.iter().enumerate() {
+        sock.send(f)?;
+        if (i + 1) % burst.max(1) == 0 {
+            std::thread::sleep(gap);
+        }
+    }
+    Ok(start.elapsed())
+}

@@ -7,6 +7,7 @@
 mod args;
 mod json;
 mod prog;
+mod rx;
 
 use std::process::ExitCode;
 
@@ -23,10 +24,14 @@ device-plugin side (privileged):
   prog status    what XDP program an interface has
   prog detach    detach the XDP program of an interface
 
+application side:
+  rx             open AF_XDP sockets like DPDK's net_af_xdp (--vdev) and forward
+
 examples:
   sockctl prog dump
   sockctl prog attach --iface eth0 --mode native --json
   sockctl prog status --iface eth0
+  sockctl rx --vdev iface=eth0 --fwd rxdrop --count 100000 --json
 ";
 
 /// What a command returns: an operational error (exit 1) or a usage error
@@ -69,6 +74,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         "prog" => prog::main(rest),
+        "rx" => rx::main(rest),
         other => Err(Failure::Usage(Usage(format!("unknown command {other:?}")))),
     };
     match result {
