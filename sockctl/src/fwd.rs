@@ -352,3 +352,46 @@ pub fn swap_macs(frame: &mut [u8]) {
         dst.swap_with_slice(&mut rest[..6]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_txonly_frame_is_a_valid_64_byte_udp_frame() {
+        let f = txonly_frame();
+        assert_eq!(f.len(), 64);
+        assert_eq!(&f[12..14], &[0x08, 0x00], "IPv4");
+        assert_eq!(f[23], 17, "UDP");
+        // The IPv4 header checksums to zero.
+        let mut sum = 0u32;
+        for c in f[14..34].chunks(2) {
+            sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        assert_eq!(sum, 0xffff);
+        assert_eq!(u16::from_be_bytes([f[16], f[17]]), 50, "IP total length");
+        assert_eq!(u16::from_be_bytes([f[38], f[39]]), 30, "UDP length");
+    }
+
+    #[test]
+    fn swap_macs_swaps_only_the_addresses() {
+        let mut f: Vec<u8> = (0..20).collect();
+        swap_macs(&mut f);
+        assert_eq!(&f[..12], &[6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 4, 5]);
+        assert_eq!(&f[12..], &(12..20).collect::<Vec<u8>>()[..]);
+        let mut short = [1u8, 2, 3];
+        swap_macs(&mut short);
+        assert_eq!(short, [1, 2, 3], "too short to be Ethernet: untouched");
+    }
+
+    #[test]
+    fn modes_parse_and_print() {
+        for m in [FwdMode::RxDrop, FwdMode::MacSwap, FwdMode::TxOnly] {
+            assert_eq!(m.name().parse::<FwdMode>().unwrap(), m);
+        }
+        assert!("bounce".parse::<FwdMode>().is_err());
+    }
+}

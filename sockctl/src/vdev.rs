@@ -201,3 +201,87 @@ impl Vdev {
         self.start_queue..self.start_queue + self.queue_count
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Vdev, String> {
+        s.parse::<Vdev>().map_err(|e| e.0)
+    }
+
+    #[test]
+    fn defaults_are_dpdks() {
+        let v = parse("iface=eth0").unwrap();
+        assert_eq!(v.start_queue, 0);
+        assert_eq!(v.queue_count, 1);
+        assert_eq!(v.busy_budget, 64);
+        assert!(!v.force_copy && !v.shared_umem);
+        assert_eq!(v.map, MapSource::Load);
+        assert_eq!(v.xdp_mode, None);
+        assert_eq!(v.queues(), 0..1);
+    }
+
+    #[test]
+    fn device_name_and_all_keys() {
+        let v = parse("net_af_xdp0,iface=ens1,start_queue=2,queue_count=3,force_copy=1,shared_umem=1,busy_budget=0,mode=skb").unwrap();
+        assert_eq!(v.iface, "ens1");
+        assert_eq!(v.queues(), 2..5);
+        assert!(v.force_copy && v.shared_umem);
+        assert_eq!(v.busy_budget, 0);
+        assert_eq!(v.xdp_mode, Some(XdpMode::Skb));
+    }
+
+    #[test]
+    fn device_plugin_paths_default_like_dpdk() {
+        assert_eq!(
+            parse("iface=eth0,use_cni=1").unwrap().map,
+            MapSource::Handshake("/tmp/afxdp_dp/eth0/afxdp.sock".into())
+        );
+        assert_eq!(
+            parse("iface=eth0,use_pinned_map=1").unwrap().map,
+            MapSource::Pinned("/tmp/afxdp_dp/eth0/xsks_map".into())
+        );
+        assert_eq!(
+            parse("iface=eth0,use_cni=1,dp_path=/tmp/afxdp.sock")
+                .unwrap()
+                .map,
+            MapSource::Handshake("/tmp/afxdp.sock".into())
+        );
+        // busy polling is off with a device plugin (explicit 0 is allowed).
+        assert_eq!(
+            parse("iface=eth0,use_pinned_map=1,busy_budget=0")
+                .unwrap()
+                .busy_budget,
+            0
+        );
+    }
+
+    #[test]
+    fn bad_strings_say_what_is_wrong() {
+        for (s, msg) in [
+            ("", "iface=<interface> is required"),
+            ("iface=", "not a valid interface name"),
+            ("iface=averyveryverylongname", "not a valid interface name"),
+            (
+                "iface=a,queue_count=x",
+                "queue_count=x: expected a non-negative integer",
+            ),
+            ("iface=a,start_queue=-1", "start_queue=-1"),
+            ("iface=a,start_queue=4294967295,queue_count=2", "overflows"),
+            ("iface=a,busy_budget=70000", "must be 0 to 65535"),
+            ("iface=a,mode=hw", "not supported"),
+            ("iface=a,mode=fast", "expected drv or skb"),
+            ("iface=a,xdp_prog=/x.o", "xdp_prog"),
+            ("iface=a,use_cni=2", "expected 0 or 1"),
+            ("eth0", "expected key=value"),
+            (
+                "iface=a,use_cni=1,busy_budget=5",
+                "busy_budget cannot be set",
+            ),
+        ] {
+            let err = parse(s).unwrap_err();
+            assert!(err.contains(msg), "{s:?}: {err}");
+        }
+    }
+}

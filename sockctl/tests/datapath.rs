@@ -339,3 +339,145 @@ fn binding_errors_name_the_queue_and_hint() {
         assert!(err.to_string().contains("frame size 3000"), "{err}");
     });
 }
+
+#[test]
+fn unaligned_chunks_with_headroom_receive_every_frame() {
+    if !privileged("unaligned_chunks_with_headroom_receive_every_frame") {
+        return;
+    }
+    let _serial = serial();
+    const N: u32 = 3_000;
+    const HEADROOM: u32 = 128;
+    let ns = NetNs::new("unaligned");
+    let veth = Veth::new(&ns, 1);
+    ns.run(|| {
+        let dev = Netdev::by_name(&veth.a).unwrap();
+        let (map, _att) = redirect(&dev, XdpMode::Native);
+        // Chunks of 3000 bytes: only possible in unaligned mode.
+        let cfg = UmemConfig {
+            frame_count: 2048,
+            frame_size: 3000,
+            headroom: HEADROOM,
+            unaligned: true,
+            ..Default::default()
+        };
+        let umem = Umem::new(cfg).unwrap();
+        let sizes = RingSizes {
+            fill: 1024,
+            rx: 1024,
+            tx: 0,
+            completion: 64,
+        };
+        let (sock, mut q) = SocketBuilder::new(&umem, &dev, 0)
+            .ring_sizes(sizes)
+            .build()
+            .unwrap();
+        map.insert(0, sock.as_fd()).unwrap();
+        let mut frames = umem.take_frames().unwrap();
+        q.fill.fill(&mut frames);
+        let out: Vec<Vec<u8>> = (0..N).map(frame).collect();
+        let peer = veth.b.clone();
+        let sender = std::thread::spawn(move || {
+            send_paced(&peer, &out, 32, Duration::from_micros(500)).unwrap()
+        });
+        let mut buf = FrameBuf::with_capacity(64);
+        let mut got = 0u32;
+        let mut offsets = HashSet::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while got < N && Instant::now() < deadline {
+            let n = q.rx.as_mut().unwrap().receive(&mut buf);
+            for f in buf.iter() {
+                let l = umem.layout();
+                // The kernel wrote the packet after the headroom in its chunk.
+                let off = l.resolve(f.addr()) - l.chunk_of(f.addr());
+                assert!(
+                    off >= u64::from(HEADROOM),
+                    "offset {off} inside the headroom"
+                );
+                offsets.insert(off);
+                let data = umem.data(f);
+                assert_eq!(data, &frame(seq_of(data).unwrap())[..]);
+            }
+            got += n as u32;
+            q.fill.fill(&mut buf);
+            if n == 0 {
+                sockctl::xsk::wait_readable(&[&sock], 10).unwrap();
+            }
+        }
+        sender.join().unwrap();
+        assert_eq!(got, N);
+        assert_eq!(
+            offsets.len(),
+            1,
+            "every packet at the same offset in its chunk: {offsets:?}"
+        );
+        assert_eq!(sock.statistics().unwrap().rx_invalid_descs, 0);
+    });
+}
+
+/// Sets `vm.nr_hugepages` for the life of the guard.
+struct HugePages(String);
+
+impl HugePages {
+    const PATH: &'static str = "/proc/sys/vm/nr_hugepages";
+    fn reserve(n: u32) -> Option<HugePages> {
+        let old = std::fs::read_to_string(Self::PATH).ok()?.trim().to_string();
+        let want = old.parse::<u32>().ok()? + n;
+        std::fs::write(Self::PATH, want.to_string()).ok()?;
+        let got: u32 = std::fs::read_to_string(Self::PATH)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let guard = HugePages(old);
+        (got >= want).then_some(guard)
+    }
+}
+
+impl Drop for HugePages {
+    fn drop(&mut self) {
+        let _ = std::fs::write(Self::PATH, &self.0);
+    }
+}
+
+#[test]
+fn a_hugepage_umem_registers_and_receives() {
+    if !privileged("a_hugepage_umem_registers_and_receives") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("huge");
+    let veth = Veth::new(&ns, 1);
+    ns.run(|| {
+        let cfg = UmemConfig {
+            frame_count: 2048,
+            hugepages: true,
+            ..Default::default()
+        };
+        let guard = HugePages::reserve(4).expect("reserve 4 huge pages (8 MiB)");
+        let dev = Netdev::by_name(&veth.a).unwrap();
+        let (map, _att) = redirect(&dev, XdpMode::Native);
+        let umem = Umem::new(cfg).unwrap();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+        let free_line = meminfo
+            .lines()
+            .find(|l| l.starts_with("HugePages_Free"))
+            .unwrap()
+            .to_string();
+        let (sock, mut q) = SocketBuilder::new(&umem, &dev, 0).build().unwrap();
+        map.insert(0, sock.as_fd()).unwrap();
+        let mut frames = umem.take_frames().unwrap();
+        q.fill.fill(&mut frames);
+        let out: Vec<Vec<u8>> = (0..500).map(frame).collect();
+        send_paced(&veth.b, &out, 32, Duration::from_micros(500)).unwrap();
+        let seen = receive_checked(&mut [(&sock, &mut q)], 500);
+        assert_eq!(seen[0].len(), 500);
+        drop((sock, q, umem));
+        drop(guard);
+        // The UMEM really sat on huge pages: two of the four were in use.
+        assert!(
+            free_line.ends_with(" 2") || free_line.contains("Free:        2"),
+            "{free_line}"
+        );
+    });
+}

@@ -41,6 +41,17 @@ pub fn map_create(attr: &MapCreateAttr) -> Result<OwnedFd> {
     check_fd(unsafe { sys_bpf(BPF_MAP_CREATE, &mut attr) })
 }
 
+/// The attribute of the `BPF_MAP_*_ELEM` and `GET_NEXT_KEY` commands.
+fn elem_attr(map: BorrowedFd<'_>, key: *const u8, value: *const u8, flags: u64) -> MapElemAttr {
+    MapElemAttr {
+        map_fd: map.as_raw() as u32,
+        key: key as u64,
+        value_or_next_key: value as u64,
+        flags,
+        ..Default::default()
+    }
+}
+
 /// `BPF_MAP_LOOKUP_ELEM`: copies the value stored under `key` into `value`.
 ///
 /// # Safety
@@ -53,13 +64,7 @@ pub unsafe fn map_lookup_elem(
     value: *mut u8,
     flags: u64,
 ) -> Result<()> {
-    let mut attr = MapElemAttr {
-        map_fd: map.as_raw() as u32,
-        key: key as u64,
-        value_or_next_key: value as u64,
-        flags,
-        ..Default::default()
-    };
+    let mut attr = elem_attr(map, key, value, flags);
     // SAFETY: the caller vouches for the key and value buffers.
     check(unsafe { sys_bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) }).map(drop)
 }
@@ -76,13 +81,7 @@ pub unsafe fn map_update_elem(
     value: *const u8,
     flags: u64,
 ) -> Result<()> {
-    let mut attr = MapElemAttr {
-        map_fd: map.as_raw() as u32,
-        key: key as u64,
-        value_or_next_key: value as u64,
-        flags,
-        ..Default::default()
-    };
+    let mut attr = elem_attr(map, key, value, flags);
     // SAFETY: the caller vouches for the key and value buffers; UPDATE only
     // reads them.
     check(unsafe { sys_bpf(BPF_MAP_UPDATE_ELEM, &mut attr) }).map(drop)
@@ -93,11 +92,7 @@ pub unsafe fn map_update_elem(
 /// # Safety
 /// `key` is readable for the map's `key_size` bytes.
 pub unsafe fn map_delete_elem(map: BorrowedFd<'_>, key: *const u8) -> Result<()> {
-    let mut attr = MapElemAttr {
-        map_fd: map.as_raw() as u32,
-        key: key as u64,
-        ..Default::default()
-    };
+    let mut attr = elem_attr(map, key, core::ptr::null(), 0);
     // SAFETY: the caller vouches for the key buffer; DELETE only reads it.
     check(unsafe { sys_bpf(BPF_MAP_DELETE_ELEM, &mut attr) }).map(drop)
 }
@@ -113,12 +108,7 @@ pub unsafe fn map_get_next_key(
     key: *const u8,
     next_key: *mut u8,
 ) -> Result<()> {
-    let mut attr = MapElemAttr {
-        map_fd: map.as_raw() as u32,
-        key: key as u64,
-        value_or_next_key: next_key as u64,
-        ..Default::default()
-    };
+    let mut attr = elem_attr(map, key, next_key, 0);
     // SAFETY: the caller vouches for both key buffers.
     check(unsafe { sys_bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) }).map(drop)
 }

@@ -259,17 +259,8 @@ struct RxOptions {
 }
 
 fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
-    let RxOptions {
-        vdev,
-        fwd,
-        mode,
-        batch,
-        duration,
-        count,
-        json,
-    } = o;
-    let (fwd, duration, count, json) = (*fwd, *duration, *count, *json);
-    let mut s = setup(vdev, fwd, *mode, *batch)?;
+    let (vdev, fwd, duration, count) = (&o.vdev, o.fwd, o.duration, o.count);
+    let mut s = setup(vdev, fwd, o.mode, o.batch)?;
     let queues: Vec<String> = vdev.queues().map(|q| q.to_string()).collect();
     eprintln!(
         "sockctl rx: {} queue{} {} ({}), {fwd}{}{}",
@@ -388,7 +379,7 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
         0.0
     };
     eprintln!("sockctl rx: stopped by {stopped_by} after {seconds:.3} s");
-    if json {
+    if o.json {
         println!(
             "{}",
             Object::new()
