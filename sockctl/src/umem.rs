@@ -67,6 +67,9 @@ pub(crate) struct UmemInner {
     pub(crate) fd: OwnedFd,
     /// Whether a socket has been bound on `fd` already.
     pub(crate) fd_taken: AtomicBool,
+    /// Whether setting up the socket on `fd` failed half-way (rings sized,
+    /// bind refused): the fd cannot be set up again, nor shared.
+    pub(crate) spoiled: AtomicBool,
     /// Whether `take_frames` has handed the frames out.
     frames_taken: AtomicBool,
 }
@@ -162,6 +165,7 @@ impl Umem {
                 id: NEXT_UMEM_ID.fetch_add(1, Ordering::Relaxed),
                 fd,
                 fd_taken: AtomicBool::new(false),
+                spoiled: AtomicBool::new(false),
                 frames_taken: AtomicBool::new(false),
             }),
         })
@@ -200,6 +204,9 @@ impl Umem {
     }
 
     /// The bytes of a frame's packet (`frame.len()` bytes at its address).
+    ///
+    /// # Panics
+    /// If `frame` belongs to another UMEM.
     pub fn data<'a>(&'a self, frame: &'a Frame) -> &'a [u8] {
         let (ptr, len) = self.range(frame, frame.len as usize);
         // SAFETY: `range` checked the bytes are inside the mapping; the
@@ -210,6 +217,9 @@ impl Umem {
     }
 
     /// The bytes of a frame's packet, writable.
+    ///
+    /// # Panics
+    /// If `frame` belongs to another UMEM.
     pub fn data_mut<'a>(&'a self, frame: &'a mut Frame) -> &'a mut [u8] {
         let (ptr, len) = self.range(frame, frame.len as usize);
         // SAFETY: as in `data`; the exclusive borrow of the token makes this
@@ -219,6 +229,9 @@ impl Umem {
 
     /// The whole room of a frame, from its address to the end of its chunk,
     /// writable: for building a packet to send (then `frame.set_len`).
+    ///
+    /// # Panics
+    /// If `frame` belongs to another UMEM.
     pub fn room_mut<'a>(&'a self, frame: &'a mut Frame) -> &'a mut [u8] {
         let room = self.room(frame);
         let (ptr, len) = self.range(frame, room);

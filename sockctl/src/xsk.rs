@@ -168,11 +168,25 @@ impl SocketBuilder {
     /// # Ok::<(), sockctl::Error>(())
     /// ```
     pub fn build(self) -> Result<(XskSocket, Queues)> {
-        let shared = self
-            .umem
-            .inner
-            .fd_taken
-            .swap(true, std::sync::atomic::Ordering::AcqRel);
+        use std::sync::atomic::Ordering;
+        if self.umem.inner.spoiled.load(Ordering::Acquire) {
+            return Err(Error::other(
+                "create AF_XDP socket",
+                format!("{} queue {}", self.netdev, self.queue),
+                "the first socket of this UMEM failed to set up, which leaves the UMEM unusable",
+            )
+            .with_hint("create a new Umem"));
+        }
+        let shared = self.umem.inner.fd_taken.swap(true, Ordering::AcqRel);
+        let umem = self.umem.clone();
+        let result = self.build_inner(shared);
+        if result.is_err() && !shared {
+            umem.inner.spoiled.store(true, Ordering::Release);
+        }
+        result
+    }
+
+    fn build_inner(self, shared: bool) -> Result<(XskSocket, Queues)> {
         let fd = if shared {
             SockFd::Own(xsk::socket().map_err(|e| self.err("socket(AF_XDP)", e))?)
         } else {

@@ -481,3 +481,27 @@ fn a_hugepage_umem_registers_and_receives() {
         );
     });
 }
+
+#[test]
+fn a_umem_whose_first_socket_failed_says_so() {
+    if !privileged("a_umem_whose_first_socket_failed_says_so") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("spoiled");
+    let veth = Veth::new(&ns, 1);
+    ns.run(|| {
+        let dev = Netdev::by_name(&veth.a).unwrap();
+        let umem = Umem::new(UmemConfig::default()).unwrap();
+        assert!(
+            SocketBuilder::new(&umem, &dev, 5).build().is_err(),
+            "queue 5 does not exist"
+        );
+        let err = SocketBuilder::new(&umem, &dev, 0).build().err().unwrap();
+        assert!(
+            err.to_string().contains("leaves the UMEM unusable"),
+            "{err}"
+        );
+        assert_eq!(err.hint(), Some("create a new Umem"));
+    });
+}
