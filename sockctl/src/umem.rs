@@ -203,12 +203,13 @@ impl Umem {
         Some(buf)
     }
 
-    /// The bytes of a frame's packet (`frame.len()` bytes at its address).
+    /// The bytes of a frame's packet: `frame.len()` bytes at its address,
+    /// cut at the end of its chunk.
     ///
     /// # Panics
     /// If `frame` belongs to another UMEM.
     pub fn data<'a>(&'a self, frame: &'a Frame) -> &'a [u8] {
-        let (ptr, len) = self.range(frame, frame.len as usize);
+        let (ptr, len) = self.range(frame, (frame.len as usize).min(self.room(frame)));
         // SAFETY: `range` checked the bytes are inside the mapping; the
         // frame token proves the application owns them (the kernel does not
         // write them until the token is moved into a ring, which the borrow
@@ -216,12 +217,12 @@ impl Umem {
         unsafe { std::slice::from_raw_parts(ptr, len) }
     }
 
-    /// The bytes of a frame's packet, writable.
+    /// The bytes of a frame's packet, writable (cut as in [`data`](Self::data)).
     ///
     /// # Panics
     /// If `frame` belongs to another UMEM.
     pub fn data_mut<'a>(&'a self, frame: &'a mut Frame) -> &'a mut [u8] {
-        let (ptr, len) = self.range(frame, frame.len as usize);
+        let (ptr, len) = self.range(frame, (frame.len as usize).min(self.room(frame)));
         // SAFETY: as in `data`; the exclusive borrow of the token makes this
         // the only slice into the frame.
         unsafe { std::slice::from_raw_parts_mut(ptr, len) }

@@ -505,3 +505,29 @@ fn a_umem_whose_first_socket_failed_says_so() {
         assert_eq!(err.hint(), Some("create a new Umem"));
     });
 }
+
+#[test]
+fn frame_slices_never_run_past_their_chunk() {
+    if !privileged("frame_slices_never_run_past_their_chunk") {
+        return;
+    }
+    let umem = Umem::new(UmemConfig {
+        frame_count: 4,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut frames = umem.take_frames().unwrap();
+    let mut last = frames.pop().unwrap();
+    let room = umem.room(&last);
+    assert_eq!(room, 2048);
+    last.set_len(u32::MAX);
+    assert_eq!(
+        umem.data(&last).len(),
+        room,
+        "an absurd length is cut at the chunk's end"
+    );
+    assert_eq!(umem.data_mut(&mut last).len(), room);
+    last.set_len(60);
+    umem.room_mut(&mut last)[..4].copy_from_slice(b"abcd");
+    assert_eq!(&umem.data(&last)[..4], b"abcd");
+}
