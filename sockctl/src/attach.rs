@@ -192,6 +192,15 @@ pub fn attach(
     let mut flags = mode.flags();
     if replace {
         let now = query(netdev)?;
+        // Auto replaces in place: in the mode of what is there (the kernel
+        // would otherwise pick native and refuse to run both).
+        if mode == XdpMode::Auto {
+            flags = match now.mode {
+                AttachedMode::Driver => XDP_FLAGS_DRV_MODE,
+                AttachedMode::Generic => XDP_FLAGS_SKB_MODE,
+                _ => flags,
+            };
+        }
         let other_mode = matches!(
             (mode, now.mode),
             (XdpMode::Native, AttachedMode::Generic)

@@ -175,6 +175,16 @@ fn cli_attach_status_replace_detach_and_ip_link_agrees() {
         Some("skb")
     );
     assert!(ip_link(&ns, &veth.a).contains("xdpgeneric"));
+    // Replacing in auto mode keeps the mode of what is there.
+    let out = sockctl(
+        &ns,
+        &["prog", "attach", "--iface", &veth.a, "--replace", "--json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        json_field(stdout(&out).lines().last().unwrap(), "mode").as_deref(),
+        Some("skb")
+    );
     // Replacing an skb program with a native one crosses modes.
     let out = sockctl(
         &ns,
