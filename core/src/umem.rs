@@ -25,6 +25,10 @@ use crate::abi::if_xdp::{
 /// Smallest chunk the kernel accepts.
 pub const MIN_CHUNK_SIZE: u32 = 2048;
 
+/// Bytes of each chunk the kernel reserves in front of a packet
+/// (`XDP_PACKET_HEADROOM`): a UMEM's headroom must leave room after it.
+pub const XDP_PACKET_HEADROOM: u32 = 256;
+
 /// The geometry of a UMEM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UmemLayout {
@@ -74,7 +78,10 @@ impl fmt::Display for UmemError {
                 "frame size {s} is not a power of two between {MIN_CHUNK_SIZE} and the page size"
             ),
             UmemError::FrameCount(n) => write!(f, "frame count {n} is not usable"),
-            UmemError::Headroom(h) => write!(f, "headroom {h} leaves no room for packet data"),
+            UmemError::Headroom(h) => write!(
+                f,
+                "headroom {h} leaves no room for packet data (it must be below the frame size minus {XDP_PACKET_HEADROOM})"
+            ),
             UmemError::AddrOutOfRange(a) => write!(f, "address {a:#x} is outside the UMEM"),
             UmemError::LenOutOfRange { addr, len } => {
                 write!(f, "{len} bytes at {addr:#x} run past the end of the UMEM")
@@ -143,7 +150,8 @@ impl UmemLayout {
         {
             return Err(UmemError::FrameCount(frame_count));
         }
-        if headroom >= frame_size {
+        // The kernel keeps XDP_PACKET_HEADROOM (256) of each chunk for itself.
+        if headroom >= frame_size - XDP_PACKET_HEADROOM {
             return Err(UmemError::Headroom(headroom));
         }
         Ok(UmemLayout {

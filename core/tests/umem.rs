@@ -35,6 +35,12 @@ fn aligned_layout_rejects_bad_geometry() {
         UmemLayout::aligned(16, 2048, 2048),
         Err(UmemError::Headroom(2048))
     );
+    assert_eq!(
+        UmemLayout::aligned(16, 2048, 1792),
+        Err(UmemError::Headroom(1792)),
+        "the kernel keeps 256 bytes of each chunk"
+    );
+    assert!(UmemLayout::aligned(16, 2048, 1791).is_ok());
     let l = UmemLayout::aligned(16, 4096, 256).unwrap();
     assert_eq!(l.len(), 65536);
     assert_eq!(l.frame_addr(3), 12288);

@@ -131,7 +131,8 @@ pub fn query(netdev: &Netdev) -> Result<XdpStatus> {
 
 /// Sends one `RTM_SETLINK` for XDP and waits for the kernel's ack.
 fn setlink(netdev: &Netdev, op: &'static str, req: &XdpSetLink) -> Result<()> {
-    let mut sock = RouteSocket::open().map_err(|e| Error::sys("open rtnetlink socket", "", e))?;
+    let mut sock =
+        RouteSocket::open().map_err(|e| Error::sys("open rtnetlink socket", netdev.name(), e))?;
     let seq = sock.next_seq();
     let mut msg = [0u8; XdpSetLink::MAX_LEN];
     let len = req
@@ -215,8 +216,9 @@ pub fn attach(
     }
     let req = XdpSetLink::attach(netdev.ifindex() as i32, prog.as_fd().as_raw(), flags);
     setlink(netdev, "attach XDP program", &req)?;
-    let now = query(netdev)?;
+    let now = query(netdev).inspect_err(|_| detach_if_ours(netdev, prog, flags))?;
     if now.prog_id != Some(prog.id()) {
+        detach_if_ours(netdev, prog, flags);
         return Err(Error::other(
             "attach XDP program",
             netdev.name(),
@@ -228,6 +230,14 @@ pub fn attach(
         ));
     }
     Ok(now.mode)
+}
+
+/// Best effort, after a failed check: detach `prog` if it is the one
+/// attached (the kernel compares, so another program is left alone).
+fn detach_if_ours(netdev: &Netdev, prog: &XdpProgram, flags: u32) {
+    let modes = flags & afxdp_core::abi::rtnetlink::XDP_FLAGS_MODES;
+    let req = XdpSetLink::replace(netdev.ifindex() as i32, -1, prog.as_fd().as_raw(), modes);
+    let _ = setlink(netdev, "detach XDP program", &req);
 }
 
 /// Detaches whatever XDP program `netdev` has (in every mode), returning
@@ -243,6 +253,9 @@ pub fn detach(netdev: &Netdev) -> Result<Option<XdpStatus>> {
     }
     if now.skb_prog_id.is_some() || now.mode == AttachedMode::Generic {
         modes.push(XDP_FLAGS_SKB_MODE);
+    }
+    if now.mode == AttachedMode::Offload {
+        modes.push(afxdp_core::abi::rtnetlink::XDP_FLAGS_HW_MODE);
     }
     if modes.is_empty() {
         modes.push(0);
@@ -325,8 +338,11 @@ impl Attachment {
                 Errno::EBUSY | Errno::EEXIST => err.with_hint(format!(
                     "a program is already attached to {netdev}: detach it first (sockctl prog detach --iface {netdev})"
                 )),
-                Errno::EINVAL | Errno::ENOTSUPP | Errno::EOPNOTSUPP if mode == XdpMode::Native => err
+                                Errno::EINVAL | Errno::ENOTSUPP | Errno::EOPNOTSUPP if mode == XdpMode::Native => err
                     .with_hint(format!("the driver of {netdev} may lack native XDP: try skb mode")),
+                Errno::EINVAL => err.with_hint(
+                    "BPF links for XDP need kernel 5.9 or later; attach over netlink instead (sockctl prog attach)",
+                ),
                 _ => match privilege_hint(e, "attaching an XDP program") {
                     Some(h) => err.with_hint(h),
                     None => err,

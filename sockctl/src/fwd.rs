@@ -221,26 +221,23 @@ impl Port {
         n
     }
 
-    /// Submits frames from the front of `work` for TX, remembering their
-    /// lengths; kicks when the ring could not take them all.
+    /// Submits frames from the front of `work` for TX (the queue kicks the
+    /// kernel when it asks), remembering their lengths for the completion.
     #[inline]
     fn transmit_work(&mut self) -> usize {
         let Some(tx) = self.q.tx.as_mut() else {
             return 0;
         };
-        let queued = self.work.len();
         let l = *self.sock.umem().layout();
-        for f in self.work.iter().take(tx.free() as usize) {
+        // At most one batch: record every length; those not sent this round
+        // are recorded again next round.
+        for f in self.work.iter() {
             let i = (l.chunk_of(f.addr()) / u64::from(l.frame_size())) as usize;
             if let Some(slot) = self.tx_len.get_mut(i) {
                 *slot = f.len();
             }
         }
         let sent = tx.transmit(&mut self.work);
-        if sent < queued {
-            // The TX ring is full: make sure the kernel drains it.
-            tx.kick();
-        }
         self.in_tx += sent as u64;
         sent
     }
@@ -279,7 +276,7 @@ impl Port {
     #[inline]
     fn poll_macswap(&mut self) -> usize {
         let n = self.receive();
-        let umem = self.sock.umem().clone();
+        let umem = self.sock.umem();
         let skip = self.work.len() - n;
         for f in self.work.iter_mut().skip(skip) {
             swap_macs(umem.data_mut(f));
@@ -308,14 +305,22 @@ impl Port {
         c + sent
     }
 
-    /// Kicks TX processing if frames wait for it (in copy mode the kernel
-    /// sends only when kicked).
-    pub fn kick_tx(&mut self) {
+    /// Stops sending new frames (txonly), for a clean finish.
+    pub fn stop_tx(&mut self) {
+        self.tx_budget = 0;
+    }
+
+    /// Collects completed TX frames and kicks the kernel if it asked,
+    /// without receiving or sending anything new: for draining at the end.
+    /// Returns how many completed.
+    pub fn drain_tx(&mut self) -> usize {
+        let c = self.complete();
         if self.in_tx > 0 {
             if let Some(tx) = self.q.tx.as_mut() {
-                tx.kick();
+                tx.kick_if_needed();
             }
         }
+        c
     }
 
     /// Frames submitted for TX and not completed yet.

@@ -98,8 +98,23 @@ impl Map {
     }
 
     /// Takes an fd that must refer to a BPF map (checked with
-    /// `BPF_OBJ_GET_INFO_BY_FD`).
+    /// `BPF_OBJ_GET_INFO_BY_FD`, and, where `/proc` is mounted, by the kind
+    /// of anonymous inode: the info call also answers for programs and
+    /// links).
     pub fn from_fd(fd: OwnedFd) -> Result<Map> {
+        if let Ok(kind) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw())) {
+            let kind = kind.to_string_lossy().into_owned();
+            if kind.starts_with("anon_inode:") && kind != "anon_inode:bpf-map" {
+                return Err(Error::other(
+                    "check BPF object",
+                    format!("fd {}", fd.as_raw()),
+                    format!(
+                        "not a BPF map but {}",
+                        kind.trim_start_matches("anon_inode:")
+                    ),
+                ));
+            }
+        }
         let info = bpf::map_info(fd.as_fd())
             .map_err(|e| Error::sys("BPF_OBJ_GET_INFO_BY_FD", format!("fd {}", fd.as_raw()), e))?;
         Ok(Map { fd, info })

@@ -109,7 +109,7 @@ impl Netdev {
     /// Runs `f` on the kernel's `RTM_NEWLINK` answer for this netdev.
     pub(crate) fn link_info<T>(&self, f: impl FnOnce(&Link<'_>) -> T) -> Result<T> {
         let mut sock =
-            RouteSocket::open().map_err(|e| Error::sys("open rtnetlink socket", "", e))?;
+            RouteSocket::open().map_err(|e| Error::sys("open rtnetlink socket", &self.name, e))?;
         let seq = sock.next_seq();
         let mut req = [0u8; GetLink::MAX_LEN];
         let len = GetLink::Index(self.ifindex as i32)

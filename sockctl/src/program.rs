@@ -82,7 +82,14 @@ impl XdpProgram {
                     Ok(fd) => fd,
                     Err(e) => {
                         let text = String::from_utf8_lossy(e.log).trim_end().to_string();
-                        let err = Error::sys("BPF_PROG_LOAD", subject, e.errno);
+                        // ENOSPC on the retry only says the log was cut; the
+                        // first attempt's errno is the verdict.
+                        let errno = if e.errno == Errno::ENOSPC {
+                            errno
+                        } else {
+                            e.errno
+                        };
+                        let err = Error::sys("BPF_PROG_LOAD", subject, errno);
                         let err = if text.is_empty() {
                             err
                         } else {

@@ -13,7 +13,7 @@
 //! data path: its capacity is fixed when it is created.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use afxdp_core::abi::if_xdp::{XdpDesc, XdpUmemReg, XDP_UMEM_UNALIGNED_CHUNK_FLAG};
@@ -56,15 +56,16 @@ impl Default for UmemConfig {
     }
 }
 
-static NEXT_UMEM_ID: AtomicU32 = AtomicU32::new(1);
+static NEXT_UMEM_ID: AtomicU64 = AtomicU64::new(1);
 
 pub(crate) struct UmemInner {
+    /// The AF_XDP socket the UMEM is registered on; the first socket bound
+    /// with this UMEM uses it, the others share it. (Declared first: it is
+    /// closed before the memory is unmapped.)
+    pub(crate) fd: OwnedFd,
     mem: Mmap,
     layout: UmemLayout,
-    id: u32,
-    /// The AF_XDP socket the UMEM is registered on; the first socket bound
-    /// with this UMEM uses it, the others share it.
-    pub(crate) fd: OwnedFd,
+    id: u64,
     /// Whether a socket has been bound on `fd` already.
     pub(crate) fd_taken: AtomicBool,
     /// Whether setting up the socket on `fd` failed half-way (rings sized,
@@ -72,11 +73,25 @@ pub(crate) struct UmemInner {
     pub(crate) spoiled: AtomicBool,
     /// Whether `take_frames` has handed the frames out.
     frames_taken: AtomicBool,
+    /// The first socket's need-wakeup mode once it is bound (0: not yet,
+    /// 1: off, 2: on): sockets that share the UMEM inherit it.
+    pub(crate) owner_need_wakeup: AtomicU8,
 }
 
 /// Packet memory registered with the kernel (`XDP_UMEM_REG`).
 ///
 /// Cloning is cheap and shares the same memory; sockets keep it alive.
+///
+/// The UMEM is registered on an AF_XDP socket of its own, which becomes the
+/// first socket built with it: that socket stays bound (and in an XSKMAP)
+/// for as long as any clone of the UMEM lives, even after its
+/// [`XskSocket`](crate::XskSocket) and queues are dropped. Frames that sit
+/// in dropped rings are not recovered.
+///
+/// The frame tokens' safety rests on the kernel returning each frame at
+/// most once from the RX and completion rings (as every AF_XDP library
+/// assumes); descriptors outside the UMEM and broken ring indices are
+/// refused.
 #[derive(Clone)]
 pub struct Umem {
     pub(crate) inner: Arc<UmemInner>,
@@ -92,8 +107,15 @@ impl fmt::Debug for Umem {
     }
 }
 
-fn layout_error(e: UmemError) -> Error {
-    Error::other("configure UMEM", "", e.to_string())
+fn layout_error(config: &UmemConfig, e: UmemError) -> Error {
+    Error::other(
+        "configure UMEM",
+        format!(
+            "{} frames of {} bytes",
+            config.frame_count, config.frame_size
+        ),
+        e.to_string(),
+    )
 }
 
 impl Umem {
@@ -111,9 +133,9 @@ impl Umem {
         } else {
             UmemLayout::aligned(config.frame_count, config.frame_size, config.headroom)
         }
-        .map_err(layout_error)?;
+        .map_err(|e| layout_error(&config, e))?;
         let len = usize::try_from(layout.len())
-            .map_err(|_| layout_error(UmemError::FrameCount(config.frame_count)))?;
+            .map_err(|_| layout_error(&config, UmemError::FrameCount(config.frame_count)))?;
         let mem = if config.hugepages {
             let rounded = len.next_multiple_of(2 << 20);
             Mmap::anonymous_private(rounded, MAP_POPULATE | MAP_HUGETLB | MAP_HUGE_2MB).map_err(|e| {
@@ -167,6 +189,7 @@ impl Umem {
                 fd_taken: AtomicBool::new(false),
                 spoiled: AtomicBool::new(false),
                 frames_taken: AtomicBool::new(false),
+                owner_need_wakeup: AtomicU8::new(0),
             }),
         })
     }
@@ -213,7 +236,8 @@ impl Umem {
         // SAFETY: `range` checked the bytes are inside the mapping; the
         // frame token proves the application owns them (the kernel does not
         // write them until the token is moved into a ring, which the borrow
-        // of `frame` prevents while the slice lives).
+        // of `frame` prevents while the slice lives; tokens are unique
+        // because the kernel returns each frame once, see the type's docs).
         unsafe { std::slice::from_raw_parts(ptr, len) }
     }
 
@@ -272,7 +296,7 @@ impl Umem {
         (unsafe { self.inner.mem.as_ptr().add(offset as usize) }, len)
     }
 
-    pub(crate) fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u64 {
         self.inner.id
     }
 
@@ -311,7 +335,7 @@ pub struct Frame {
     addr: u64,
     len: u32,
     options: u32,
-    umem: u32,
+    umem: u64,
 }
 
 impl Frame {
@@ -357,7 +381,7 @@ impl Frame {
         self.options = 0;
     }
 
-    pub(crate) fn umem(&self) -> u32 {
+    pub(crate) fn umem(&self) -> u64 {
         self.umem
     }
 }

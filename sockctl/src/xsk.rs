@@ -177,16 +177,63 @@ impl SocketBuilder {
             )
             .with_hint("create a new Umem"));
         }
+        self.check_sizes()?;
         let shared = self.umem.inner.fd_taken.swap(true, Ordering::AcqRel);
         let umem = self.umem.clone();
         let result = self.build_inner(shared);
-        if result.is_err() && !shared {
-            umem.inner.spoiled.store(true, Ordering::Release);
+        match &result {
+            Err(_) if !shared => umem.inner.spoiled.store(true, Ordering::Release),
+            Ok((sock, _)) if !shared => umem
+                .inner
+                .owner_need_wakeup
+                .store(if sock.need_wakeup { 2 } else { 1 }, Ordering::Release),
+            _ => {}
         }
         result
     }
 
-    fn build_inner(self, shared: bool) -> Result<(XskSocket, Queues)> {
+    /// Checks the ring sizes before anything touches a socket.
+    fn check_sizes(&self) -> Result<()> {
+        let subject = format!("{} queue {}", self.netdev, self.queue);
+        if self.sizes.rx == 0 && self.sizes.tx == 0 {
+            return Err(Error::other(
+                "create AF_XDP socket",
+                subject,
+                "needs an RX or a TX ring",
+            ));
+        }
+        let rings = [
+            ("rx", self.sizes.rx, true),
+            ("tx", self.sizes.tx, true),
+            ("fill", self.sizes.fill, false),
+            ("completion", self.sizes.completion, false),
+        ];
+        for (name, n, may_be_zero) in rings {
+            if (n == 0 && !may_be_zero) || (n != 0 && !n.is_power_of_two()) {
+                return Err(Error::other(
+                    "size AF_XDP ring",
+                    subject,
+                    format!("{name} ring size {n} is not a power of two"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn build_inner(mut self, shared: bool) -> Result<(XskSocket, Queues)> {
+        if shared {
+            // The kernel gives a shared socket the first socket's modes.
+            match self
+                .umem
+                .inner
+                .owner_need_wakeup
+                .load(std::sync::atomic::Ordering::Acquire)
+            {
+                1 => self.need_wakeup = false,
+                2 => self.need_wakeup = true,
+                _ => {}
+            }
+        }
         let fd = if shared {
             SockFd::Own(xsk::socket().map_err(|e| self.err("socket(AF_XDP)", e))?)
         } else {
@@ -201,23 +248,9 @@ impl SocketBuilder {
             (RingKind::Fill, self.sizes.fill),
             (RingKind::Completion, self.sizes.completion),
         ];
-        if self.sizes.rx == 0 && self.sizes.tx == 0 {
-            return Err(Error::other(
-                "create AF_XDP socket",
-                format!("{} queue {}", self.netdev, self.queue),
-                "needs an RX or a TX ring",
-            ));
-        }
         for (kind, n) in sized {
             if n == 0 {
                 continue;
-            }
-            if !n.is_power_of_two() {
-                return Err(Error::other(
-                    "size AF_XDP ring",
-                    format!("{} queue {}", self.netdev, self.queue),
-                    format!("{} ring size {n} is not a power of two", kind.name()),
-                ));
             }
             xsk::set_ring_size(raw, kind, n).map_err(|e| self.err(ring_op(kind), e))?;
         }
@@ -233,6 +266,7 @@ impl SocketBuilder {
             ring: map_ring(raw, RingKind::Completion, &off, self.sizes.completion)
                 .map_err(|e| self.err("mmap completion ring", e))?,
             umem: self.umem.clone(),
+            invalid: 0,
         };
         let rx = if self.sizes.rx > 0 {
             Some(RxQueue {
@@ -379,6 +413,7 @@ pub struct FillQueue {
 pub struct CompletionQueue {
     ring: MappedRing<Consumer<'static, u64>>,
     umem: Umem,
+    invalid: u64,
 }
 
 /// Frames the kernel has received into.
@@ -408,26 +443,27 @@ fn check_umem(umem: &Umem, frame: &Frame) {
 impl FillQueue {
     /// Moves as many frames as fit from the end of `frames` into the fill
     /// ring (reset to the start of their chunks), and wakes the kernel if it
-    /// asked. Returns how many moved.
+    /// asked (also when no frame moved). Returns how many moved.
     #[inline]
     pub fn fill(&mut self, frames: &mut FrameBuf) -> usize {
         let want = frames.len().min(u32::MAX as usize) as u32;
         let mut batch = self.ring.ring.reserve(want);
-        let n = batch.len() as usize;
         let layout = *self.umem.layout();
-        for i in 0..n {
-            // `n <= frames.len()`: every pop yields a frame.
-            if let Some(mut f) = frames.pop() {
-                check_umem(&self.umem, &f);
-                f.reset(&layout);
-                batch.write(i as u32, f.addr());
-            }
+        let mut written = 0;
+        while written < batch.len() {
+            let Some(mut f) = frames.pop() else { break };
+            check_umem(&self.umem, &f);
+            f.reset(&layout);
+            batch.write(written, f.addr());
+            written += 1;
         }
-        batch.submit();
-        if n > 0 && self.ring.ring.needs_wakeup() {
+        batch.submit_first(written);
+        // Also when nothing new went in: a wakeup the kernel asked for and
+        // that failed (busy) is retried here.
+        if self.ring.ring.needs_wakeup() {
             self.wakeup();
         }
-        n
+        written as usize
     }
 
     /// Whether the kernel asked for a wakeup before it takes more frames.
@@ -463,12 +499,18 @@ impl CompletionQueue {
         let batch = self.ring.ring.peek(want);
         let n = batch.len();
         for i in 0..n {
-            if let Some(f) = self.umem.frame_from_completion(batch.read(i)) {
-                out.push_unchecked_capacity(f);
+            match self.umem.frame_from_completion(batch.read(i)) {
+                Some(f) => out.push_unchecked_capacity(f),
+                None => self.invalid += 1,
             }
         }
         batch.release();
         n as usize
+    }
+
+    /// Addresses skipped because they were outside the UMEM.
+    pub fn invalid(&self) -> u64 {
+        self.invalid
     }
 
     /// Number of entries.
@@ -524,7 +566,9 @@ impl TxQueue {
         }
         batch.submit();
         frames.drop_front(n);
-        if n > 0 {
+        // Also when nothing new went in: descriptors may still wait for a
+        // kick (copy mode sends a few dozen per kick).
+        if n > 0 || self.ring.ring.pending() > 0 {
             self.kick_if_needed();
         }
         n
@@ -597,6 +641,15 @@ impl XskSocket {
     /// Whether it was bound with need-wakeup.
     pub fn uses_need_wakeup(&self) -> bool {
         self.need_wakeup
+    }
+
+    /// What to give `poll` to wait for received frames on this socket.
+    pub fn poll_fd(&self) -> PollFd {
+        PollFd {
+            fd: self.as_fd().as_raw(),
+            events: POLLIN,
+            revents: 0,
+        }
     }
 
     /// The kernel's counters for this socket (`XDP_STATISTICS`).
@@ -675,6 +728,14 @@ pub fn wait_readable(sockets: &[&XskSocket], timeout_ms: i32) -> Result<bool> {
     match afxdp_sys::poll::poll(&mut fds, timeout_ms) {
         Ok(n) => Ok(n > 0),
         Err(Errno::EINTR) => Ok(false),
-        Err(e) => Err(Error::sys("poll AF_XDP sockets", "", e)),
+        Err(e) => Err(Error::sys(
+            "poll AF_XDP sockets",
+            sockets
+                .iter()
+                .map(|s| format!("{} queue {}", s.netdev, s.queue))
+                .collect::<Vec<_>>()
+                .join(", "),
+            e,
+        )),
     }
 }

@@ -531,3 +531,64 @@ fn frame_slices_never_run_past_their_chunk() {
     umem.room_mut(&mut last)[..4].copy_from_slice(b"abcd");
     assert_eq!(&umem.data(&last)[..4], b"abcd");
 }
+
+#[test]
+fn a_shared_socket_inherits_the_first_sockets_wakeup_mode_and_still_sends() {
+    if !privileged("a_shared_socket_inherits_the_first_sockets_wakeup_mode_and_still_sends") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("inherit");
+    let veth = Veth::new(&ns, 2);
+    ns.run(|| {
+        let dev = Netdev::by_name(&veth.a).unwrap();
+        let capture = PacketSocket::bind(&veth.b).unwrap();
+        let umem = Umem::new(UmemConfig::default()).unwrap();
+        let sizes = RingSizes {
+            rx: 0,
+            ..RingSizes::default()
+        };
+        let (s0, _q0) = SocketBuilder::new(&umem, &dev, 0)
+            .ring_sizes(sizes)
+            .need_wakeup(false)
+            .build()
+            .unwrap();
+        // Asks for need-wakeup, but the kernel gives it the first socket's mode.
+        let (s1, q1) = SocketBuilder::new(&umem, &dev, 1)
+            .ring_sizes(sizes)
+            .build()
+            .unwrap();
+        assert!(!s0.uses_need_wakeup());
+        assert!(!s1.uses_need_wakeup(), "inherited from the first socket");
+        let mut tx = q1.tx.unwrap();
+        let mut comp = q1.completion;
+        let mut free = umem.take_frames().unwrap();
+        let mut batch = FrameBuf::with_capacity(64);
+        for seq in 0..200u32 {
+            let mut f = free.pop().unwrap();
+            let bytes = udp_frame(Veth::MAC_A, Veth::MAC_B, seq, 0, 100);
+            umem.room_mut(&mut f)[..100].copy_from_slice(&bytes);
+            f.set_len(100);
+            let _ = batch.push(f);
+            if batch.spare() == 0 {
+                while !batch.is_empty() {
+                    tx.transmit(&mut batch);
+                    comp.complete(&mut free);
+                }
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut done = 0;
+        while !batch.is_empty() || done < 200 {
+            assert!(Instant::now() < deadline, "TX on the shared socket stalled");
+            tx.transmit(&mut batch);
+            done += comp.complete(&mut free);
+            // Bound without need-wakeup: every transmit kicks, even an empty one.
+            std::thread::sleep(Duration::from_micros(100));
+            done += comp.complete(&mut free);
+        }
+        let got = capture.drain(Duration::from_millis(300)).unwrap();
+        assert_eq!(got.len(), 200);
+        let _ = s0;
+    });
+}

@@ -339,3 +339,30 @@ fn both_variants_load_and_attachments_detach_only_their_own_program() {
     // The link went with the attachment: nothing is left.
     assert!(!ip_link(&ns, &veth.a).contains("prog/xdp"));
 }
+
+#[test]
+fn output_to_a_closed_pipe_is_not_a_panic() {
+    // A reader that has gone away: writes fail with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(SOCKCTL)
+        .args(["prog", "dump"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
+
+#[test]
+fn arguments_that_are_not_utf8_are_usage_errors() {
+    use std::os::unix::ffi::OsStringExt;
+    let bad = std::ffi::OsString::from_vec(vec![b'-', b'-', 0xff]);
+    let out = std::process::Command::new(SOCKCTL)
+        .arg("prog")
+        .arg(bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not valid UTF-8"), "{}", stderr(&out));
+}

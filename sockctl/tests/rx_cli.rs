@@ -296,6 +296,13 @@ fn bad_vdev_arguments_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{vdev}: {err}");
         assert!(err.contains(msg), "{vdev}: {err}");
     }
+    for secs in ["1e20", "-1", "0", "nan"] {
+        let out = sockctl(&ns, &["rx", "--vdev", "iface=xa", "--duration", secs]);
+        assert_eq!(out.status.code(), Some(2), "--duration {secs}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--duration"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
     // Operational errors name the interface and exit 1.
     let out = sockctl(&ns, &["rx", "--vdev", "iface=nosuch0"]);
     assert_eq!(out.status.code(), Some(1));

@@ -87,8 +87,12 @@ impl From<Errno> for NetlinkError {
     }
 }
 
+/// How long [`RouteSocket::recv`] waits for the kernel before `EAGAIN`.
+pub const RECV_TIMEOUT_SECS: i64 = 5;
+
 /// An `AF_NETLINK`/`NETLINK_ROUTE` socket bound to a kernel-chosen port, with
-/// extended acks on and request echo in error acks capped.
+/// extended acks on, request echo in error acks capped, and a receive
+/// timeout of [`RECV_TIMEOUT_SECS`].
 #[derive(Debug)]
 pub struct RouteSocket {
     fd: OwnedFd,
@@ -104,6 +108,17 @@ impl RouteSocket {
         // kernel that lacks them still attaches programs.
         let _ = socket::setsockopt(fd.as_fd(), SOL_NETLINK, NETLINK_EXT_ACK, &1i32);
         let _ = socket::setsockopt(fd.as_fd(), SOL_NETLINK, NETLINK_CAP_ACK, &1i32);
+        // The kernel answers at once; a reply that never comes is a bug we
+        // report (EAGAIN) rather than wait for forever.
+        socket::setsockopt(
+            fd.as_fd(),
+            afxdp_core::abi::socket::SOL_SOCKET,
+            afxdp_core::abi::socket::SO_RCVTIMEO,
+            &afxdp_core::abi::socket::Timeval {
+                tv_sec: RECV_TIMEOUT_SECS,
+                tv_usec: 0,
+            },
+        )?;
         socket::bind(
             fd.as_fd(),
             &SockaddrNl {

@@ -117,14 +117,24 @@ pub fn mmap_offsets(fd: BorrowedFd<'_>) -> Result<XdpMmapOffsets> {
 
 /// Maps one ring of `entries` entries: `MAP_SHARED | MAP_POPULATE`,
 /// read-write, at the ring's page offset on `fd` (the socket that owns the
-/// ring: for fill and completion, the one they were sized on).
+/// ring: for fill and completion, the one they were sized on). `EINVAL` if
+/// the kernel's offsets put a shared word anywhere but before the
+/// descriptors.
 pub fn mmap_ring(
     fd: BorrowedFd<'_>,
     ring: RingKind,
     off: &XdpMmapOffsets,
     entries: u32,
 ) -> Result<Mmap> {
-    let desc = ring.offsets(off).desc as usize;
+    let o = ring.offsets(off);
+    // The three shared words sit before the descriptors; offsets that say
+    // otherwise (an emulated or broken AF_XDP) would point outside the
+    // mapping.
+    let word_ok = |w: u64| w.is_multiple_of(4) && w.checked_add(4).is_some_and(|end| end <= o.desc);
+    if !(word_ok(o.producer) && word_ok(o.consumer) && word_ok(o.flags)) {
+        return Err(Errno::EINVAL);
+    }
+    let desc = o.desc as usize;
     let len = (entries as usize)
         .checked_mul(ring.entry_size())
         .and_then(|n| n.checked_add(desc))

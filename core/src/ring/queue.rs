@@ -324,11 +324,17 @@ impl<'r, T: Copy> Consumer<'r, T> {
     /// Entries known ready without looking at the peer.
     #[inline]
     fn cached_ready(&self) -> u32 {
-        // A peer that publishes more than the ring holds is broken; never
-        // hand out more than `size` entries, whatever it wrote.
-        self.cached_prod
-            .wrapping_sub(self.cons)
-            .min(self.parts.size)
+        // `prod - cons` entries are ready (at most `size`). A producer index
+        // more than `size` ahead of ours, or behind it, is a broken peer:
+        // then nothing is ready, as the producer side treats a consumer that
+        // runs ahead. Handing out old entries again could give one frame to
+        // two owners.
+        let ready = self.cached_prod.wrapping_sub(self.cons);
+        if ready > self.parts.size {
+            0
+        } else {
+            ready
+        }
     }
 
     /// Looks at up to `n` ready entries (fewer, or none, if fewer are ready).

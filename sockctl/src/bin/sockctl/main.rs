@@ -4,6 +4,29 @@
 //! <ERRNO_NAME> (<text>)`, plus a `hint:` line where one helps; exit status
 //! 1 for operational errors, 2 for usage errors.
 
+/// Writes to stdout; a closed stdout (a pipe whose reader left) is not
+/// worth a panic, so write errors are ignored.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+/// `out!` with a newline.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+/// Writes a line to stderr, ignoring write errors.
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+
 mod args;
 mod json;
 mod prog;
@@ -56,21 +79,34 @@ impl From<Usage> for Failure {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = match std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect()
+    {
+        Ok(a) => a,
+        Err(bad) => {
+            errln!("sockctl: argument {bad:?} is not valid UTF-8");
+            return ExitCode::from(2);
+        }
+    };
     let (cmd, rest) = match args.split_first() {
         None => {
-            eprint!("{HELP}");
+            {
+                use std::io::Write as _;
+                let _ = write!(std::io::stderr().lock(), "{HELP}");
+            }
             return ExitCode::from(2);
         }
         Some((c, rest)) => (c.as_str(), rest),
     };
     let result = match cmd {
         "-h" | "--help" | "help" => {
-            print!("{HELP}");
+            out!("{HELP}");
             Ok(())
         }
         "-V" | "--version" => {
-            println!("sockctl {}", env!("CARGO_PKG_VERSION"));
+            outln!("sockctl {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
         "prog" => prog::main(rest),
@@ -80,8 +116,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(Usage(msg))) => {
-            eprintln!("sockctl: {msg}");
-            eprintln!("hint: see `sockctl {} --help`", help_topic(&args));
+            errln!("sockctl: {msg}");
+            errln!("hint: see `sockctl {} --help`", help_topic(&args));
             ExitCode::from(2)
         }
         Err(Failure::Op(e)) => {
@@ -103,15 +139,15 @@ fn help_topic(args: &[String]) -> String {
 
 /// Prints an operational error the way the CLI contract says.
 pub fn report(e: &sockctl::Error) {
-    eprintln!("sockctl: {e}");
+    errln!("sockctl: {e}");
     if let Some(detail) = e.detail() {
         // The first line is already on the error line; the rest (a verifier
         // log) follows as is.
         for line in detail.lines().skip(1) {
-            eprintln!("  {line}");
+            errln!("  {line}");
         }
     }
     if let Some(h) = e.hint() {
-        eprintln!("hint: {h}");
+        errln!("hint: {h}");
     }
 }

@@ -39,12 +39,12 @@ examples:
 
 pub fn main(args: &[String]) -> Result<(), Failure> {
     let Some((sub, rest)) = args.split_first() else {
-        print!("{HELP}");
+        out!("{HELP}");
         return Err(Usage("prog needs a subcommand: dump, attach, status or detach".into()).into());
     };
     match sub.as_str() {
         "-h" | "--help" => {
-            print!("{HELP}");
+            out!("{HELP}");
             Ok(())
         }
         "dump" => dump(rest),
@@ -66,12 +66,12 @@ fn variant_arg(v: Option<&str>) -> Result<Option<RedirectVariant>, Usage> {
 fn dump(args: &[String]) -> Result<(), Failure> {
     let p = parse(args, &[opt("variant")])?;
     if p.help {
-        print!("{HELP}");
+        out!("{HELP}");
         return Ok(());
     }
     let variant = variant_arg(p.get("variant"))?.unwrap_or(RedirectVariant::Fallback);
     let program = RedirectProgram::new(variant, 0);
-    println!(
+    outln!(
         "; afxdp_redirect, {variant} variant: {} slots, XDP, license \"Dual MIT/GPL\", kernel {}.{}+",
         program.insns().len(),
         variant.min_kernel().0,
@@ -80,7 +80,7 @@ fn dump(args: &[String]) -> Result<(), Failure> {
     let mut text = String::new();
     // Writing into a String cannot fail.
     let _ = disassemble(program.insns(), &mut text);
-    print!("{text}");
+    out!("{text}");
     Ok(())
 }
 
@@ -97,7 +97,7 @@ fn attach_cmd(args: &[String]) -> Result<(), Failure> {
         ],
     )?;
     if p.help {
-        print!("{HELP}");
+        out!("{HELP}");
         return Ok(());
     }
     let iface = p.required("iface")?;
@@ -107,17 +107,19 @@ fn attach_cmd(args: &[String]) -> Result<(), Failure> {
     let dev = Netdev::by_name(iface)?;
     let queues = dev.queue_count();
     let map = XskMap::create(queues.count, "xsks_map")?;
-    if let Some(pin) = p.get("pin") {
-        map.pin(Path::new(pin))?;
-    }
     let prog = XdpProgram::load_redirect(&map, variant)?;
     let (prog_id, prog_name, variant) = (prog.id(), prog.name(), prog.variant());
     let attachment = Attachment::netlink(dev.clone(), prog, mode, p.flag("replace"))?;
     let actual = attachment.mode();
+    // Pin only once attached; if pinning fails, the attachment is dropped
+    // (detached) with the error, leaving nothing half done.
+    if let Some(pin) = p.get("pin") {
+        map.pin(Path::new(pin))?;
+    }
     attachment.persist()?;
     let variant = variant.map_or("custom", RedirectVariant::name);
     if p.flag("json") {
-        println!(
+        outln!(
             "{}",
             Object::new()
                 .str("iface", dev.name())
@@ -132,7 +134,7 @@ fn attach_cmd(args: &[String]) -> Result<(), Failure> {
                 .finish()
         );
     } else {
-        println!(
+        outln!(
             "attached {prog_name} ({variant}) to {dev}: prog id {prog_id}, XSKMAP id {} ({} entries, from {}), {} mode",
             map.id(),
             map.max_entries(),
@@ -146,7 +148,7 @@ fn attach_cmd(args: &[String]) -> Result<(), Failure> {
 fn status(args: &[String]) -> Result<(), Failure> {
     let p = parse(args, &[opt("iface"), flag("json")])?;
     if p.help {
-        print!("{HELP}");
+        out!("{HELP}");
         return Ok(());
     }
     let dev = Netdev::by_name(p.required("iface")?)?;
@@ -166,21 +168,21 @@ fn status(args: &[String]) -> Result<(), Failure> {
             let maps: Vec<u64> = maps.iter().map(|&m| u64::from(m)).collect();
             o = o.str("prog_name", name).ints("map_ids", &maps);
         }
-        println!("{}", o.finish());
+        outln!("{}", o.finish());
     } else if let Some(id) = st.prog_id {
         match &details {
             Some((name, maps)) => {
                 let maps: Vec<String> = maps.iter().map(u32::to_string).collect();
-                println!(
+                outln!(
                     "{dev}: prog id {id} ({name}), {} mode, maps [{}]",
                     mode_name(st.mode),
                     maps.join(", ")
                 );
             }
-            None => println!("{dev}: prog id {id}, {} mode", mode_name(st.mode)),
+            None => outln!("{dev}: prog id {id}, {} mode", mode_name(st.mode)),
         }
     } else {
-        println!("{dev}: none");
+        outln!("{dev}: none");
     }
     Ok(())
 }
@@ -188,13 +190,13 @@ fn status(args: &[String]) -> Result<(), Failure> {
 fn detach(args: &[String]) -> Result<(), Failure> {
     let p = parse(args, &[opt("iface"), flag("json")])?;
     if p.help {
-        print!("{HELP}");
+        out!("{HELP}");
         return Ok(());
     }
     let dev = Netdev::by_name(p.required("iface")?)?;
     let was = attach::detach(&dev)?;
     if p.flag("json") {
-        println!(
+        outln!(
             "{}",
             Object::new()
                 .str("iface", dev.name())
@@ -205,12 +207,12 @@ fn detach(args: &[String]) -> Result<(), Failure> {
         );
     } else {
         match was {
-            Some(s) => println!(
+            Some(s) => outln!(
                 "detached prog id {} from {dev} ({} mode)",
                 s.prog_id.map_or_else(|| "?".into(), |i| i.to_string()),
                 mode_name(s.mode)
             ),
-            None => println!("{dev}: nothing attached"),
+            None => outln!("{dev}: nothing attached"),
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use afxdp_core::abi::socket::PollFd;
 use afxdp_sys::signal::{self, SigSet, SIGHUP, SIGINT, SIGTERM};
 use sockctl::fwd::{Counters, FwdMode, Port};
 use sockctl::vdev::{MapSource, Vdev, BUSY_POLL_TIMEOUT_US};
@@ -76,7 +77,7 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
         ],
     )?;
     if p.help {
-        print!("{HELP}");
+        out!("{HELP}");
         return Ok(());
     }
     let vdev: Vdev = p
@@ -84,10 +85,18 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
         .parse()
         .map_err(|e| Usage(format!("--vdev: {e}")))?;
     let fwd: FwdMode = p.get("fwd").unwrap_or("rxdrop").parse().map_err(Usage)?;
-    let duration: Option<f64> = p.number("duration")?;
-    if duration.is_some_and(|d| !(d > 0.0 && d.is_finite())) {
-        return Err(Usage("--duration must be a positive number of seconds".into()).into());
-    }
+    let duration = match p.number::<f64>("duration")? {
+        None => None,
+        Some(secs) => {
+            let d = Duration::try_from_secs_f64(secs)
+                .ok()
+                .filter(|d| !d.is_zero() && Instant::now().checked_add(*d).is_some())
+                .ok_or_else(|| {
+                    Usage(format!("--duration {secs}: not a usable number of seconds"))
+                })?;
+            Some(d)
+        }
+    };
     let count: Option<u64> = p.number("count")?;
     let mode: XdpMode = p.get("mode").unwrap_or("auto").parse().map_err(Usage)?;
     let batch: usize = p.number("batch")?.unwrap_or(64);
@@ -110,6 +119,9 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
         json: p.flag("json"),
     };
     let result = run(&opts, stop_signals);
+    // Take any stop signal that arrived late (during the drain): restoring
+    // the mask with one pending would kill the process after its totals.
+    while let Ok(Some(_)) = signal::wait_timeout(stop_signals, 0) {}
     if let Some(m) = old_mask {
         let _ = signal::set_mask(m);
     }
@@ -181,8 +193,15 @@ fn setup(vdev: &Vdev, fwd: FwdMode, mode: XdpMode, batch: usize) -> Result<Setup
         CopyMode::Auto
     };
     let umem_for = |n: u32| {
+        let frame_count = per_queue.checked_mul(n).ok_or_else(|| {
+            Error::other(
+                "configure UMEM",
+                &vdev.iface,
+                format!("{n} queues of {per_queue} frames do not fit"),
+            )
+        })?;
         Umem::new(UmemConfig {
-            frame_count: per_queue * n,
+            frame_count,
             ..Default::default()
         })
     };
@@ -213,11 +232,17 @@ fn setup(vdev: &Vdev, fwd: FwdMode, mode: XdpMode, batch: usize) -> Result<Setup
             .build()?;
         if vdev.busy_budget > 0 {
             if let Err(e) = sock.set_busy_poll(BUSY_POLL_TIMEOUT_US, vdev.busy_budget) {
-                eprintln!("sockctl: warning: {e}; continuing without busy polling");
+                errln!("sockctl: warning: {e}; continuing without busy polling");
             }
         }
-        map.insert(q, sock.as_fd())?;
-        ports.push(Port::new(sock, queues, frames, fwd, batch));
+        let port = Port::new(sock, queues, frames, fwd, batch);
+        // In the map only once its fill ring is filled, and only if it
+        // receives: frames redirected to a socket without an RX ring would
+        // be lost instead of reaching the stack.
+        if fwd != FwdMode::TxOnly {
+            map.insert(q, port.socket().as_fd())?;
+        }
+        ports.push(port);
     }
     Ok(Setup {
         ports,
@@ -253,7 +278,7 @@ struct RxOptions {
     fwd: FwdMode,
     mode: XdpMode,
     batch: usize,
-    duration: Option<f64>,
+    duration: Option<Duration>,
     count: Option<u64>,
     json: bool,
 }
@@ -262,7 +287,7 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
     let (vdev, fwd, duration, count) = (&o.vdev, o.fwd, o.duration, o.count);
     let mut s = setup(vdev, fwd, o.mode, o.batch)?;
     let queues: Vec<String> = vdev.queues().map(|q| q.to_string()).collect();
-    eprintln!(
+    errln!(
         "sockctl rx: {} queue{} {} ({}), {fwd}{}{}",
         vdev.iface,
         if queues.len() > 1 { "s" } else { "" },
@@ -273,7 +298,7 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
             MapSource::Handshake(_) => "device plugin",
         },
         count.map_or(String::new(), |n| format!(", until {n} frames")),
-        duration.map_or(String::new(), |d| format!(", for {d} s")),
+        duration.map_or(String::new(), |d| format!(", for {} s", d.as_secs_f64())),
     );
     if fwd == FwdMode::TxOnly {
         if let Some(n) = count {
@@ -285,7 +310,9 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
     }
 
     let start = Instant::now();
-    let deadline = duration.map(|d| start + Duration::from_secs_f64(d));
+    // Checked when parsed: `start + d` does not overflow.
+    let deadline = duration.and_then(|d| start.checked_add(d));
+    let mut poll_fds: Vec<PollFd> = s.ports.iter().map(|p| p.socket().poll_fd()).collect();
     let mut next_report = start + Duration::from_secs(1);
     let mut last_report = (start, Counters::default());
     let mut rounds = 0u64;
@@ -330,7 +357,7 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
                 let rx_pps = (now_counters.rx_packets - last_report.1.rx_packets) as f64 / secs;
                 let tx_pps = (now_counters.tx_packets - last_report.1.tx_packets) as f64 / secs;
                 let t = totals(&s.ports);
-                eprintln!(
+                errln!(
                     "{:>7.1}s  rx {:>10.0} pps  tx {:>10.0} pps  total rx {}  tx {}  dropped {}  ring_full {}  fill_empty {}",
                     now.duration_since(start).as_secs_f64(),
                     rx_pps,
@@ -347,25 +374,44 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
         }
         if moved == 0 {
             if fwd == FwdMode::TxOnly {
+                // Nothing completed and nothing fitted: the TX ring is full.
+                // In copy mode the kernel sends only inside a kick (and asks
+                // for every one); kick again if it asks, then let it run.
+                let mut pending = false;
                 for p in &mut s.ports {
-                    p.kick_tx();
+                    p.drain_tx();
+                    pending |= p.in_tx() > 0;
                 }
-                std::thread::sleep(Duration::from_micros(50));
+                if pending {
+                    std::thread::yield_now();
+                } else {
+                    std::thread::sleep(Duration::from_micros(50));
+                }
             } else {
-                let socks: Vec<_> = s.ports.iter().map(Port::socket).collect();
-                sockctl::xsk::wait_readable(&socks, 10)?;
+                // ppoll on the prebuilt list: no allocation, and waking the
+                // kernel's RX side is part of what poll does.
+                match afxdp_sys::poll::poll(&mut poll_fds, 10) {
+                    Ok(_) | Err(afxdp_core::Errno::EINTR) => {}
+                    Err(e) => return Err(Error::sys("poll AF_XDP sockets", &vdev.iface, e).into()),
+                }
             }
         }
     }
     let seconds = start.elapsed().as_secs_f64();
-    // Let frames already handed to TX finish (bounded).
+    // Let frames already handed to TX finish (bounded), without receiving
+    // or sending anything new: the totals are those of the run.
+    for p in &mut s.ports {
+        p.stop_tx();
+    }
     let drain_until = Instant::now() + Duration::from_secs(1);
     while s.ports.iter().any(|p| p.in_tx() > 0) && Instant::now() < drain_until {
+        let mut done = 0;
         for p in &mut s.ports {
-            p.kick_tx();
-            p.poll();
+            done += p.drain_tx();
         }
-        std::thread::sleep(Duration::from_micros(100));
+        if done == 0 {
+            std::thread::sleep(Duration::from_micros(100));
+        }
     }
     let t = totals(&s.ports);
     let pkts = if fwd == FwdMode::TxOnly {
@@ -378,9 +424,9 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
     } else {
         0.0
     };
-    eprintln!("sockctl rx: stopped by {stopped_by} after {seconds:.3} s");
+    errln!("sockctl rx: stopped by {stopped_by} after {seconds:.3} s");
     if o.json {
-        println!(
+        outln!(
             "{}",
             Object::new()
                 .str("iface", &vdev.iface)
@@ -397,7 +443,7 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
                 .finish()
         );
     } else {
-        println!(
+        outln!(
             "rx_packets {} rx_bytes {} tx_packets {} tx_bytes {} rx_dropped {} rx_ring_full {} fill_ring_empty {} seconds {:.3} pps {:.0}",
             t.c.rx_packets,
             t.c.rx_bytes,
