@@ -564,6 +564,7 @@ fn a_shared_socket_inherits_the_first_sockets_wakeup_mode_and_still_sends() {
         let mut comp = q1.completion;
         let mut free = umem.take_frames().unwrap();
         let mut batch = FrameBuf::with_capacity(64);
+        let mut done = 0;
         for seq in 0..200u32 {
             let mut f = free.pop().unwrap();
             let bytes = udp_frame(Veth::MAC_A, Veth::MAC_B, seq, 0, 100);
@@ -573,12 +574,11 @@ fn a_shared_socket_inherits_the_first_sockets_wakeup_mode_and_still_sends() {
             if batch.spare() == 0 {
                 while !batch.is_empty() {
                     tx.transmit(&mut batch);
-                    comp.complete(&mut free);
+                    done += comp.complete(&mut free);
                 }
             }
         }
         let deadline = Instant::now() + Duration::from_secs(5);
-        let mut done = 0;
         while !batch.is_empty() || done < 200 {
             assert!(Instant::now() < deadline, "TX on the shared socket stalled");
             tx.transmit(&mut batch);

@@ -96,7 +96,7 @@ fn the_data_path_allocates_nothing() {
         ARMED.with(|a| a.set(true));
         while port.counters().tx_packets < u64::from(N) && Instant::now() < deadline {
             if port.poll() == 0 {
-                port.kick_tx();
+                port.drain_tx();
                 if idle_since.elapsed() > Duration::from_secs(3) {
                     break;
                 }
