@@ -440,6 +440,29 @@ fn check_umem(umem: &Umem, frame: &Frame) {
     );
 }
 
+/// Moves up to `out.spare()` entries of a kernel-to-user ring into `out` as
+/// frame tokens (`to_frame` refuses entries outside the UMEM, which are
+/// counted in `invalid`); returns how many entries were consumed.
+#[inline]
+fn consume_frames<T: Copy>(
+    ring: &mut Consumer<'static, T>,
+    out: &mut FrameBuf,
+    invalid: &mut u64,
+    to_frame: impl Fn(T) -> Option<Frame>,
+) -> usize {
+    let want = out.spare().min(u32::MAX as usize) as u32;
+    let batch = ring.peek(want);
+    let n = batch.len();
+    for i in 0..n {
+        match to_frame(batch.read(i)) {
+            Some(f) => out.push_unchecked_capacity(f),
+            None => *invalid += 1,
+        }
+    }
+    batch.release();
+    n as usize
+}
+
 impl FillQueue {
     /// Moves as many frames as fit from the end of `frames` into the fill
     /// ring (reset to the start of their chunks), and wakes the kernel if it
@@ -495,17 +518,10 @@ impl CompletionQueue {
     /// many.
     #[inline]
     pub fn complete(&mut self, out: &mut FrameBuf) -> usize {
-        let want = out.spare().min(u32::MAX as usize) as u32;
-        let batch = self.ring.ring.peek(want);
-        let n = batch.len();
-        for i in 0..n {
-            match self.umem.frame_from_completion(batch.read(i)) {
-                Some(f) => out.push_unchecked_capacity(f),
-                None => self.invalid += 1,
-            }
-        }
-        batch.release();
-        n as usize
+        let umem = &self.umem;
+        consume_frames(&mut self.ring.ring, out, &mut self.invalid, |a| {
+            umem.frame_from_completion(a)
+        })
     }
 
     /// Addresses skipped because they were outside the UMEM.
@@ -525,17 +541,10 @@ impl RxQueue {
     /// counted in [`invalid`](Self::invalid).
     #[inline]
     pub fn receive(&mut self, out: &mut FrameBuf) -> usize {
-        let want = out.spare().min(u32::MAX as usize) as u32;
-        let batch = self.ring.ring.peek(want);
-        let n = batch.len();
-        for i in 0..n {
-            match self.umem.frame_from_rx(&batch.read(i)) {
-                Some(f) => out.push_unchecked_capacity(f),
-                None => self.invalid += 1,
-            }
-        }
-        batch.release();
-        n as usize
+        let umem = &self.umem;
+        consume_frames(&mut self.ring.ring, out, &mut self.invalid, |d| {
+            umem.frame_from_rx(&d)
+        })
     }
 
     /// Descriptors skipped because they were outside the UMEM.
