@@ -10,7 +10,8 @@ use std::str::FromStr;
 use afxdp_core::abi::rtnetlink::{
     XDP_FLAGS_DRV_MODE, XDP_FLAGS_REPLACE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UPDATE_IF_NOEXIST,
 };
-use afxdp_core::rtnetlink::{XdpMode as AttachedMode, XdpSetLink};
+pub use afxdp_core::rtnetlink::XdpMode as AttachedMode;
+use afxdp_core::rtnetlink::XdpSetLink;
 use afxdp_core::Errno;
 use afxdp_sys::netlink::{NetlinkError, RouteSocket};
 use afxdp_sys::{bpf, OwnedFd};
@@ -137,7 +138,7 @@ fn setlink(netdev: &Netdev, op: &'static str, req: &XdpSetLink) -> Result<()> {
     let mut msg = [0u8; XdpSetLink::MAX_LEN];
     let len = req
         .emit(seq, &mut msg)
-        .map_err(|e| Error::other(op, netdev.name(), e.to_string()))?;
+        .map_err(|e| Error::invalid(op, netdev.name(), e.to_string()))?;
     let mut buf = vec![0u8; 8192];
     sock.exchange(&msg[..len], seq, &mut buf, |_| ControlFlow::Continue(()))
         .map_err(|e| netlink_error(op, netdev, req.flags, e))
@@ -158,19 +159,19 @@ fn netlink_error(op: &'static str, netdev: &Netdev, flags: u32, e: NetlinkError)
             "the program there is held by a BPF link (another process owns it); stop that process instead".to_string(),
         ),
         Errno::EBUSY if flags & XDP_FLAGS_UPDATE_IF_NOEXIST != 0 => Some(format!(
-            "a program is already attached to {netdev}: pass --replace to replace it, or run `sockctl prog detach --iface {netdev}` first"
+            "a program is already attached to {netdev}: replace it, or detach it first"
         )),
         Errno::EEXIST if flags & XDP_FLAGS_REPLACE != 0 => Some(
             "the attached program changed under us; query again and retry".to_string(),
         ),
         Errno::EEXIST => Some(format!(
-            "a program is attached to {netdev} in the other mode; detach it first (sockctl prog detach --iface {netdev})"
+            "a program is attached to {netdev} in the other mode; detach it first"
         )),
         Errno::EOPNOTSUPP if flags & XDP_FLAGS_DRV_MODE != 0 => Some(format!(
-            "the driver of {netdev} has no native XDP: use --mode skb (or auto)"
+            "the driver of {netdev} has no native XDP: use skb (generic) mode, or let the kernel choose"
         )),
         Errno::ERANGE | Errno::EINVAL if ext.contains("MTU") => Some(format!(
-            "lower the MTU of {netdev} for native XDP, or use --mode skb"
+            "lower the MTU of {netdev} for native XDP, or use skb (generic) mode"
         )),
         _ => None,
     };
@@ -219,7 +220,8 @@ pub fn attach(
     let now = query(netdev).inspect_err(|_| detach_if_ours(netdev, prog, flags))?;
     if now.prog_id != Some(prog.id()) {
         detach_if_ours(netdev, prog, flags);
-        return Err(Error::other(
+        return Err(Error::new(
+            crate::ErrorKind::Busy,
             "attach XDP program",
             netdev.name(),
             format!(
@@ -297,14 +299,14 @@ impl Attachment {
     /// Attaches over rtnetlink (see [`attach`]).
     ///
     /// ```no_run
-    /// use sockctl::{Attachment, Netdev, XdpMode, XdpProgram, XskMap};
+    /// use af_xdp::{Attachment, Netdev, XdpMode, XdpProgram, XskMap};
     /// let dev = Netdev::by_name("eth0")?;
     /// let map = XskMap::create(dev.queue_count().count, "xsks_map")?;
     /// let prog = XdpProgram::load_redirect(&map, None)?;
     /// let att = Attachment::netlink(dev, prog, XdpMode::Auto, false)?;
-    /// println!("attached in {} mode", sockctl::attach::mode_name(att.mode()));
+    /// println!("attached in {} mode", af_xdp::attach::mode_name(att.mode()));
     /// // dropped here: detached again
-    /// # Ok::<(), sockctl::Error>(())
+    /// # Ok::<(), af_xdp::Error>(())
     /// ```
     pub fn netlink(
         netdev: Netdev,
@@ -336,12 +338,12 @@ impl Attachment {
             let err = Error::sys("BPF_LINK_CREATE", netdev.name(), e);
             match e {
                 Errno::EBUSY | Errno::EEXIST => err.with_hint(format!(
-                    "a program is already attached to {netdev}: detach it first (sockctl prog detach --iface {netdev})"
+                    "a program is already attached to {netdev}: detach it first"
                 )),
                                 Errno::EINVAL | Errno::ENOTSUPP | Errno::EOPNOTSUPP if mode == XdpMode::Native => err
                     .with_hint(format!("the driver of {netdev} may lack native XDP: try skb mode")),
                 Errno::EINVAL => err.with_hint(
-                    "BPF links for XDP need kernel 5.9 or later; attach over netlink instead (sockctl prog attach)",
+                    "BPF links for XDP need kernel 5.9 or later; attach over netlink instead",
                 ),
                 _ => match privilege_hint(e, "attaching an XDP program") {
                     Some(h) => err.with_hint(h),
@@ -362,12 +364,17 @@ impl Attachment {
     /// tool that attaches and exits). A link attachment cannot outlive its
     /// fd, so this returns an error for it.
     pub fn persist(mut self) -> Result<()> {
+        self.keep_on_drop()
+    }
+
+    /// [`persist`](Self::persist) without giving the value up.
+    pub(crate) fn keep_on_drop(&mut self) -> Result<()> {
         match &mut self.hold {
             Hold::Netlink { detach_on_drop, .. } => {
                 *detach_on_drop = false;
                 Ok(())
             }
-            Hold::Link(_) => Err(Error::other(
+            Hold::Link(_) => Err(Error::invalid(
                 "persist attachment",
                 self.netdev.name(),
                 "a BPF link attachment ends with its fd; attach over netlink to leave it behind",
@@ -429,7 +436,8 @@ impl Attachment {
 impl Drop for Attachment {
     fn drop(&mut self) {
         if let Err(e) = self.detach_now() {
-            eprintln!("sockctl: {e}");
+            // Nobody to return it to: say it rather than lose it.
+            eprintln!("af_xdp: detach on drop: {e}");
         }
     }
 }

@@ -1,23 +1,18 @@
-//! Packet forwarding over AF_XDP sockets, as `sockctl rx` runs it: one
-//! [`Port`] per socket, each driven by [`Port::poll`] in a loop.
+//! Packet forwarding as `sockctl rx` runs it, written with the public
+//! [`PortQueue`] API (a worked example of it): one [`Forwarder`] per queue,
+//! driven by [`Forwarder::poll`] in a loop.
 //!
-//! - `rxdrop`: count received frames and give them straight back to the
-//!   fill ring;
+//! - `rxdrop`: count received frames and give them straight back;
 //! - `macswap`: swap the Ethernet addresses and send each frame back out;
-//! - `txonly`: send 64-byte UDP frames from a pool.
+//! - `txonly`: send 64-byte UDP frames from the queue's free frames.
 //!
-//! A port owns every frame of its share of the UMEM: the ones in the fill
-//! and TX rings (lent to the kernel) and the rest in its free pool. `poll`
-//! moves frames between the rings and allocates nothing.
+//! `poll` allocates nothing.
 
 use std::fmt;
 use std::str::FromStr;
 
-use afxdp_core::abi::if_xdp::XdpStatistics;
-
-use crate::error::Result;
+use crate::port::PortQueue;
 use crate::umem::FrameBuf;
-use crate::xsk::{Queues, XskSocket};
 
 /// What to do with received frames.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,6 +35,12 @@ impl FwdMode {
             FwdMode::TxOnly => "txonly",
         }
     }
+
+    /// Whether this mode receives (its sockets need an RX ring and a place
+    /// in the XSKMAP).
+    pub fn receives(self) -> bool {
+        self != FwdMode::TxOnly
+    }
 }
 
 impl FromStr for FwdMode {
@@ -59,28 +60,6 @@ impl FromStr for FwdMode {
 impl fmt::Display for FwdMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// Packet and byte counts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Frames received.
-    pub rx_packets: u64,
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Frames whose transmission the kernel completed.
-    pub tx_packets: u64,
-    /// Bytes of those frames.
-    pub tx_bytes: u64,
-}
-
-impl std::ops::AddAssign for Counters {
-    fn add_assign(&mut self, o: Counters) {
-        self.rx_packets += o.rx_packets;
-        self.rx_bytes += o.rx_bytes;
-        self.tx_packets += o.tx_packets;
-        self.tx_bytes += o.tx_bytes;
     }
 }
 
@@ -116,68 +95,32 @@ pub fn txonly_frame() -> [u8; TXONLY_LEN as usize] {
     f
 }
 
-/// One AF_XDP socket and its frames, forwarding in one mode.
-pub struct Port {
-    sock: XskSocket,
-    q: Queues,
+/// Forwards the frames of one [`PortQueue`] in one mode.
+#[derive(Debug)]
+pub struct Forwarder {
     mode: FwdMode,
-    /// Frames owned by the application and not in flight.
-    free: FrameBuf,
     /// Frames received and not yet handed on (capacity: one batch).
     work: FrameBuf,
-    /// Length of the frame last submitted for TX, by frame number, so that
-    /// completions (which carry only addresses) count bytes exactly.
-    tx_len: Vec<u32>,
-    /// Frames submitted to TX and not yet completed.
-    in_tx: u64,
-    counters: Counters,
     /// For txonly: frames still allowed to be sent (`u64::MAX`: no limit).
     tx_budget: u64,
 }
 
-impl Port {
-    /// A port over `sock`, owning `frames` (its share of the UMEM): as many
-    /// as fit go to the fill ring now, the rest wait in the free pool.
-    /// `batch` bounds the frames handled per ring per [`poll`](Self::poll).
-    pub fn new(
-        sock: XskSocket,
-        q: Queues,
-        mut frames: FrameBuf,
-        mode: FwdMode,
-        batch: usize,
-    ) -> Port {
-        let batch = batch.max(1);
-        let total = frames.len();
-        let mut free = FrameBuf::with_capacity(total);
-        free.take_from(&mut frames, total);
-        let frame_count = sock.umem().layout().frame_count() as usize;
-        let mut port = Port {
-            sock,
-            q,
-            mode,
-            free,
-            work: FrameBuf::with_capacity(batch),
-            tx_len: vec![0; frame_count],
-            in_tx: 0,
-            counters: Counters::default(),
-            tx_budget: u64::MAX,
-        };
+impl Forwarder {
+    /// A forwarder moving up to `batch` frames per ring per
+    /// [`poll`](Self::poll). For txonly it writes the frame template into
+    /// every free frame of `queue` now; sending then only sets lengths.
+    pub fn new(queue: &mut PortQueue, mode: FwdMode, batch: usize) -> Forwarder {
         if mode == FwdMode::TxOnly {
-            port.prepare_txonly();
-        } else {
-            port.q.fill.fill(&mut port.free);
+            let tmpl = txonly_frame();
+            let umem = queue.umem().clone();
+            for f in queue.free_frames_mut().iter_mut() {
+                umem.room_mut(f)[..tmpl.len()].copy_from_slice(&tmpl);
+            }
         }
-        port
-    }
-
-    /// Writes the txonly frame into every free frame once; sending then only
-    /// sets lengths.
-    fn prepare_txonly(&mut self) {
-        let tmpl = txonly_frame();
-        let umem = self.sock.umem().clone();
-        for f in self.free.iter_mut() {
-            umem.room_mut(f)[..tmpl.len()].copy_from_slice(&tmpl);
-            f.set_len(TXONLY_LEN);
+        Forwarder {
+            mode,
+            work: FrameBuf::with_capacity(batch.max(1)),
+            tx_budget: u64::MAX,
         }
     }
 
@@ -186,166 +129,75 @@ impl Port {
         self.tx_budget = n;
     }
 
-    /// Does one round of work; returns how many frames moved (0: idle).
-    #[inline]
-    pub fn poll(&mut self) -> usize {
-        match self.mode {
-            FwdMode::RxDrop => self.poll_rxdrop(),
-            FwdMode::MacSwap => self.poll_macswap(),
-            FwdMode::TxOnly => self.poll_txonly(),
-        }
-    }
-
-    #[inline]
-    fn frame_index(&self, addr: u64) -> usize {
-        let l = self.sock.umem().layout();
-        (l.chunk_of(addr) / u64::from(l.frame_size())) as usize
-    }
-
-    /// Receives up to one batch into `work` (bounded by its spare room).
-    #[inline]
-    fn receive(&mut self) -> usize {
-        let Some(rx) = self.q.rx.as_mut() else {
-            return 0;
-        };
-        let before = self.work.len();
-        let n = rx.receive(&mut self.work);
-        let bytes: u64 = self
-            .work
-            .iter()
-            .skip(before)
-            .map(|f| u64::from(f.len()))
-            .sum();
-        self.counters.rx_packets += n as u64;
-        self.counters.rx_bytes += bytes;
-        n
-    }
-
-    /// Submits frames from the front of `work` for TX (the queue kicks the
-    /// kernel when it asks), remembering their lengths for the completion.
-    #[inline]
-    fn transmit_work(&mut self) -> usize {
-        let Some(tx) = self.q.tx.as_mut() else {
-            return 0;
-        };
-        let l = *self.sock.umem().layout();
-        // At most one batch: record every length; those not sent this round
-        // are recorded again next round.
-        for f in self.work.iter() {
-            let i = (l.chunk_of(f.addr()) / u64::from(l.frame_size())) as usize;
-            if let Some(slot) = self.tx_len.get_mut(i) {
-                *slot = f.len();
-            }
-        }
-        let sent = tx.transmit(&mut self.work);
-        self.in_tx += sent as u64;
-        sent
-    }
-
-    /// Moves completed TX frames to the free pool, counting them.
-    #[inline]
-    fn complete(&mut self) -> usize {
-        let before = self.free.len();
-        let n = self.q.completion.complete(&mut self.free);
-        if n > 0 {
-            let mut bytes = 0u64;
-            for k in before..self.free.len() {
-                let i = self.frame_index(self.free.frames()[k].addr());
-                bytes += u64::from(self.tx_len.get(i).copied().unwrap_or(0));
-            }
-            if self.mode == FwdMode::TxOnly {
-                for f in self.free.iter_mut().skip(before) {
-                    f.set_len(TXONLY_LEN);
-                }
-            }
-            self.in_tx = self.in_tx.saturating_sub(n as u64);
-            self.counters.tx_packets += n as u64;
-            self.counters.tx_bytes += bytes;
-        }
-        n
-    }
-
-    #[inline]
-    fn poll_rxdrop(&mut self) -> usize {
-        let n = self.receive();
-        self.free.take_from(&mut self.work, n);
-        self.q.fill.fill(&mut self.free);
-        n
-    }
-
-    #[inline]
-    fn poll_macswap(&mut self) -> usize {
-        let n = self.receive();
-        let umem = self.sock.umem();
-        let skip = self.work.len() - n;
-        for f in self.work.iter_mut().skip(skip) {
-            swap_macs(umem.data_mut(f));
-        }
-        let sent = if self.q.tx.is_some() {
-            self.transmit_work()
-        } else {
-            let k = self.work.len();
-            self.free.take_from(&mut self.work, k)
-        };
-        let c = self.complete();
-        self.q.fill.fill(&mut self.free);
-        n + sent + c
-    }
-
-    #[inline]
-    fn poll_txonly(&mut self) -> usize {
-        let c = self.complete();
-        let want = (self.work.spare() as u64).min(self.tx_budget) as usize;
-        self.work.take_from(&mut self.free, want);
-        let sent = self.transmit_work();
-        // What did not fit goes back to the pool for the next round.
-        let left = self.work.len();
-        self.free.take_from(&mut self.work, left);
-        self.tx_budget = self.tx_budget.saturating_sub(sent as u64);
-        c + sent
-    }
-
     /// Stops sending new frames (txonly), for a clean finish.
     pub fn stop_tx(&mut self) {
         self.tx_budget = 0;
     }
 
+    /// The mode.
+    pub fn mode(&self) -> FwdMode {
+        self.mode
+    }
+
+    /// Does one round of work on `q`; returns how many frames moved (0:
+    /// idle).
+    #[inline]
+    pub fn poll(&mut self, q: &mut PortQueue) -> usize {
+        match self.mode {
+            FwdMode::RxDrop => {
+                let n = q.receive(&mut self.work);
+                q.release(&mut self.work);
+                n
+            }
+            FwdMode::MacSwap => {
+                let n = q.receive(&mut self.work);
+                let umem = q.umem().clone();
+                let skip = self.work.len() - n;
+                for f in self.work.iter_mut().skip(skip) {
+                    swap_macs(umem.data_mut(f));
+                }
+                let sent = self.send(q);
+                n + sent
+            }
+            FwdMode::TxOnly => {
+                let want = (self.work.spare() as u64).min(self.tx_budget) as usize;
+                let got = q.alloc(&mut self.work, want);
+                for f in self.work.iter_mut().rev().take(got) {
+                    f.set_len(TXONLY_LEN);
+                }
+                let sent = self.send(q);
+                // What did not fit goes back for the next round.
+                q.release(&mut self.work);
+                self.tx_budget = self.tx_budget.saturating_sub(sent as u64);
+                sent
+            }
+        }
+    }
+
+    /// Sends what `work` holds; a frame the queue refuses (empty: a
+    /// zero-length received frame, which the kernel never delivers) is
+    /// given back.
+    #[inline]
+    fn send(&mut self, q: &mut PortQueue) -> usize {
+        let mut sent = 0;
+        loop {
+            match q.transmit(&mut self.work) {
+                Ok(n) => return sent + n,
+                Err(e) => {
+                    sent += e.sent;
+                    if let Some(f) = self.work.pop_front() {
+                        q.release_one(f);
+                    }
+                }
+            }
+        }
+    }
+
     /// Collects completed TX frames and kicks the kernel if it asked,
     /// without receiving or sending anything new: for draining at the end.
     /// Returns how many completed.
-    pub fn drain_tx(&mut self) -> usize {
-        let c = self.complete();
-        if self.in_tx > 0 {
-            if let Some(tx) = self.q.tx.as_mut() {
-                tx.kick_if_needed();
-            }
-        }
-        c
-    }
-
-    /// Frames submitted for TX and not completed yet.
-    pub fn in_tx(&self) -> u64 {
-        self.in_tx
-    }
-
-    /// Counts so far.
-    pub fn counters(&self) -> Counters {
-        self.counters
-    }
-
-    /// The socket.
-    pub fn socket(&self) -> &XskSocket {
-        &self.sock
-    }
-
-    /// The kernel's counters for the socket.
-    pub fn statistics(&self) -> Result<XdpStatistics> {
-        self.sock.statistics()
-    }
-
-    /// Frames in the free pool (not lent to the kernel).
-    pub fn free_frames(&self) -> usize {
-        self.free.len()
+    pub fn drain_tx(&mut self, q: &mut PortQueue) -> usize {
+        q.complete()
     }
 }
 

@@ -1,48 +1,107 @@
-//! `sockctl`: unprivileged AF_XDP, done right, as a library and a tool.
+//! `af_xdp`: unprivileged AF_XDP, done right, with no libbpf, no libxdp and
+//! no C toolchain.
 //!
-//! The safe, convenient layer over `afxdp-core` (ABI, ring protocol, codecs)
-//! and `afxdp-sys` (system calls):
+//! An application opens AF_XDP sockets the way DPDK's `net_af_xdp` PMD
+//! does, from the same device arguments: with no BPF privilege at all when
+//! a device-plugin side has prepared the interface (a pinned XSKMAP, or the
+//! device-plugin handshake), or privileged, loading the embedded six-
+//! instruction redirect program itself. The device-plugin side is here too:
+//! [`prepare_netdev`] gives an interface its XSKMAP and program in one call.
 //!
-//! - [`map`]: BPF maps, and [`XskMap`], the map of AF_XDP sockets.
-//! - [`netdev`]: [`Netdev`], an interface by name, with its queue count.
-//! - [`program`]: [`XdpProgram`], the embedded redirect program loaded for
-//!   an XSKMAP (variant probed), or any XDP program, with the verifier log.
-//! - [`attach`]: attach over rtnetlink or as a BPF link, query, detach;
-//!   [`Attachment`] detaches on drop.
-//! - [`umem`]: [`Umem`], the packet memory, and [`Frame`], the token that
-//!   says the application owns a piece of it.
-//! - [`xsk`]: [`SocketBuilder`], [`XskSocket`] and its four queues; the
-//!   data path allocates nothing.
-//! - [`fwd`]: rxdrop, macswap and txonly over a socket ([`fwd::Port`]).
-//! - [`vdev`]: DPDK's `net_af_xdp` device arguments ([`vdev::Vdev`]).
-//! - [`Error`]: every failure names the operation, the interface or path,
-//!   and the errno, with a hint where one helps.
+//! # A complete receiver
 //!
 //! ```no_run
-//! use sockctl::XskMap;
-//! // What a DPDK PMD with use_pinned_map=1 does first:
-//! let map = XskMap::open_pinned("/tmp/afxdp_dp/eth0/xsks_map".as_ref())?;
-//! println!("XSKMAP {} with {} entries", map.id(), map.max_entries());
-//! # Ok::<(), sockctl::Error>(())
+//! use af_xdp::{FrameBuf, Port};
+//! use std::time::Duration;
+//!
+//! // What `--vdev net_af_xdp0,iface=eth0,use_pinned_map=1` opens in DPDK.
+//! let mut port = Port::open(&"iface=eth0,use_pinned_map=1".parse()?)?;
+//! let mut burst = FrameBuf::with_capacity(64);
+//! loop {
+//!     for q in port.queues_mut() {
+//!         q.receive(&mut burst);
+//!         for frame in burst.iter() {
+//!             let bytes = q.umem().data(frame);
+//!             println!("{} bytes from {:02x?}", bytes.len(), &bytes[6..12.min(bytes.len())]);
+//!         }
+//!         q.release(&mut burst);
+//!     }
+//!     port.wait(Duration::from_millis(100))?; // or spin
+//! }
+//! # #[allow(unreachable_code)]
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! More in `examples/`: `pinned_rx` (the unprivileged receiver above, with
+//! counts), `privileged_rx` (loads and attaches the program itself),
+//! `l2fwd` (sends every frame back with its MACs swapped) and `tx` (a
+//! transmitter). `cargo run --example NAME -- --help` says how to run each.
+//!
+//! # Layers
+//!
+//! - [`Port`] / [`PortQueue`]: a port from device arguments ([`Vdev`]),
+//!   bursts in and out; [`prepare_netdev`]: the device-plugin side.
+//! - Underneath, each public for the uncommon case: [`Umem`] and [`Frame`]
+//!   (packet memory), [`SocketBuilder`] and the four queues ([`xsk`]),
+//!   [`XskMap`] and [`Map`] (BPF maps), [`XdpProgram`] (the embedded
+//!   program, or any other), [`Attachment`] (rtnetlink or BPF link),
+//!   [`Netdev`], [`busy_poll`], [`fwd`] (the forwarding modes of
+//!   `sockctl rx`, written with the public API).
+//! - `afxdp-sys` (system calls) and `afxdp-core` (kernel ABI, ring protocol,
+//!   codecs), both `no_std`; the types of theirs that appear here are
+//!   re-exported ([`XdpStatistics`], [`PollFd`], [`Errno`], ...), so one
+//!   dependency is enough.
+//!
+//! # Safety model
+//!
+//! The packet memory is shared with the kernel. A frame is owned either by
+//! the kernel (it sits in the fill or TX ring) or by the application, which
+//! holds it as a [`Frame`] token that cannot be copied: handing a frame to
+//! the kernel moves the token into a ring, and the borrow checker forbids
+//! any slice into it that is still alive. The kernel's descriptors are
+//! checked against the UMEM before they become tokens, ring indices from a
+//! broken peer are refused, and the data path allocates nothing.
+//! The crate's `unsafe` is confined to the ring mappings and the UMEM
+//! slices, each with the invariant it relies on written next to it.
+//!
+//! # Errors
+//!
+//! Every [`Error`] names the operation, the interface or path, and the
+//! errno (`bind AF_XDP socket: eth0 queue 0: EBUSY (Device or resource
+//! busy)`), carries an [`ErrorKind`] to match on, and a hint where one helps.
 
 pub mod attach;
+pub mod busy_poll;
 pub mod error;
 pub mod fwd;
 pub mod map;
 pub mod netdev;
+pub mod port;
+pub mod prepare;
 pub mod program;
 pub mod umem;
 pub mod vdev;
 pub mod xsk;
 
-pub use attach::{Attachment, XdpMode, XdpStatus};
-pub use error::{Error, Result};
+pub use attach::{AttachedMode, Attachment, XdpMode, XdpStatus};
+pub use busy_poll::BusyPoll;
+pub use error::{Error, ErrorKind, Result};
 pub use map::{Map, MapSpec, XskMap};
 pub use netdev::{Netdev, QueueCount};
+pub use port::{Counters, Port, PortOptions, PortQueue};
+pub use prepare::{prepare_netdev, AttachKind, PrepareOptions, PreparedNetdev};
 pub use program::{RedirectVariant, XdpProgram};
 pub use umem::{Frame, FrameBuf, Umem, UmemConfig};
+pub use vdev::{MapSource, Vdev};
 pub use xsk::{
-    CompletionQueue, CopyMode, FillQueue, Queues, RingSizes, RxQueue, SocketBuilder, TxQueue,
-    XskSocket,
+    CompletionQueue, CopyMode, EmptyFrame, FillQueue, Queues, RingSizes, RxQueue, SocketBuilder,
+    TxQueue, XskSocket,
 };
+
+/// Types of the lower layers that appear in this crate's API.
+pub use afxdp_core::abi::bpf::{BpfMapInfo, BpfProgInfo};
+pub use afxdp_core::abi::if_xdp::{XdpDesc, XdpStatistics};
+pub use afxdp_core::abi::socket::PollFd;
+pub use afxdp_core::umem::UmemLayout;
+pub use afxdp_core::Errno;
+pub use afxdp_sys::{BorrowedFd, OwnedFd};

@@ -13,7 +13,7 @@ use afxdp_core::abi::bpf::{
 use afxdp_core::Errno;
 use afxdp_sys::{bpf, BorrowedFd, OwnedFd};
 
-use crate::error::{privilege_hint, Error, Result};
+use crate::error::{privilege_hint, Error, ErrorKind, Result};
 
 /// What [`Map::create`] creates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,20 +40,31 @@ pub struct Map {
 /// A NUL-terminated copy of `path` for the kernel.
 pub(crate) fn c_path(op: &'static str, path: &Path) -> Result<CString> {
     CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| Error::other(op, path.display(), "path contains a NUL byte"))
+        .map_err(|_| Error::invalid(op, path.display(), "path contains a NUL byte"))
+}
+
+/// The magic number of a bpffs in `statfs`'s `f_type`.
+const BPF_FS_MAGIC: u64 = 0xcafe_4a11;
+
+/// Whether `path` is on a bpffs (`None`: cannot tell, e.g. it does not
+/// exist).
+pub fn on_bpffs(path: &Path) -> Option<bool> {
+    let st = rustix::fs::statfs(path).ok()?;
+    #[allow(clippy::unnecessary_cast)] // f_type's type differs by libc
+    Some(st.f_type as u64 == BPF_FS_MAGIC)
 }
 
 impl Map {
     /// Creates a map (`BPF_MAP_CREATE`; needs `CAP_BPF`).
     ///
     /// ```no_run
-    /// use sockctl::map::{Map, MapSpec};
+    /// use af_xdp::map::{Map, MapSpec};
     /// use afxdp_core::abi::bpf::BPF_MAP_TYPE_ARRAY;
     /// let m = Map::create(&MapSpec {
     ///     map_type: BPF_MAP_TYPE_ARRAY, key_size: 4, value_size: 8, max_entries: 16, name: "counters",
     /// })?;
     /// m.update(&1u32.to_ne_bytes(), &7u64.to_ne_bytes())?;
-    /// # Ok::<(), sockctl::Error>(())
+    /// # Ok::<(), af_xdp::Error>(())
     /// ```
     pub fn create(spec: &MapSpec<'_>) -> Result<Map> {
         let attr = MapCreateAttr {
@@ -86,7 +97,11 @@ impl Map {
             let err = Error::sys("BPF_OBJ_GET", path.display(), e);
             match e {
                 Errno::ENOENT => err.with_hint("nothing is pinned there: is the device-plugin side running, and is its bpffs mounted at this path?"),
-                Errno::EACCES | Errno::EPERM => err.with_hint("the pinned file's permissions do not let this user open it read-write"),
+                Errno::EACCES | Errno::EPERM | Errno::EINVAL if on_bpffs(path) == Some(false) => err
+                    .with_kind(ErrorKind::InvalidArgument)
+                    .with_detail("not on a bpffs: only a BPF filesystem holds pinned maps")
+                    .with_hint("give the path of the map pinned by the device-plugin side, on its bpffs"),
+                Errno::EACCES | Errno::EPERM => err.with_hint("the pinned file's permissions do not let this user open it read-write (BPF_OBJ_GET needs both read and write permission)"),
                 _ => err,
             }
         })?;
@@ -105,7 +120,7 @@ impl Map {
         if let Ok(kind) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw())) {
             let kind = kind.to_string_lossy().into_owned();
             if kind.starts_with("anon_inode:") && kind != "anon_inode:bpf-map" {
-                return Err(Error::other(
+                return Err(Error::invalid(
                     "check BPF object",
                     format!("fd {}", fd.as_raw()),
                     format!(
@@ -167,14 +182,14 @@ impl Map {
                 | BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE
         );
         if per_cpu {
-            return Err(Error::other(
+            return Err(Error::invalid(
                 op,
                 self.subject(),
                 "per-CPU maps are not supported here",
             ));
         }
         if key != self.info.key_size as usize {
-            return Err(Error::other(
+            return Err(Error::invalid(
                 op,
                 self.subject(),
                 format!(
@@ -185,7 +200,7 @@ impl Map {
         }
         if let Some(v) = value {
             if v != self.info.value_size as usize {
-                return Err(Error::other(
+                return Err(Error::invalid(
                     op,
                     self.subject(),
                     format!(
@@ -274,9 +289,9 @@ impl XskMap {
     /// Creates an XSKMAP with one entry per queue.
     ///
     /// ```no_run
-    /// let map = sockctl::XskMap::create(4, "xsks_map")?;
+    /// let map = af_xdp::XskMap::create(4, "xsks_map")?;
     /// assert_eq!(map.max_entries(), 4);
-    /// # Ok::<(), sockctl::Error>(())
+    /// # Ok::<(), af_xdp::Error>(())
     /// ```
     pub fn create(max_entries: u32, name: &str) -> Result<XskMap> {
         let map = Map::create(&MapSpec {
@@ -294,7 +309,7 @@ impl XskMap {
     pub fn open_pinned(path: &Path) -> Result<XskMap> {
         let map = Map::open_pinned(path)?;
         Self::from_map(map).map_err(|e| {
-            Error::other(
+            Error::invalid(
                 "BPF_OBJ_GET",
                 path.display(),
                 e.detail().unwrap_or("not an XSKMAP").to_string(),
@@ -307,7 +322,7 @@ impl XskMap {
         let i = map.info();
         if i.map_type != BPF_MAP_TYPE_XSKMAP || i.key_size != 4 || i.value_size != 4 {
             let kind = map_type_name(i.map_type).unwrap_or("unknown");
-            return Err(Error::other(
+            return Err(Error::invalid(
                 "check map",
                 format!("map {}", i.id),
                 format!(

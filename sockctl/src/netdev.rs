@@ -32,13 +32,13 @@ impl Netdev {
     /// Looks up `name` (`SIOCGIFINDEX`).
     ///
     /// ```no_run
-    /// let dev = sockctl::Netdev::by_name("eth0")?;
+    /// let dev = af_xdp::Netdev::by_name("eth0")?;
     /// println!("{} has index {}", dev.name(), dev.ifindex());
-    /// # Ok::<(), sockctl::Error>(())
+    /// # Ok::<(), af_xdp::Error>(())
     /// ```
     pub fn by_name(name: &str) -> Result<Netdev> {
         if !is_valid_ifname(name.as_bytes()) {
-            return Err(Error::other(
+            return Err(Error::invalid(
                 "look up interface",
                 name,
                 "not a valid interface name (1 to 15 bytes, no '/', ':' or spaces)",
@@ -114,7 +114,7 @@ impl Netdev {
         let mut req = [0u8; GetLink::MAX_LEN];
         let len = GetLink::Index(self.ifindex as i32)
             .emit(seq, &mut req)
-            .map_err(|e| Error::other("RTM_GETLINK", &self.name, e.to_string()))?;
+            .map_err(|e| Error::invalid("RTM_GETLINK", &self.name, e.to_string()))?;
         let mut buf = vec![0u8; 32 * 1024];
         let mut f = Some(f);
         let mut out = None;
@@ -135,7 +135,8 @@ impl Netdev {
             }
         })?;
         out.ok_or_else(|| {
-            Error::other(
+            Error::new(
+                crate::ErrorKind::Protocol,
                 "RTM_GETLINK",
                 &self.name,
                 "the kernel sent no link description",

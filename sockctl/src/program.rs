@@ -32,11 +32,11 @@ impl XdpProgram {
     /// kernel runs correctly (see [`probe_variant`]) when `None`.
     ///
     /// ```no_run
-    /// use sockctl::{XdpProgram, XskMap};
+    /// use af_xdp::{XdpProgram, XskMap};
     /// let map = XskMap::create(4, "xsks_map")?;
     /// let prog = XdpProgram::load_redirect(&map, None)?;
     /// println!("loaded {} as prog id {}", prog.variant().unwrap(), prog.id());
-    /// # Ok::<(), sockctl::Error>(())
+    /// # Ok::<(), af_xdp::Error>(())
     /// ```
     pub fn load_redirect(map: &XskMap, variant: Option<RedirectVariant>) -> Result<XdpProgram> {
         let variant = match variant {

@@ -13,8 +13,8 @@
 //! data path: its capacity is fixed when it is created.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use afxdp_core::abi::if_xdp::{XdpDesc, XdpUmemReg, XDP_UMEM_UNALIGNED_CHUNK_FLAG};
 use afxdp_core::abi::mman::{MAP_HUGETLB, MAP_HUGE_2MB, MAP_POPULATE};
@@ -66,16 +66,33 @@ pub(crate) struct UmemInner {
     mem: Mmap,
     layout: UmemLayout,
     id: u64,
-    /// Whether a socket has been bound on `fd` already.
-    pub(crate) fd_taken: AtomicBool,
-    /// Whether setting up the socket on `fd` failed half-way (rings sized,
-    /// bind refused): the fd cannot be set up again, nor shared.
-    pub(crate) spoiled: AtomicBool,
+    /// Who owns `fd`: one lock-protected state, so that of two sockets
+    /// built at once, the one that shares the UMEM cannot bind before the
+    /// one that owns it.
+    pub(crate) owner: Mutex<OwnerState>,
     /// Whether `take_frames` has handed the frames out.
     frames_taken: AtomicBool,
-    /// The first socket's need-wakeup mode once it is bound (0: not yet,
-    /// 1: off, 2: on): sockets that share the UMEM inherit it.
-    pub(crate) owner_need_wakeup: AtomicU8,
+}
+
+/// The state of a UMEM's own socket (`fd`), which the first socket built
+/// with the UMEM becomes and which later sockets share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OwnerState {
+    /// No socket built yet: the next one becomes the owner.
+    Unbound,
+    /// The owner is bound here, with these modes (sockets that share the
+    /// UMEM inherit them).
+    Bound {
+        /// Its interface.
+        ifindex: u32,
+        /// Its queue.
+        queue: u32,
+        /// Whether it was bound with need-wakeup.
+        need_wakeup: bool,
+    },
+    /// Setting up the owner failed half-way (rings sized, bind refused):
+    /// the fd cannot be set up again, nor shared.
+    Spoiled,
 }
 
 /// Packet memory registered with the kernel (`XDP_UMEM_REG`).
@@ -108,7 +125,7 @@ impl fmt::Debug for Umem {
 }
 
 fn layout_error(config: &UmemConfig, e: UmemError) -> Error {
-    Error::other(
+    Error::invalid(
         "configure UMEM",
         format!(
             "{} frames of {} bytes",
@@ -122,14 +139,23 @@ impl Umem {
     /// Maps the memory and registers it on a new AF_XDP socket.
     ///
     /// ```no_run
-    /// use sockctl::{Umem, UmemConfig};
+    /// use af_xdp::{Umem, UmemConfig};
     /// let umem = Umem::new(UmemConfig { frame_count: 1024, ..Default::default() })?;
     /// assert_eq!(umem.layout().len(), 1024 * 2048);
-    /// # Ok::<(), sockctl::Error>(())
+    /// # Ok::<(), af_xdp::Error>(())
     /// ```
     pub fn new(config: UmemConfig) -> Result<Umem> {
         let layout = if config.unaligned {
-            UmemLayout::unaligned(config.frame_count, config.frame_size, config.headroom)
+            UmemLayout::unaligned(
+                config.frame_count,
+                config.frame_size,
+                config.headroom,
+                if config.hugepages {
+                    afxdp_core::umem::HUGE_PAGE_SIZE
+                } else {
+                    afxdp_core::umem::PAGE_SIZE
+                },
+            )
         } else {
             UmemLayout::aligned(config.frame_count, config.frame_size, config.headroom)
         }
@@ -186,10 +212,8 @@ impl Umem {
                 layout,
                 id: NEXT_UMEM_ID.fetch_add(1, Ordering::Relaxed),
                 fd,
-                fd_taken: AtomicBool::new(false),
-                spoiled: AtomicBool::new(false),
+                owner: Mutex::new(OwnerState::Unbound),
                 frames_taken: AtomicBool::new(false),
-                owner_need_wakeup: AtomicU8::new(0),
             }),
         })
     }
@@ -435,6 +459,21 @@ impl FrameBuf {
     /// Takes the last frame.
     pub fn pop(&mut self) -> Option<Frame> {
         self.frames.pop()
+    }
+
+    /// Takes the first frame (for example the one a transmit refused).
+    pub fn pop_front(&mut self) -> Option<Frame> {
+        (!self.frames.is_empty()).then(|| self.frames.remove(0))
+    }
+
+    /// The first frame.
+    pub fn first(&self) -> Option<&Frame> {
+        self.frames.first()
+    }
+
+    /// The first frame, writable.
+    pub fn first_mut(&mut self) -> Option<&mut Frame> {
+        self.frames.first_mut()
     }
 
     /// The frames, in order.

@@ -15,10 +15,7 @@ pub const DP_BASE_PATH: &str = "/tmp/afxdp_dp";
 pub const DP_SOCKET_NAME: &str = "afxdp.sock";
 /// The pinned XSKMAP's name inside `DP_BASE_PATH/<iface>/`.
 pub const DP_MAP_NAME: &str = "xsks_map";
-/// DPDK's default busy-poll budget.
-pub const DEFAULT_BUSY_BUDGET: u32 = 64;
-/// DPDK's busy-poll timeout in microseconds.
-pub const BUSY_POLL_TIMEOUT_US: u32 = 20;
+pub use crate::busy_poll::{BUSY_POLL_TIMEOUT_US, DEFAULT_BUSY_BUDGET};
 
 /// How the XSKMAP is obtained.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +83,7 @@ impl FromStr for Vdev {
     /// (`net_af_xdp0`) is accepted and ignored.
     ///
     /// ```
-    /// use sockctl::vdev::{MapSource, Vdev};
+    /// use af_xdp::vdev::{MapSource, Vdev};
     /// let v: Vdev = "net_af_xdp0,iface=eth0,queue_count=2,use_cni=1".parse().unwrap();
     /// assert_eq!(v.queue_count, 2);
     /// assert_eq!(v.map, MapSource::Handshake("/tmp/afxdp_dp/eth0/afxdp.sock".into()));
@@ -196,6 +193,30 @@ impl FromStr for Vdev {
 }
 
 impl Vdev {
+    /// DPDK's defaults for `iface`: queue 0 only, its own UMEM, busy budget
+    /// 64, copy mode chosen by the driver, the program loaded and attached
+    /// here. Adjust the public fields from there:
+    ///
+    /// ```
+    /// use af_xdp::vdev::{MapSource, Vdev};
+    /// let v = Vdev { queue_count: 2, ..Vdev::new("eth0") };
+    /// assert_eq!(v, "iface=eth0,queue_count=2".parse().unwrap());
+    /// let pinned = Vdev { map: MapSource::Pinned("/sys/fs/bpf/x".into()), busy_budget: 0, ..Vdev::new("eth0") };
+    /// assert_eq!(pinned, "iface=eth0,use_pinned_map=1,dp_path=/sys/fs/bpf/x".parse().unwrap());
+    /// ```
+    pub fn new(iface: &str) -> Vdev {
+        Vdev {
+            iface: iface.to_string(),
+            start_queue: 0,
+            queue_count: 1,
+            shared_umem: false,
+            busy_budget: DEFAULT_BUSY_BUDGET,
+            force_copy: false,
+            xdp_mode: None,
+            map: MapSource::Load,
+        }
+    }
+
     /// The queues this device uses: `start_queue .. start_queue + queue_count`.
     pub fn queues(&self) -> std::ops::Range<u32> {
         self.start_queue..self.start_queue + self.queue_count

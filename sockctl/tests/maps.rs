@@ -5,7 +5,7 @@
 use afxdp_core::abi::bpf::BPF_MAP_TYPE_ARRAY;
 use afxdp_core::Errno;
 use afxdp_testkit::{open_fds, privileged, serial, with_bpffs};
-use sockctl::{Map, MapSpec, XskMap};
+use af_xdp::{Map, MapSpec, XskMap};
 
 #[test]
 fn a_missing_pin_path_is_enoent_and_the_error_names_operation_and_path() {

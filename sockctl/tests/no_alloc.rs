@@ -7,12 +7,11 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use afxdp_core::abi::socket::{PollFd, POLLIN};
 use afxdp_testkit::frames::udp_frame;
 use afxdp_testkit::packet::{send_paced, PacketSocket};
 use afxdp_testkit::{privileged, serial, NetNs, Veth};
-use sockctl::fwd::{FwdMode, Port};
-use sockctl::{Attachment, Netdev, SocketBuilder, Umem, UmemConfig, XdpMode, XdpProgram, XskMap};
+use af_xdp::fwd::{Forwarder, FwdMode};
+use af_xdp::{Port, Vdev, XdpMode};
 
 struct Counting;
 
@@ -65,17 +64,15 @@ fn the_data_path_allocates_nothing() {
     let ns = NetNs::new("noalloc");
     let veth = Veth::new(&ns, 1);
     ns.run(|| {
-        let dev = Netdev::by_name(&veth.a).unwrap();
-        let map = XskMap::create(1, "xsks_map").unwrap();
-        let prog = XdpProgram::load_redirect(&map, None).unwrap();
-        let _att = Attachment::link(dev.clone(), prog, XdpMode::Native).unwrap();
-        let umem = Umem::new(UmemConfig::default()).unwrap();
-        let (sock, queues) = SocketBuilder::new(&umem, &dev, 0).build().unwrap();
-        map.insert(0, sock.as_fd()).unwrap();
-        let fd = sock.as_fd().as_raw();
-        let frames = umem.take_frames().unwrap();
+        // The library's entry point, privileged: map, program (a link),
+        // UMEM, socket, fill ring, XSKMAP.
+        let vdev = Vdev {
+            xdp_mode: Some(XdpMode::Native),
+            ..Vdev::new(&veth.a)
+        };
+        let mut port = Port::open(&vdev).unwrap();
         // macswap drives all four rings: RX, fill, TX and completion.
-        let mut port = Port::new(sock, queues, frames, FwdMode::MacSwap, 64);
+        let mut fwd = Forwarder::new(&mut port.queues_mut()[0], FwdMode::MacSwap, 64);
         let capture = PacketSocket::bind(&veth.b).unwrap();
 
         let out: Vec<Vec<u8>> = (0..N)
@@ -86,22 +83,17 @@ fn the_data_path_allocates_nothing() {
             send_paced(&peer, &out, 32, Duration::from_micros(500)).unwrap()
         });
 
-        let mut pfd = [PollFd {
-            fd,
-            events: POLLIN,
-            revents: 0,
-        }];
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut idle_since = Instant::now();
         ARMED.with(|a| a.set(true));
         while port.counters().tx_packets < u64::from(N) && Instant::now() < deadline {
-            if port.poll() == 0 {
-                port.drain_tx();
+            if fwd.poll(&mut port.queues_mut()[0]) == 0 {
+                fwd.drain_tx(&mut port.queues_mut()[0]);
                 if idle_since.elapsed() > Duration::from_secs(3) {
                     break;
                 }
-                // ppoll from afxdp-sys: a syscall, no allocation.
-                let _ = afxdp_sys::poll::poll(&mut pfd, 5);
+                // Port::wait: ppoll, and the socket's error when idle.
+                port.wait(Duration::from_millis(5)).unwrap();
             } else {
                 idle_since = Instant::now();
             }

@@ -9,8 +9,8 @@ use afxdp_core::abi::bpf::BpfInsn;
 use afxdp_core::ebpf::{exit, mov64_imm, Reg};
 use afxdp_core::Errno;
 use afxdp_testkit::{json_field, privileged, NetNs, Veth};
-use sockctl::attach::{self, mode_name};
-use sockctl::{Attachment, Netdev, RedirectVariant, XdpMode, XdpProgram, XskMap};
+use af_xdp::attach::{self, mode_name};
+use af_xdp::{Attachment, Netdev, RedirectVariant, XdpMode, XdpProgram, XskMap};
 
 const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
 
@@ -284,7 +284,7 @@ fn both_variants_load_and_attachments_detach_only_their_own_program() {
         // The probe picks the fallback variant on this kernel; the lookup
         // variant loads too, and both redirect nothing on an empty map.
         assert_eq!(
-            sockctl::program::probe_variant().unwrap(),
+            af_xdp::program::probe_variant().unwrap(),
             RedirectVariant::Fallback
         );
         for v in [RedirectVariant::Fallback, RedirectVariant::Lookup] {

@@ -21,6 +21,15 @@ pub const fn flag(name: &'static str) -> Opt {
         repeat: false,
     }
 }
+/// An option that may be given more than once.
+#[allow(dead_code)] // used by commands with repeatable options
+pub const fn multi(name: &'static str) -> Opt {
+    Opt {
+        name,
+        value: true,
+        repeat: true,
+    }
+}
 /// An option with one value.
 pub const fn opt(name: &'static str) -> Opt {
     Opt {
@@ -35,19 +44,43 @@ pub const fn opt(name: &'static str) -> Opt {
 pub struct Usage(pub String);
 
 /// The parsed options of one command.
+///
+/// Looking up a name the command did not declare is a bug, not an absent
+/// option: it panics (every lookup runs in the CLI tests), so a misspelt
+/// name cannot silently read as "not given".
 #[derive(Debug, Default)]
 pub struct Parsed {
+    declared: Vec<(&'static str, bool)>,
     values: HashMap<&'static str, Vec<String>>,
     pub help: bool,
 }
 
 impl Parsed {
+    fn declared(&self, name: &str, value: bool) {
+        match self.declared.iter().find(|(n, _)| *n == name) {
+            Some(&(_, v)) if v == value => {}
+            Some(_) => panic!(
+                "bug: --{name} looked up as {} but declared as {}",
+                if value { "an option" } else { "a flag" },
+                if value { "a flag" } else { "an option" }
+            ),
+            None => panic!("bug: --{name} looked up but not declared for this command"),
+        }
+    }
     /// Whether a flag was given.
     pub fn flag(&self, name: &str) -> bool {
+        self.declared(name, false);
         self.values.contains_key(name)
+    }
+    /// Every value of a repeatable option, in order.
+    #[allow(dead_code)] // used by commands with repeatable options
+    pub fn all(&self, name: &str) -> &[String] {
+        self.declared(name, true);
+        self.values.get(name).map_or(&[], Vec::as_slice)
     }
     /// The value of an option, if given.
     pub fn get(&self, name: &str) -> Option<&str> {
+        self.declared(name, true);
         self.values
             .get(name)
             .and_then(|v| v.last())
@@ -72,7 +105,10 @@ impl Parsed {
 
 /// Parses `args` against `spec`. `-h`/`--help` anywhere asks for help.
 pub fn parse(args: &[String], spec: &[Opt]) -> Result<Parsed, Usage> {
-    let mut out = Parsed::default();
+    let mut out = Parsed {
+        declared: spec.iter().map(|o| (o.name, o.value)).collect(),
+        ..Parsed::default()
+    };
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
@@ -116,4 +152,43 @@ pub fn parse(args: &[String], spec: &[Opt]) -> Result<Parsed, Usage> {
         slot.push(value);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn values_flags_and_repeats() {
+        let p = parse(
+            &args(&["--iface", "a", "--json", "--allow=x", "--allow", "y"]),
+            &[opt("iface"), flag("json"), multi("allow")],
+        )
+        .unwrap();
+        assert_eq!(p.get("iface"), Some("a"));
+        assert!(p.flag("json"));
+        assert_eq!(p.all("allow"), ["x", "y"]);
+        assert!(parse(&args(&["--iface", "a", "--iface", "b"]), &[opt("iface")]).is_err());
+        assert!(parse(&args(&["--bogus"]), &[opt("iface")]).is_err());
+        assert!(parse(&args(&["--json=1"]), &[flag("json")]).is_err());
+        assert!(parse(&args(&["--iface"]), &[opt("iface")]).is_err());
+    }
+
+    #[test]
+    #[should_panic(expected = "--ifcae looked up but not declared")]
+    fn a_misspelt_lookup_is_a_bug_not_an_absent_option() {
+        let p = parse(&args(&["--iface", "a"]), &[opt("iface")]).unwrap();
+        let _ = p.get("ifcae");
+    }
+
+    #[test]
+    #[should_panic(expected = "looked up as a flag")]
+    fn a_flag_lookup_of_an_option_is_a_bug() {
+        let p = parse(&args(&[]), &[opt("iface")]).unwrap();
+        let _ = p.flag("iface");
+    }
 }

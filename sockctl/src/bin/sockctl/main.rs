@@ -61,13 +61,13 @@ examples:
 /// (exit 2).
 pub enum Failure {
     /// Something failed while doing the work.
-    Op(sockctl::Error),
+    Op(af_xdp::Error),
     /// The command line was wrong.
     Usage(Usage),
 }
 
-impl From<sockctl::Error> for Failure {
-    fn from(e: sockctl::Error) -> Self {
+impl From<af_xdp::Error> for Failure {
+    fn from(e: af_xdp::Error) -> Self {
         Failure::Op(e)
     }
 }
@@ -117,28 +117,60 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(Usage(msg))) => {
             errln!("sockctl: {msg}");
-            errln!("hint: see `sockctl {} --help`", help_topic(&args));
+            errln!("hint: see `{} --help`", help_topic(&args));
             ExitCode::from(2)
         }
         Err(Failure::Op(e)) => {
-            report(&e);
+            report(&cli_hints(e));
             ExitCode::from(1)
         }
     }
 }
 
-/// The command words of `args` (for pointing at the right `--help`).
+/// The commands and subcommands that have a `--help`.
+const TOPICS: &[&[&str]] = &[
+    &["prog", "dump"],
+    &["prog", "attach"],
+    &["prog", "status"],
+    &["prog", "detach"],
+    &["prog"],
+    &["rx"],
+];
+
+/// `sockctl` followed by the known command words of `args`, for pointing at
+/// the right `--help` (a misspelt command points at the top-level one).
 fn help_topic(args: &[String]) -> String {
-    args.iter()
+    let words: Vec<&str> = args
+        .iter()
         .take_while(|a| !a.starts_with('-'))
-        .take(2)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ")
+        .map(String::as_str)
+        .collect();
+    let known = TOPICS
+        .iter()
+        .find(|t| words.len() >= t.len() && words[..t.len()] == t[..])
+        .map_or(String::new(), |t| format!(" {}", t.join(" ")));
+    format!("sockctl{known}")
+}
+
+/// Adds this tool's own hints (which name its flags and `--vdev`
+/// arguments) where the library's hint speaks only of the system.
+fn cli_hints(e: af_xdp::Error) -> af_xdp::Error {
+    use af_xdp::ErrorKind;
+    let op = e.op().to_string();
+    match (e.kind(), op.as_str()) {
+        (ErrorKind::PermissionDenied, "BPF_MAP_CREATE" | "BPF_PROG_LOAD" | "BPF_LINK_CREATE") => e
+            .with_hint(
+                "loading the program needs CAP_BPF and CAP_NET_ADMIN (or root); without them, get the XSKMAP from a device-plugin side: --vdev ...,use_pinned_map=1 (a pinned map)",
+            ),
+        (ErrorKind::Unsupported, "bind AF_XDP socket") => {
+            e.with_hint("the driver has no zero-copy AF_XDP: add force_copy=1 to --vdev")
+        }
+        _ => e,
+    }
 }
 
 /// Prints an operational error the way the CLI contract says.
-pub fn report(e: &sockctl::Error) {
+pub fn report(e: &af_xdp::Error) {
     errln!("sockctl: {e}");
     if let Some(detail) = e.detail() {
         // The first line is already on the error line; the rest (a verifier

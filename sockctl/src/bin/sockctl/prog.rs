@@ -1,10 +1,13 @@
 //! `sockctl prog dump|attach|status|detach`.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use afxdp_core::ebpf::{disassemble, RedirectProgram};
-use sockctl::attach::{self, mode_name};
-use sockctl::{Attachment, Netdev, RedirectVariant, XdpMode, XdpProgram, XskMap};
+use af_xdp::attach::{self, mode_name};
+use af_xdp::{
+    prepare_netdev, AttachKind, Error, ErrorKind, Netdev, PrepareOptions, RedirectVariant,
+    XdpMode, XdpProgram,
+};
 
 use crate::args::{flag, opt, parse, Usage};
 use crate::json::Object;
@@ -104,19 +107,28 @@ fn attach_cmd(args: &[String]) -> Result<(), Failure> {
     let mode: XdpMode = p.get("mode").unwrap_or("auto").parse().map_err(Usage)?;
     let variant = variant_arg(p.get("variant"))?;
 
-    let dev = Netdev::by_name(iface)?;
-    let queues = dev.queue_count();
-    let map = XskMap::create(queues.count, "xsks_map")?;
-    let prog = XdpProgram::load_redirect(&map, variant)?;
+    let prepared = prepare_netdev(
+        iface,
+        &PrepareOptions {
+            mode,
+            attach: AttachKind::Netlink {
+                replace: p.flag("replace"),
+            },
+            variant,
+            pin: p.get("pin").map(PathBuf::from),
+        },
+    )
+    .map_err(attach_hints)?;
+    let (dev, map, queues, actual) = (
+        prepared.netdev().clone(),
+        prepared.map().id(),
+        prepared.queues(),
+        prepared.mode(),
+    );
+    let map_entries = prepared.map().max_entries();
+    let prog = prepared.attachment().program();
     let (prog_id, prog_name, variant) = (prog.id(), prog.name(), prog.variant());
-    let attachment = Attachment::netlink(dev.clone(), prog, mode, p.flag("replace"))?;
-    let actual = attachment.mode();
-    // Pin only once attached; if pinning fails, the attachment is dropped
-    // (detached) with the error, leaving nothing half done.
-    if let Some(pin) = p.get("pin") {
-        map.pin(Path::new(pin))?;
-    }
-    attachment.persist()?;
+    prepared.persist()?;
     let variant = variant.map_or("custom", RedirectVariant::name);
     if p.flag("json") {
         outln!(
@@ -127,17 +139,15 @@ fn attach_cmd(args: &[String]) -> Result<(), Failure> {
                 .int("prog_id", u64::from(prog_id))
                 .str("prog_name", &prog_name)
                 .str("variant", variant)
-                .int("map_id", u64::from(map.id()))
-                .int("map_entries", u64::from(map.max_entries()))
+                .int("map_id", u64::from(map))
+                .int("map_entries", u64::from(map_entries))
                 .str("queues_from", queues.source)
                 .str("mode", mode_name(actual))
                 .finish()
         );
     } else {
         outln!(
-            "attached {prog_name} ({variant}) to {dev}: prog id {prog_id}, XSKMAP id {} ({} entries, from {}), {} mode",
-            map.id(),
-            map.max_entries(),
+            "attached {prog_name} ({variant}) to {dev}: prog id {prog_id}, XSKMAP id {map} ({map_entries} entries, from {}), {} mode",
             queues.source,
             mode_name(actual)
         );
@@ -216,4 +226,23 @@ fn detach(args: &[String]) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The CLI's own hints for a failed attach (the library's speak of the
+/// system, these of this command's flags).
+fn attach_hints(e: Error) -> Error {
+    let iface = e.subject().unwrap_or("IF").to_string();
+    match (e.kind(), e.op()) {
+        (ErrorKind::Busy, "attach XDP program")
+            if e.errno().is_some() && !e.detail().is_some_and(|d| d.contains("link")) =>
+        {
+            e.with_hint(format!(
+            "a program is already attached to {iface}: pass --replace to replace it, or run `sockctl prog detach --iface {iface}` first"
+            ))
+        }
+        (ErrorKind::Unsupported, _) => e.with_hint(format!(
+            "the driver of {iface} may lack native XDP: use --mode skb (or auto)"
+        )),
+        _ => e,
+    }
 }

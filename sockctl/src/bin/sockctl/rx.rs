@@ -3,14 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use afxdp_core::abi::socket::PollFd;
+use af_xdp::fwd::{Forwarder, FwdMode};
+use af_xdp::vdev::{MapSource, Vdev};
+use af_xdp::{Counters, Port, PortOptions, XdpMode};
 use afxdp_sys::signal::{self, SigSet, SIGHUP, SIGINT, SIGTERM};
-use sockctl::fwd::{Counters, FwdMode, Port};
-use sockctl::vdev::{MapSource, Vdev, BUSY_POLL_TIMEOUT_US};
-use sockctl::{
-    Attachment, CopyMode, Error, FrameBuf, Netdev, RingSizes, SocketBuilder, Umem, UmemConfig,
-    XdpMode, XdpProgram, XskMap,
-};
 
 use crate::args::{flag, opt, parse, Usage};
 use crate::json::Object;
@@ -57,11 +53,6 @@ examples:
   sockctl rx --vdev iface=eth0,queue_count=2 --fwd macswap --duration 10
   sockctl rx --vdev iface=eth0,use_pinned_map=1 --fwd rxdrop
 ";
-
-/// Frames per socket: DPDK's `ETH_AF_XDP_NUM_BUFFERS` (copy mode), 8 MiB
-/// of 2048-byte frames; the fill ring takes half, the rest wait for it or
-/// for TX.
-const FRAMES_PER_QUEUE: u32 = 4096;
 
 pub fn main(args: &[String]) -> Result<(), Failure> {
     let p = parse(
@@ -128,129 +119,6 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
     result
 }
 
-struct Setup {
-    ports: Vec<Port>,
-    /// Keeps the program attached (privileged mode) while the ports run.
-    _attachment: Option<Attachment>,
-    _map: XskMap,
-}
-
-fn setup(vdev: &Vdev, fwd: FwdMode, mode: XdpMode, batch: usize) -> Result<Setup, Error> {
-    let dev = Netdev::by_name(&vdev.iface)?;
-    let (map, attachment) = match &vdev.map {
-        MapSource::Load => {
-            let queues = dev.queue_count();
-            if vdev.queues().end > queues.count {
-                return Err(Error::other(
-                    "check queues",
-                    &vdev.iface,
-                    format!(
-                        "queues {}..{} asked for, but the interface has {} (from {})",
-                        vdev.start_queue,
-                        vdev.queues().end,
-                        queues.count,
-                        queues.source
-                    ),
-                ));
-            }
-            let map = XskMap::create(queues.count, "xsks_map")?;
-            let prog = XdpProgram::load_redirect(&map, None)?;
-            let att = Attachment::link(dev.clone(), prog, vdev.xdp_mode.unwrap_or(mode))?;
-            (map, Some(att))
-        }
-        MapSource::Pinned(path) => (XskMap::open_pinned(path)?, None),
-        MapSource::Handshake(path) => {
-            return Err(Error::other(
-                "get XSKMAP by handshake",
-                path.display(),
-                "use_cni=1 is not supported yet",
-            )
-            .with_hint(
-                "use use_pinned_map=1 with a pinned XSKMAP, or run privileged without either",
-            ))
-        }
-    };
-    if vdev.queues().end > map.max_entries() {
-        return Err(Error::other(
-            "check XSKMAP",
-            &vdev.iface,
-            format!(
-                "queues {}..{} do not fit a map of {} entries",
-                vdev.start_queue,
-                vdev.queues().end,
-                map.max_entries()
-            ),
-        ));
-    }
-    let sizes = RingSizes {
-        rx: if fwd == FwdMode::TxOnly { 0 } else { 2048 },
-        ..RingSizes::default()
-    };
-    let per_queue = FRAMES_PER_QUEUE;
-    let copy = if vdev.force_copy {
-        CopyMode::Copy
-    } else {
-        CopyMode::Auto
-    };
-    let umem_for = |n: u32| {
-        let frame_count = per_queue.checked_mul(n).ok_or_else(|| {
-            Error::other(
-                "configure UMEM",
-                &vdev.iface,
-                format!("{n} queues of {per_queue} frames do not fit"),
-            )
-        })?;
-        Umem::new(UmemConfig {
-            frame_count,
-            ..Default::default()
-        })
-    };
-    let shared = if vdev.shared_umem {
-        Some(umem_for(vdev.queue_count)?)
-    } else {
-        None
-    };
-    let mut shared_frames = shared.as_ref().and_then(Umem::take_frames);
-
-    let mut ports = Vec::new();
-    for q in vdev.queues() {
-        let umem = match &shared {
-            Some(u) => u.clone(),
-            None => umem_for(1)?,
-        };
-        let frames = match shared_frames.as_mut() {
-            Some(all) => {
-                let mut mine = FrameBuf::with_capacity(per_queue as usize);
-                mine.take_from(all, per_queue as usize);
-                mine
-            }
-            None => umem.take_frames().unwrap_or_default(),
-        };
-        let (sock, queues) = SocketBuilder::new(&umem, &dev, q)
-            .ring_sizes(sizes)
-            .copy_mode(copy)
-            .build()?;
-        if vdev.busy_budget > 0 {
-            if let Err(e) = sock.set_busy_poll(BUSY_POLL_TIMEOUT_US, vdev.busy_budget) {
-                errln!("sockctl: warning: {e}; continuing without busy polling");
-            }
-        }
-        let port = Port::new(sock, queues, frames, fwd, batch);
-        // In the map only once its fill ring is filled, and only if it
-        // receives: frames redirected to a socket without an RX ring would
-        // be lost instead of reaching the stack.
-        if fwd != FwdMode::TxOnly {
-            map.insert(q, port.socket().as_fd())?;
-        }
-        ports.push(port);
-    }
-    Ok(Setup {
-        ports,
-        _attachment: attachment,
-        _map: map,
-    })
-}
-
 #[derive(Default)]
 struct Totals {
     c: Counters,
@@ -259,15 +127,15 @@ struct Totals {
     fill_ring_empty: u64,
 }
 
-fn totals(ports: &[Port]) -> Totals {
-    let mut t = Totals::default();
-    for p in ports {
-        t.c += p.counters();
-        if let Ok(s) = p.statistics() {
-            t.rx_dropped += s.rx_dropped;
-            t.rx_ring_full += s.rx_ring_full;
-            t.fill_ring_empty += s.rx_fill_ring_empty_descs;
-        }
+fn totals(port: &Port) -> Totals {
+    let mut t = Totals {
+        c: port.counters(),
+        ..Totals::default()
+    };
+    if let Ok(s) = port.statistics() {
+        t.rx_dropped = s.rx_dropped;
+        t.rx_ring_full = s.rx_ring_full;
+        t.fill_ring_empty = s.rx_fill_ring_empty_descs;
     }
     t
 }
@@ -285,7 +153,25 @@ struct RxOptions {
 
 fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
     let (vdev, fwd, duration, count) = (&o.vdev, o.fwd, o.duration, o.count);
-    let mut s = setup(vdev, fwd, o.mode, o.batch)?;
+    let mut port = Port::open_with(
+        vdev,
+        &PortOptions {
+            receive: fwd.receives(),
+            attach_mode: o.mode,
+            ..PortOptions::default()
+        },
+    )?;
+    if let Some(e) = port.busy_poll_error() {
+        errln!("sockctl: warning: {e}; continuing without busy polling");
+        if e.kind() == af_xdp::ErrorKind::PermissionDenied {
+            errln!("hint: run with CAP_NET_ADMIN, or pass busy_budget=0 to skip it");
+        }
+    }
+    let mut fwds: Vec<Forwarder> = port
+        .queues_mut()
+        .iter_mut()
+        .map(|q| Forwarder::new(q, fwd, o.batch))
+        .collect();
     let queues: Vec<String> = vdev.queues().map(|q| q.to_string()).collect();
     errln!(
         "sockctl rx: {} queue{} {} ({}), {fwd}{}{}",
@@ -302,9 +188,9 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
     );
     if fwd == FwdMode::TxOnly {
         if let Some(n) = count {
-            let k = s.ports.len() as u64;
-            for (i, p) in s.ports.iter_mut().enumerate() {
-                p.set_tx_budget(n / k + u64::from((i as u64) < n % k));
+            let k = fwds.len() as u64;
+            for (i, f) in fwds.iter_mut().enumerate() {
+                f.set_tx_budget(n / k + u64::from((i as u64) < n % k));
             }
         }
     }
@@ -312,7 +198,6 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
     let start = Instant::now();
     // Checked when parsed: `start + d` does not overflow.
     let deadline = duration.and_then(|d| start.checked_add(d));
-    let mut poll_fds: Vec<PollFd> = s.ports.iter().map(|p| p.socket().poll_fd()).collect();
     let mut next_report = start + Duration::from_secs(1);
     let mut last_report = (start, Counters::default());
     let mut rounds = 0u64;
@@ -322,16 +207,14 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
         None => false,
     };
     let stopped_by;
+    let mut failure = None;
     loop {
         let mut moved = 0;
-        for p in &mut s.ports {
-            moved += p.poll();
+        for (f, q) in fwds.iter_mut().zip(port.queues_mut()) {
+            moved += f.poll(q);
         }
         rounds += 1;
-        let now_counters = s.ports.iter().fold(Counters::default(), |mut a, p| {
-            a += p.counters();
-            a
-        });
+        let now_counters = port.counters();
         if done(&now_counters) {
             stopped_by = "count";
             break;
@@ -356,7 +239,7 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
                 let secs = now.duration_since(last_report.0).as_secs_f64();
                 let rx_pps = (now_counters.rx_packets - last_report.1.rx_packets) as f64 / secs;
                 let tx_pps = (now_counters.tx_packets - last_report.1.tx_packets) as f64 / secs;
-                let t = totals(&s.ports);
+                let t = totals(&port);
                 errln!(
                     "{:>7.1}s  rx {:>10.0} pps  tx {:>10.0} pps  total rx {}  tx {}  dropped {}  ring_full {}  fill_empty {}",
                     now.duration_since(start).as_secs_f64(),
@@ -378,21 +261,27 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
                 // In copy mode the kernel sends only inside a kick (and asks
                 // for every one); kick again if it asks, then let it run.
                 let mut pending = false;
-                for p in &mut s.ports {
-                    p.drain_tx();
-                    pending |= p.in_tx() > 0;
+                for (f, q) in fwds.iter_mut().zip(port.queues_mut()) {
+                    f.drain_tx(q);
+                    pending |= q.in_flight_tx() > 0;
                 }
                 if pending {
                     std::thread::yield_now();
                 } else {
                     std::thread::sleep(Duration::from_micros(50));
+                    if let Err(e) = port.check() {
+                        failure = Some(e);
+                        stopped_by = "error";
+                        break;
+                    }
                 }
             } else {
-                // ppoll on the prebuilt list: no allocation, and waking the
-                // kernel's RX side is part of what poll does.
-                match afxdp_sys::poll::poll(&mut poll_fds, 10) {
-                    Ok(_) | Err(afxdp_core::Errno::EINTR) => {}
-                    Err(e) => return Err(Error::sys("poll AF_XDP sockets", &vdev.iface, e).into()),
+                // ppoll, allocation-free; it also lets the kernel's RX side
+                // run, and reports an interface that went away.
+                if let Err(e) = port.wait(Duration::from_millis(10)) {
+                    failure = Some(e);
+                    stopped_by = "error";
+                    break;
                 }
             }
         }
@@ -400,20 +289,20 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
     let seconds = start.elapsed().as_secs_f64();
     // Let frames already handed to TX finish (bounded), without receiving
     // or sending anything new: the totals are those of the run.
-    for p in &mut s.ports {
-        p.stop_tx();
+    for f in &mut fwds {
+        f.stop_tx();
     }
     let drain_until = Instant::now() + Duration::from_secs(1);
-    while s.ports.iter().any(|p| p.in_tx() > 0) && Instant::now() < drain_until {
+    while port.queues().iter().any(|q| q.in_flight_tx() > 0) && Instant::now() < drain_until {
         let mut done = 0;
-        for p in &mut s.ports {
-            done += p.drain_tx();
+        for (f, q) in fwds.iter_mut().zip(port.queues_mut()) {
+            done += f.drain_tx(q);
         }
         if done == 0 {
             std::thread::sleep(Duration::from_micros(100));
         }
     }
-    let t = totals(&s.ports);
+    let t = totals(&port);
     let pkts = if fwd == FwdMode::TxOnly {
         t.c.tx_packets
     } else {
@@ -456,5 +345,8 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
             pps
         );
     }
-    Ok(())
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }

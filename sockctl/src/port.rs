@@ -1,0 +1,613 @@
+//! [`Port`]: an AF_XDP port opened the way DPDK's `net_af_xdp` opens one
+//! from its device arguments ([`Vdev`]), in one call; then a loop the
+//! application owns, one [`PortQueue`] per queue, moving frames in bursts.
+//!
+//! [`Port::open`] does, in this order: look up the interface; get the
+//! XSKMAP (create it, load and attach the redirect program as a BPF link;
+//! or open a pinned map; or ask a device plugin); create the UMEM (one per
+//! queue, or one shared); build and bind one socket per queue (retrying
+//! `EBUSY` briefly, as a restarting pod needs); fill each fill ring; and
+//! only then insert each socket into the XSKMAP, so that no frame is
+//! redirected to a socket with nothing to receive into.
+//!
+//! The queue API mirrors DPDK's: [`PortQueue::receive`] is `rx_burst` (it
+//! tops up the fill ring from the queue's free frames first),
+//! [`PortQueue::transmit`] is `tx_burst` (it collects completed frames
+//! first), [`PortQueue::release`] is freeing an mbuf, [`PortQueue::alloc`]
+//! is allocating one. Waiting is the caller's choice: spin, or
+//! [`Port::wait`].
+
+use std::time::Duration;
+
+use afxdp_core::abi::if_xdp::XdpStatistics;
+use afxdp_core::abi::socket::{PollFd, POLLERR, POLLHUP, POLLIN};
+use afxdp_core::Errno;
+
+use crate::attach::{Attachment, XdpMode};
+use crate::busy_poll::BusyPoll;
+use crate::error::{Error, ErrorKind, Result};
+use crate::map::XskMap;
+use crate::netdev::Netdev;
+use crate::prepare::{prepare_netdev, AttachKind, PrepareOptions, PreparedNetdev};
+use crate::umem::{Frame, FrameBuf, Umem, UmemConfig};
+use crate::vdev::{MapSource, Vdev};
+use crate::xsk::{
+    CompletionQueue, CopyMode, EmptyFrame, FillQueue, Queues, RingSizes, RxQueue, SocketBuilder,
+    TxQueue, XskSocket, DEFAULT_BIND_RETRY,
+};
+
+/// Frames per queue by default: DPDK's `ETH_AF_XDP_NUM_BUFFERS`, 8 MiB of
+/// 2048-byte frames; the fill ring takes half, the rest wait for it or for
+/// TX.
+pub const DEFAULT_FRAMES_PER_QUEUE: u32 = 4096;
+
+/// Packet and byte counts of a queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Frames received.
+    pub rx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Frames whose transmission the kernel completed.
+    pub tx_packets: u64,
+    /// Bytes of those frames.
+    pub tx_bytes: u64,
+}
+
+impl std::ops::AddAssign for Counters {
+    fn add_assign(&mut self, o: Counters) {
+        self.rx_packets += o.rx_packets;
+        self.rx_bytes += o.rx_bytes;
+        self.tx_packets += o.tx_packets;
+        self.tx_bytes += o.tx_bytes;
+    }
+}
+
+/// What [`Port::open_with`] needs besides the device arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortOptions {
+    /// UMEM frames per queue (default 4096).
+    pub frames_per_queue: u32,
+    /// Bytes per frame (default 2048).
+    pub frame_size: u32,
+    /// Ring sizes (default 2048 each; `rx` is ignored when `receive` is
+    /// false).
+    pub rings: RingSizes,
+    /// Whether the port receives: an RX ring, and the sockets in the
+    /// XSKMAP. Off for a transmit-only port: a socket without an RX ring
+    /// must stay out of the map, or frames redirected to it are lost.
+    pub receive: bool,
+    /// XDP attach mode when the program is attached here and the device
+    /// arguments do not say (`mode=`); default: let the kernel choose.
+    pub attach_mode: XdpMode,
+    /// How long a bind refused with `EBUSY` is retried (default 1 s).
+    pub bind_retry: Duration,
+    /// Whether a failure to turn on busy polling (`busy_budget`, which
+    /// needs `CAP_NET_ADMIN`) fails the open (default: no, it is skipped
+    /// and reported by [`Port::busy_poll_error`]).
+    pub busy_poll_required: bool,
+}
+
+impl Default for PortOptions {
+    fn default() -> Self {
+        PortOptions {
+            frames_per_queue: DEFAULT_FRAMES_PER_QUEUE,
+            frame_size: 2048,
+            rings: RingSizes::default(),
+            receive: true,
+            attach_mode: XdpMode::Auto,
+            bind_retry: DEFAULT_BIND_RETRY,
+            busy_poll_required: false,
+        }
+    }
+}
+
+/// Where a port's XSKMAP came from, and what keeps it working.
+#[derive(Debug)]
+enum MapHolder {
+    /// Prepared here: the program stays attached while the port lives.
+    Prepared(PreparedNetdev),
+    /// From a device plugin (pinned or handshake).
+    External(XskMap),
+}
+
+/// An open AF_XDP port: one socket per queue, the XSKMAP they are in, and
+/// (when the program was attached here) the attachment, which lasts as
+/// long as the port.
+///
+/// ```no_run
+/// use af_xdp::{FrameBuf, Port};
+/// // As DPDK's --vdev net_af_xdp0,iface=eth0,use_pinned_map=1 (unprivileged):
+/// let mut port = Port::open(&"iface=eth0,use_pinned_map=1".parse()?)?;
+/// let mut burst = FrameBuf::with_capacity(64);
+/// let mut packets = 0u64;
+/// while packets < 1000 {
+///     for q in port.queues_mut() {
+///         packets += q.receive(&mut burst) as u64;
+///         q.release(&mut burst);
+///     }
+///     port.wait(std::time::Duration::from_millis(100))?;
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Port {
+    // Declared first: sockets close before the map and the attachment go.
+    queues: Vec<PortQueue>,
+    poll_fds: Vec<PollFd>,
+    map: MapHolder,
+    netdev: Netdev,
+    busy_poll_error: Option<Error>,
+}
+
+impl Port {
+    /// Opens the port `vdev` describes, with default [`PortOptions`].
+    ///
+    /// ```no_run
+    /// use af_xdp::Port;
+    /// let port = Port::open(&"iface=eth0,queue_count=2".parse()?)?;
+    /// assert_eq!(port.queues().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(vdev: &Vdev) -> Result<Port> {
+        Self::open_with(vdev, &PortOptions::default())
+    }
+
+    /// Opens the port `vdev` describes (see the [module docs](self) for the
+    /// steps).
+    pub fn open_with(vdev: &Vdev, opts: &PortOptions) -> Result<Port> {
+        let netdev = Netdev::by_name(&vdev.iface)?;
+        let map = match &vdev.map {
+            MapSource::Load => {
+                let queues = netdev.queue_count();
+                if vdev.queues().end > queues.count {
+                    return Err(Error::invalid(
+                        "check queues",
+                        &vdev.iface,
+                        format!(
+                            "queues {}..{} asked for, but the interface has {} (from {})",
+                            vdev.start_queue,
+                            vdev.queues().end,
+                            queues.count,
+                            queues.source
+                        ),
+                    ));
+                }
+                MapHolder::Prepared(prepare_netdev(
+                    &vdev.iface,
+                    &PrepareOptions {
+                        mode: vdev.xdp_mode.unwrap_or(opts.attach_mode),
+                        attach: AttachKind::Link,
+                        ..Default::default()
+                    },
+                )?)
+            }
+            MapSource::Pinned(path) => MapHolder::External(XskMap::open_pinned(path)?),
+            MapSource::Handshake(path) => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "get XSKMAP by handshake",
+                    path.display(),
+                    "the device-plugin handshake is not supported yet",
+                )
+                .with_hint("open a pinned XSKMAP instead, or load the program here (privileged)"))
+            }
+        };
+        let xskmap = match &map {
+            MapHolder::Prepared(p) => p.map(),
+            MapHolder::External(m) => m,
+        };
+        if vdev.queues().end > xskmap.max_entries() {
+            return Err(Error::invalid(
+                "check XSKMAP",
+                &vdev.iface,
+                format!(
+                    "queues {}..{} do not fit a map of {} entries",
+                    vdev.start_queue,
+                    vdev.queues().end,
+                    xskmap.max_entries()
+                ),
+            ));
+        }
+        let sizes = RingSizes {
+            rx: if opts.receive { opts.rings.rx.max(1) } else { 0 },
+            ..opts.rings
+        };
+        let copy = if vdev.force_copy {
+            CopyMode::Copy
+        } else {
+            CopyMode::Auto
+        };
+        let per_queue = opts.frames_per_queue;
+        let umem_for = |n: u32| {
+            let frame_count = per_queue.checked_mul(n).ok_or_else(|| {
+                Error::invalid(
+                    "configure UMEM",
+                    &vdev.iface,
+                    format!("{n} queues of {per_queue} frames do not fit"),
+                )
+            })?;
+            Umem::new(UmemConfig {
+                frame_count,
+                frame_size: opts.frame_size,
+                ..Default::default()
+            })
+        };
+        let shared = if vdev.shared_umem {
+            Some(umem_for(vdev.queue_count)?)
+        } else {
+            None
+        };
+        let mut shared_frames = shared.as_ref().and_then(Umem::take_frames);
+
+        let mut queues = Vec::with_capacity(vdev.queue_count as usize);
+        let mut busy_poll_error = None;
+        for q in vdev.queues() {
+            let umem = match &shared {
+                Some(u) => u.clone(),
+                None => umem_for(1)?,
+            };
+            let frames = match shared_frames.as_mut() {
+                Some(all) => {
+                    let mut mine = FrameBuf::with_capacity(per_queue as usize);
+                    mine.take_from(all, per_queue as usize);
+                    mine
+                }
+                None => umem.take_frames().unwrap_or_default(),
+            };
+            let (sock, rings) = SocketBuilder::new(&umem, &netdev, q)
+                .ring_sizes(sizes)
+                .copy_mode(copy)
+                .bind_retry(opts.bind_retry)
+                .build()?;
+            if vdev.busy_budget > 0 {
+                let cfg = BusyPoll {
+                    budget: vdev.busy_budget,
+                    ..BusyPoll::default()
+                };
+                if let Err(e) = sock.set_busy_poll(cfg) {
+                    if opts.busy_poll_required {
+                        return Err(e);
+                    }
+                    busy_poll_error.get_or_insert(e);
+                }
+            }
+            let queue = PortQueue::new(sock, rings, frames);
+            // In the map only once its fill ring is filled, and only if it
+            // receives.
+            if opts.receive {
+                xskmap.insert(q, queue.socket().as_fd())?;
+            }
+            queues.push(queue);
+        }
+        let poll_fds = queues.iter().map(|q| q.socket().poll_fd()).collect();
+        Ok(Port {
+            queues,
+            poll_fds,
+            map,
+            netdev,
+            busy_poll_error,
+        })
+    }
+
+    /// The queues, in the order of the device arguments' queue range.
+    pub fn queues(&self) -> &[PortQueue] {
+        &self.queues
+    }
+
+    /// The queues, for moving frames.
+    pub fn queues_mut(&mut self) -> &mut [PortQueue] {
+        &mut self.queues
+    }
+
+    /// The interface.
+    pub fn netdev(&self) -> &Netdev {
+        &self.netdev
+    }
+
+    /// The XSKMAP the sockets are in.
+    pub fn map(&self) -> &XskMap {
+        match &self.map {
+            MapHolder::Prepared(p) => p.map(),
+            MapHolder::External(m) => m,
+        }
+    }
+
+    /// The attachment, when the program was attached by this port.
+    pub fn attachment(&self) -> Option<&Attachment> {
+        match &self.map {
+            MapHolder::Prepared(p) => Some(p.attachment()),
+            MapHolder::External(_) => None,
+        }
+    }
+
+    /// Why busy polling could not be turned on (`busy_budget` without
+    /// `CAP_NET_ADMIN`), if it could not; the port works without it.
+    pub fn busy_poll_error(&self) -> Option<&Error> {
+        self.busy_poll_error.as_ref()
+    }
+
+    /// The sum of the queues' counts.
+    pub fn counters(&self) -> Counters {
+        let mut c = Counters::default();
+        for q in &self.queues {
+            c += q.counters();
+        }
+        c
+    }
+
+    /// The sum of the kernel's counters of every socket.
+    pub fn statistics(&self) -> Result<XdpStatistics> {
+        let mut t = XdpStatistics::default();
+        for q in &self.queues {
+            let s = q.statistics()?;
+            t.rx_dropped += s.rx_dropped;
+            t.rx_invalid_descs += s.rx_invalid_descs;
+            t.tx_invalid_descs += s.tx_invalid_descs;
+            t.rx_ring_full += s.rx_ring_full;
+            t.rx_fill_ring_empty_descs += s.rx_fill_ring_empty_descs;
+            t.tx_ring_empty_descs += s.tx_ring_empty_descs;
+        }
+        Ok(t)
+    }
+
+    /// Waits up to `timeout` for received frames on any queue (`ppoll`,
+    /// which also lets the kernel's RX side run). Returns whether any queue
+    /// has frames to receive. When nothing came, it checks every socket's
+    /// pending error: an interface deleted or downed under the port is an
+    /// error ([`ErrorKind::NetworkDown`]) naming it, not silence.
+    ///
+    /// Allocates nothing.
+    pub fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        for p in &mut self.poll_fds {
+            p.revents = 0;
+        }
+        let ready = match afxdp_sys::poll::poll(&mut self.poll_fds, ms) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => 0,
+            Err(e) => return Err(Error::sys("poll AF_XDP sockets", &self.netdev, e)),
+        };
+        let trouble = self
+            .poll_fds
+            .iter()
+            .any(|p| p.revents & (POLLERR | POLLHUP) != 0);
+        if ready == 0 || trouble {
+            self.check()?;
+        }
+        Ok(self.poll_fds.iter().any(|p| p.revents & POLLIN != 0))
+    }
+
+    /// Checks every socket's pending error and that the interface is still
+    /// there (see [`XskSocket::take_error`]).
+    pub fn check(&self) -> Result<()> {
+        for q in &self.queues {
+            q.socket().take_error()?;
+        }
+        Ok(())
+    }
+}
+
+/// One queue of a [`Port`]: its socket, its four rings and the frames it
+/// owns (in the fill and TX rings, or free).
+pub struct PortQueue {
+    sock: XskSocket,
+    fill: FillQueue,
+    completion: CompletionQueue,
+    rx: Option<RxQueue>,
+    tx: Option<TxQueue>,
+    /// Frames owned by the application and not lent to anyone.
+    free: FrameBuf,
+    /// Length of the frame last submitted for TX, by frame number, so that
+    /// completions (which carry only addresses) count bytes exactly.
+    tx_len: Vec<u32>,
+    /// Frames submitted to TX and not yet completed.
+    in_tx: u64,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for PortQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortQueue")
+            .field("socket", &self.sock)
+            .field("free", &self.free.len())
+            .field("in_tx", &self.in_tx)
+            .field("counters", &self.counters)
+            .finish()
+    }
+}
+
+impl PortQueue {
+    /// A queue over a bound socket and its rings, owning `frames` (its share
+    /// of the UMEM): as many as fit go to the fill ring now (if the socket
+    /// receives), the rest wait in the free pool.
+    ///
+    /// [`Port::open`] builds these; this is for a socket built by hand.
+    pub fn new(sock: XskSocket, rings: Queues, frames: FrameBuf) -> PortQueue {
+        let frame_count = sock.umem().layout().frame_count() as usize;
+        let mut free = FrameBuf::with_capacity(frame_count);
+        let mut frames = frames;
+        let n = frames.len();
+        free.take_from(&mut frames, n);
+        let mut q = PortQueue {
+            sock,
+            fill: rings.fill,
+            completion: rings.completion,
+            rx: rings.rx,
+            tx: rings.tx,
+            free,
+            tx_len: vec![0; frame_count],
+            in_tx: 0,
+            counters: Counters::default(),
+        };
+        if q.rx.is_some() {
+            q.fill.fill(&mut q.free);
+        }
+        q
+    }
+
+    #[inline]
+    fn frame_index(&self, addr: u64) -> usize {
+        let l = self.sock.umem().layout();
+        (l.chunk_of(addr) / u64::from(l.frame_size())) as usize
+    }
+
+    /// Receives up to `out.spare()` frames into `out` (DPDK's `rx_burst`),
+    /// after topping up the fill ring from the free frames. Returns how
+    /// many arrived. Give them back with [`release`](Self::release) (or
+    /// send them with [`transmit`](Self::transmit)).
+    #[inline]
+    pub fn receive(&mut self, out: &mut FrameBuf) -> usize {
+        let Some(rx) = self.rx.as_mut() else {
+            return 0;
+        };
+        self.fill.fill(&mut self.free);
+        let before = out.len();
+        let n = rx.receive(out);
+        let bytes: u64 = out.iter().skip(before).map(|f| u64::from(f.len())).sum();
+        self.counters.rx_packets += n as u64;
+        self.counters.rx_bytes += bytes;
+        n
+    }
+
+    /// Gives every frame of `frames` back to the queue's free frames (and
+    /// from there, on the next receive, to the fill ring).
+    ///
+    /// # Panics
+    /// If a frame belongs to another UMEM.
+    #[inline]
+    pub fn release(&mut self, frames: &mut FrameBuf) {
+        for f in frames.iter() {
+            assert_eq!(
+                f.umem(),
+                self.sock.umem().id(),
+                "a frame of another UMEM cannot be released here"
+            );
+        }
+        let n = frames.len();
+        self.free.take_from(frames, n);
+    }
+
+    /// Gives one frame back (see [`release`](Self::release)).
+    #[inline]
+    pub fn release_one(&mut self, frame: Frame) {
+        assert_eq!(
+            frame.umem(),
+            self.sock.umem().id(),
+            "a frame of another UMEM cannot be released here"
+        );
+        // The pool holds every frame of the UMEM: there is always room.
+        let _ = self.free.push(frame);
+    }
+
+    /// Moves up to `n` free frames into `out` (no more than it has room
+    /// for), for building packets to send: write with
+    /// [`Umem::room_mut`], then [`Frame::set_len`]. Collects completed
+    /// frames first. Returns how many moved.
+    #[inline]
+    pub fn alloc(&mut self, out: &mut FrameBuf, n: usize) -> usize {
+        self.complete();
+        let n = out.take_from(&mut self.free, n);
+        for f in out.iter_mut().rev().take(n) {
+            f.set_len(0);
+        }
+        n
+    }
+
+    /// Sends frames from the front of `frames` (DPDK's `tx_burst`), after
+    /// collecting completed ones; returns how many went. Those that did not
+    /// fit stay in `frames`. A frame of length 0 is refused (see
+    /// [`EmptyFrame`]).
+    ///
+    /// With no TX ring (a receive-only socket) nothing is sent: `Ok(0)`.
+    #[inline]
+    pub fn transmit(&mut self, frames: &mut FrameBuf) -> std::result::Result<usize, EmptyFrame> {
+        self.complete();
+        let Some(tx) = self.tx.as_mut() else {
+            return Ok(0);
+        };
+        let l = *self.sock.umem().layout();
+        let fs = u64::from(l.frame_size());
+        // Record every length (the kernel may take fewer; those are
+        // recorded again next time).
+        for f in frames.iter() {
+            let i = (l.chunk_of(f.addr()) / fs) as usize;
+            if let Some(slot) = self.tx_len.get_mut(i) {
+                *slot = f.len().min(self.sock.umem().room(f) as u32);
+            }
+        }
+        let result = tx.transmit(frames);
+        let sent = match result {
+            Ok(n) | Err(EmptyFrame { sent: n }) => n,
+        };
+        self.in_tx += sent as u64;
+        result
+    }
+
+    /// Moves completed TX frames to the free frames, counting them; kicks
+    /// the kernel if frames still wait and it asked. Returns how many
+    /// completed.
+    #[inline]
+    pub fn complete(&mut self) -> usize {
+        let before = self.free.len();
+        let n = self.completion.complete(&mut self.free);
+        if n > 0 {
+            let mut bytes = 0u64;
+            for k in before..self.free.len() {
+                let i = self.frame_index(self.free.frames()[k].addr());
+                bytes += u64::from(self.tx_len.get(i).copied().unwrap_or(0));
+            }
+            self.in_tx = self.in_tx.saturating_sub(n as u64);
+            self.counters.tx_packets += n as u64;
+            self.counters.tx_bytes += bytes;
+        }
+        if self.in_tx > 0 {
+            if let Some(tx) = self.tx.as_mut() {
+                tx.kick_if_needed();
+            }
+        }
+        n
+    }
+
+    /// Frames submitted for TX and not completed yet.
+    pub fn in_flight_tx(&self) -> u64 {
+        self.in_tx
+    }
+
+    /// Frames free (owned by the queue, lent to nobody).
+    pub fn free_frames(&self) -> usize {
+        self.free.len()
+    }
+
+    /// The free frames themselves, writable: for preparing packets once
+    /// (a traffic generator writes its template into each).
+    pub fn free_frames_mut(&mut self) -> &mut FrameBuf {
+        &mut self.free
+    }
+
+    /// Counts so far: received frames as they arrive, sent frames as the
+    /// kernel completes them.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// The socket.
+    pub fn socket(&self) -> &XskSocket {
+        &self.sock
+    }
+
+    /// The UMEM (for [`Umem::data`], [`Umem::data_mut`], [`Umem::room_mut`]).
+    pub fn umem(&self) -> &Umem {
+        self.sock.umem()
+    }
+
+    /// The kernel's counters for the socket.
+    pub fn statistics(&self) -> Result<XdpStatistics> {
+        self.sock.statistics()
+    }
+
+    /// The TX ring's kicks so far (system calls spent on sending).
+    pub fn tx_kicks(&self) -> u64 {
+        self.tx.as_ref().map_or(0, TxQueue::kicks)
+    }
+}

@@ -1,0 +1,302 @@
+//! The four rings of an AF_XDP socket as typed queues that move
+//! [`Frame`]s between the application and the kernel:
+//!
+//! - [`FillQueue`]: frames given to the kernel to receive into;
+//! - [`RxQueue`]: frames the kernel received into;
+//! - [`TxQueue`]: frames given to the kernel to send;
+//! - [`CompletionQueue`]: frames the kernel has sent.
+//!
+//! Every call here allocates nothing and makes a system call only when the
+//! kernel asked for a wakeup (or, bound without need-wakeup, on every
+//! transmit, which is then the only way to make the kernel send).
+
+use std::fmt;
+use std::sync::Arc;
+
+use afxdp_core::abi::if_xdp::XdpDesc;
+use afxdp_core::ring::{Consumer, Producer};
+use afxdp_sys::xsk;
+
+use super::mapped::MappedRing;
+use super::socket::SockFd;
+use crate::umem::{Frame, FrameBuf, Umem};
+
+/// Frames given to the kernel to receive into.
+pub struct FillQueue {
+    pub(crate) ring: MappedRing<Producer<'static, u64>>,
+    pub(crate) fd: Arc<SockFd>,
+    pub(crate) umem: Umem,
+}
+
+/// Frames the kernel has finished sending.
+pub struct CompletionQueue {
+    pub(crate) ring: MappedRing<Consumer<'static, u64>>,
+    pub(crate) umem: Umem,
+    pub(crate) invalid: u64,
+}
+
+/// Frames the kernel has received into.
+pub struct RxQueue {
+    pub(crate) ring: MappedRing<Consumer<'static, XdpDesc>>,
+    pub(crate) umem: Umem,
+    pub(crate) invalid: u64,
+}
+
+/// Frames to send.
+pub struct TxQueue {
+    pub(crate) ring: MappedRing<Producer<'static, XdpDesc>>,
+    pub(crate) fd: Arc<SockFd>,
+    pub(crate) umem: Umem,
+    pub(crate) always_kick: bool,
+    pub(crate) kicks: u64,
+}
+
+/// The rings of a socket, ready to move frames.
+pub struct Queues {
+    /// Frames for the kernel to receive into.
+    pub fill: FillQueue,
+    /// Frames the kernel has sent.
+    pub completion: CompletionQueue,
+    /// Received frames (absent if the RX ring size was 0).
+    pub rx: Option<RxQueue>,
+    /// Frames to send (absent if the TX ring size was 0).
+    pub tx: Option<TxQueue>,
+}
+
+/// [`TxQueue::transmit`] stopped at a frame holding no packet.
+///
+/// The kernel refuses an empty descriptor (`tx_invalid_descs`), sends
+/// nothing, yet returns the frame on the completion ring as if it had been
+/// sent (measured in copy mode on 6.18; a zero-copy driver may not return it
+/// at all). So it never reaches the ring: it stays at the front of the
+/// caller's buffer, after the `sent` frames that did go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmptyFrame {
+    /// Frames submitted before the empty one.
+    pub sent: usize,
+}
+
+impl fmt::Display for EmptyFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "frame {} of the batch holds no packet (length 0): the kernel would drop it yet report it sent; it was not submitted",
+            self.sent
+        )
+    }
+}
+
+impl std::error::Error for EmptyFrame {}
+
+fn check_umem(umem: &Umem, frame: &Frame) {
+    assert_eq!(
+        frame.umem(),
+        umem.id(),
+        "a frame of another UMEM cannot enter this ring"
+    );
+}
+
+/// Moves up to `out.spare()` entries of a kernel-to-user ring into `out` as
+/// frame tokens (`to_frame` refuses entries outside the UMEM, which are
+/// counted in `invalid`); returns how many entries were consumed.
+#[inline]
+fn consume_frames<T: Copy>(
+    ring: &mut Consumer<'static, T>,
+    out: &mut FrameBuf,
+    invalid: &mut u64,
+    to_frame: impl Fn(T) -> Option<Frame>,
+) -> usize {
+    let want = out.spare().min(u32::MAX as usize) as u32;
+    let batch = ring.peek(want);
+    let n = batch.len();
+    for i in 0..n {
+        match to_frame(batch.read(i)) {
+            Some(f) => out.push_unchecked_capacity(f),
+            None => *invalid += 1,
+        }
+    }
+    batch.release();
+    n as usize
+}
+
+impl FillQueue {
+    /// Moves as many frames as fit from the end of `frames` into the fill
+    /// ring (reset to the start of their chunks), and wakes the kernel if it
+    /// asked (also when no frame moved). Returns how many moved.
+    ///
+    /// # Panics
+    /// If a frame belongs to another UMEM.
+    #[inline]
+    pub fn fill(&mut self, frames: &mut FrameBuf) -> usize {
+        let want = frames.len().min(u32::MAX as usize) as u32;
+        let mut batch = self.ring.ring().reserve(want);
+        let layout = *self.umem.layout();
+        let mut written = 0;
+        while written < batch.len() {
+            let Some(mut f) = frames.pop() else { break };
+            check_umem(&self.umem, &f);
+            f.reset(&layout);
+            batch.write(written, f.addr());
+            written += 1;
+        }
+        batch.submit_first(written);
+        // Also when nothing new went in: a wakeup the kernel asked for and
+        // that failed (busy) is retried here.
+        if self.ring.get().needs_wakeup() {
+            self.wakeup();
+        }
+        written as usize
+    }
+
+    /// Whether the kernel asked for a wakeup before it takes more frames.
+    #[inline]
+    pub fn needs_wakeup(&self) -> bool {
+        self.ring.get().needs_wakeup()
+    }
+
+    /// Wakes the kernel's RX processing (`recvfrom` with `MSG_DONTWAIT`).
+    #[inline]
+    pub fn wakeup(&self) {
+        // Errors here mean "busy, try later" (the next fill tries again) or
+        // "unbound" (the interface went away), which the socket's pending
+        // error reports (`XskSocket::take_error`).
+        let _ = xsk::wakeup_rx(self.fd.as_fd());
+    }
+
+    /// Entries the ring can take now.
+    pub fn free(&mut self) -> u32 {
+        self.ring.ring().free(u32::MAX)
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u32 {
+        self.ring.get().size()
+    }
+}
+
+impl CompletionQueue {
+    /// Moves up to `out.spare()` completed frames into `out`; returns how
+    /// many.
+    #[inline]
+    pub fn complete(&mut self, out: &mut FrameBuf) -> usize {
+        let umem = &self.umem;
+        consume_frames(self.ring.ring(), out, &mut self.invalid, |a| {
+            umem.frame_from_completion(a)
+        })
+    }
+
+    /// Addresses skipped because they were outside the UMEM.
+    pub fn invalid(&self) -> u64 {
+        self.invalid
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u32 {
+        self.ring.get().size()
+    }
+}
+
+impl RxQueue {
+    /// Moves up to `out.spare()` received frames into `out`; returns how
+    /// many. A descriptor outside the UMEM (a kernel bug) is skipped and
+    /// counted in [`invalid`](Self::invalid).
+    #[inline]
+    pub fn receive(&mut self, out: &mut FrameBuf) -> usize {
+        let umem = &self.umem;
+        consume_frames(self.ring.ring(), out, &mut self.invalid, |d| {
+            umem.frame_from_rx(&d)
+        })
+    }
+
+    /// Descriptors skipped because they were outside the UMEM.
+    pub fn invalid(&self) -> u64 {
+        self.invalid
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u32 {
+        self.ring.get().size()
+    }
+}
+
+impl TxQueue {
+    /// Moves as many frames as fit from the front of `frames` into the TX
+    /// ring, in order, and kicks the kernel when it needs it. Returns how
+    /// many moved. A frame's length is clamped to its room in the UMEM.
+    ///
+    /// A frame of length 0 is never submitted (see [`EmptyFrame`]): the
+    /// frames before it go, it and the rest stay in `frames`, and the error
+    /// says how many went. Set its length, or take it back
+    /// ([`FrameBuf::pop_front`]).
+    ///
+    /// # Panics
+    /// If a frame belongs to another UMEM.
+    #[inline]
+    pub fn transmit(&mut self, frames: &mut FrameBuf) -> Result<usize, EmptyFrame> {
+        let want = frames.len().min(u32::MAX as usize) as u32;
+        let mut batch = self.ring.ring().reserve(want);
+        let room = batch.len() as usize;
+        let mut n = 0;
+        let mut empty = false;
+        for f in &frames.frames()[..room] {
+            check_umem(&self.umem, f);
+            let mut d = f.desc();
+            d.len = d.len.min(self.umem.room(f) as u32);
+            if d.len == 0 {
+                empty = true;
+                break;
+            }
+            batch.write(n as u32, d);
+            n += 1;
+        }
+        batch.submit_first(n as u32);
+        frames.drop_front(n);
+        // Also when nothing new went in: descriptors may still wait for a
+        // kick (copy mode sends a few dozen per kick).
+        if n > 0 || self.ring.get().pending() > 0 {
+            self.kick_if_needed();
+        }
+        if empty {
+            Err(EmptyFrame { sent: n })
+        } else {
+            Ok(n)
+        }
+    }
+
+    /// Kicks the kernel if it asked for it (or always, when bound without
+    /// need-wakeup).
+    #[inline]
+    pub fn kick_if_needed(&mut self) {
+        if self.always_kick || self.ring.get().needs_wakeup() {
+            self.kick();
+        }
+    }
+
+    /// Tells the kernel to send (`sendto` with `MSG_DONTWAIT`). Transient
+    /// refusals (`EAGAIN`, `EBUSY`, `ENOBUFS`) are retried by the next kick.
+    #[inline]
+    pub fn kick(&mut self) {
+        self.kicks += 1;
+        let _ = xsk::wakeup_tx(self.fd.as_fd());
+    }
+
+    /// How many system calls the kicks have cost.
+    pub fn kicks(&self) -> u64 {
+        self.kicks
+    }
+
+    /// Descriptors submitted and not yet taken by the kernel.
+    pub fn pending(&self) -> u32 {
+        self.ring.get().pending()
+    }
+
+    /// Entries the ring can take now.
+    pub fn free(&mut self) -> u32 {
+        self.ring.ring().free(u32::MAX)
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u32 {
+        self.ring.get().size()
+    }
+}
