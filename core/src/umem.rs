@@ -2,6 +2,33 @@
 //! in aligned and unaligned chunk modes, and a frame allocator over
 //! caller-provided storage ([`FrameStack`]).
 //!
+//! # Chunks never cross a page
+//!
+//! In zero-copy mode the driver DMAs into the UMEM page by page, and the
+//! kernel's buffer pool drops as invalid any buffer that runs from one page
+//! into a page that is not physically next to it
+//! (`xp_desc_crosses_non_contig_pg` in `net/xdp/xsk_buff_pool.c`). Aligned
+//! chunks are a power of two no larger than a page, so they never cross. An
+//! unaligned chunk could: 3000-byte chunks packed end to end put the second
+//! one across the first 4 KiB boundary. So an unaligned layout is told the
+//! size of the pages backing the UMEM (4 KiB, or the huge page size for a
+//! huge-page mapping, whose small pages are contiguous) and places
+//! `page_size / frame_size` chunks at the start of each page, leaving the
+//! rest of the page unused:
+//!
+//! ```
+//! use afxdp_core::umem::{UmemLayout, PAGE_SIZE};
+//! let l = UmemLayout::unaligned(4, 3000, 0, PAGE_SIZE).unwrap();
+//! assert_eq!(l.frame_addr(1), 4096); // not 3000: that chunk would cross
+//! assert_eq!(l.len(), 3 * 4096 + 3000);
+//! ```
+//!
+//! A chunk larger than the page size cannot avoid a crossing, so it is
+//! refused ([`UmemError::ChunkExceedsPage`]); huge pages allow chunks up to
+//! the huge page size. Descriptors that cross a page boundary are refused
+//! too ([`UmemError::CrossesPage`]). The layout assumes the UMEM starts on
+//! a page boundary, which every mmap gives.
+//!
 //! ```
 //! use afxdp_core::umem::{FrameStack, UmemLayout};
 //! use afxdp_core::abi::if_xdp::XdpDesc;
@@ -29,13 +56,19 @@ pub const MIN_CHUNK_SIZE: u32 = 2048;
 /// (`XDP_PACKET_HEADROOM`): a UMEM's headroom must leave room after it.
 pub const XDP_PACKET_HEADROOM: u32 = 256;
 
-/// The geometry of a UMEM.
+/// The geometry of a UMEM: `frame_count` chunks of `frame_size` bytes,
+/// `page_size / frame_size` of them at the start of each page (see the
+/// [module docs](self)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UmemLayout {
     frame_count: u32,
     frame_size: u32,
     headroom: u32,
     unaligned: bool,
+    /// Size of the pages no chunk may cross: [`PAGE_SIZE`] in aligned mode.
+    page_size: u32,
+    /// `page_size / frame_size`, at least 1.
+    frames_per_page: u32,
 }
 
 /// Why a UMEM geometry or a descriptor is not acceptable.
@@ -48,6 +81,16 @@ pub enum UmemError {
     FrameCount(u32),
     /// Headroom leaves no room for a packet.
     Headroom(u32),
+    /// A page size that is not a power of two of at least [`PAGE_SIZE`].
+    PageSize(u32),
+    /// In unaligned mode, a frame larger than a page: it would cross a page
+    /// boundary, which zero-copy drivers cannot take.
+    ChunkExceedsPage {
+        /// The frame (chunk) size asked for.
+        frame_size: u32,
+        /// The page size the UMEM is backed by.
+        page_size: u32,
+    },
     /// The descriptor's address (after the unaligned offset) is outside the
     /// UMEM.
     AddrOutOfRange(u64),
@@ -66,6 +109,16 @@ pub enum UmemError {
         /// Length.
         len: u32,
     },
+    /// In unaligned mode, the data crosses a page boundary (see the
+    /// [module docs](self)).
+    CrossesPage {
+        /// Resolved address.
+        addr: u64,
+        /// Length.
+        len: u32,
+        /// The layout's page size.
+        page_size: u32,
+    },
     /// Option bits the kernel does not define.
     Options(u32),
 }
@@ -82,6 +135,17 @@ impl fmt::Display for UmemError {
                 f,
                 "headroom {h} leaves no room for packet data (it must be below the frame size minus {XDP_PACKET_HEADROOM})"
             ),
+            UmemError::PageSize(p) => write!(
+                f,
+                "page size {p} is not a power of two of at least {PAGE_SIZE}"
+            ),
+            UmemError::ChunkExceedsPage {
+                frame_size,
+                page_size,
+            } => write!(
+                f,
+                "frame size {frame_size} is larger than the page size {page_size}: an unaligned chunk must fit in one page (back the UMEM with huge pages to allow chunks up to the huge page size)"
+            ),
             UmemError::AddrOutOfRange(a) => write!(f, "address {a:#x} is outside the UMEM"),
             UmemError::LenOutOfRange { addr, len } => {
                 write!(f, "{len} bytes at {addr:#x} run past the end of the UMEM")
@@ -89,6 +153,14 @@ impl fmt::Display for UmemError {
             UmemError::CrossesChunk { addr, len } => {
                 write!(f, "{len} bytes at {addr:#x} do not fit in one chunk")
             }
+            UmemError::CrossesPage {
+                addr,
+                len,
+                page_size,
+            } => write!(
+                f,
+                "{len} bytes at {addr:#x} cross a {page_size}-byte page boundary"
+            ),
             UmemError::Options(o) => write!(f, "unknown descriptor options {o:#x}"),
         }
     }
@@ -106,8 +178,14 @@ pub struct FrameRange {
 }
 
 /// Page size the aligned-mode check assumes (the kernel's limit on chunk
-/// size is `PAGE_SIZE`; 4 KiB on the supported targets by default).
+/// size is `PAGE_SIZE`; 4 KiB on the supported targets by default), and the
+/// page size to give [`UmemLayout::unaligned`] for a UMEM on ordinary pages.
 pub const PAGE_SIZE: u32 = 4096;
+
+/// The default huge page size on x86_64 and aarch64 (2 MiB, `MAP_HUGE_2MB`):
+/// the page size to give [`UmemLayout::unaligned`] for a UMEM mapped on such
+/// huge pages.
+pub const HUGE_PAGE_SIZE: u32 = 2 << 20;
 
 impl UmemLayout {
     /// An aligned-mode UMEM: `frame_count` chunks of `frame_size` bytes
@@ -121,45 +199,76 @@ impl UmemLayout {
         if !frame_size.is_power_of_two() || frame_size < MIN_CHUNK_SIZE || frame_size > PAGE_SIZE {
             return Err(UmemError::FrameSize(frame_size));
         }
-        Self::checked(frame_count, frame_size, headroom, false)
+        Self::checked(frame_count, frame_size, headroom, false, PAGE_SIZE)
     }
 
     /// An unaligned-mode UMEM (`XDP_UMEM_UNALIGNED_CHUNK_FLAG`): chunks of any
-    /// size from 2048 bytes up, packets may start anywhere.
+    /// size from 2048 bytes up to `page_size`, packets may start anywhere.
+    ///
+    /// `page_size` is the size of the pages the UMEM's memory is mapped on:
+    /// [`PAGE_SIZE`] for ordinary memory, [`HUGE_PAGE_SIZE`] for a mapping
+    /// on 2 MiB huge pages. No chunk is placed across a page boundary: each
+    /// page holds `page_size / frame_size` chunks from its start and the
+    /// rest of it stays unused (see the [module docs](self)), so
+    /// [`len`](Self::len) can exceed `frame_count * frame_size`.
+    ///
+    /// ```
+    /// use afxdp_core::umem::{UmemError, UmemLayout, HUGE_PAGE_SIZE, PAGE_SIZE};
+    /// let l = UmemLayout::unaligned(1024, 9000, 0, HUGE_PAGE_SIZE).unwrap();
+    /// assert_eq!(l.frame_addr(233), HUGE_PAGE_SIZE as u64); // 233 per page
+    /// assert!(matches!(
+    ///     UmemLayout::unaligned(1024, 9000, 0, PAGE_SIZE),
+    ///     Err(UmemError::ChunkExceedsPage { frame_size: 9000, page_size: 4096 })
+    /// ));
+    /// ```
     pub const fn unaligned(
         frame_count: u32,
         frame_size: u32,
         headroom: u32,
+        page_size: u32,
     ) -> Result<Self, UmemError> {
+        if !page_size.is_power_of_two() || page_size < PAGE_SIZE {
+            return Err(UmemError::PageSize(page_size));
+        }
         if frame_size < MIN_CHUNK_SIZE {
             return Err(UmemError::FrameSize(frame_size));
         }
-        Self::checked(frame_count, frame_size, headroom, true)
+        if frame_size > page_size {
+            return Err(UmemError::ChunkExceedsPage {
+                frame_size,
+                page_size,
+            });
+        }
+        Self::checked(frame_count, frame_size, headroom, true, page_size)
     }
 
+    /// Callers ensure `MIN_CHUNK_SIZE <= frame_size <= page_size`.
     const fn checked(
         frame_count: u32,
         frame_size: u32,
         headroom: u32,
         unaligned: bool,
+        page_size: u32,
     ) -> Result<Self, UmemError> {
+        let layout = UmemLayout {
+            frame_count,
+            frame_size,
+            headroom,
+            unaligned,
+            page_size,
+            frames_per_page: page_size / frame_size,
+        };
         // The whole UMEM must be addressable in 48 bits (unaligned addresses
-        // keep an offset in the top 16).
-        if frame_count == 0
-            || (frame_count as u64) * (frame_size as u64) > XSK_UNALIGNED_BUF_ADDR_MASK
-        {
+        // keep an offset in the top 16). `len` cannot overflow: at most
+        // 2^32 pages of at most 2^31 bytes.
+        if frame_count == 0 || layout.len() > XSK_UNALIGNED_BUF_ADDR_MASK {
             return Err(UmemError::FrameCount(frame_count));
         }
         // The kernel keeps XDP_PACKET_HEADROOM (256) of each chunk for itself.
         if headroom >= frame_size - XDP_PACKET_HEADROOM {
             return Err(UmemError::Headroom(headroom));
         }
-        Ok(UmemLayout {
-            frame_count,
-            frame_size,
-            headroom,
-            unaligned,
-        })
+        Ok(layout)
     }
 
     /// Number of frames.
@@ -178,18 +287,58 @@ impl UmemLayout {
     pub const fn is_unaligned(&self) -> bool {
         self.unaligned
     }
-    /// Total bytes.
+    /// The page size no chunk crosses ([`PAGE_SIZE`] in aligned mode).
+    pub const fn page_size(&self) -> u32 {
+        self.page_size
+    }
+    /// How many chunks each page holds (`page_size / frame_size`).
+    pub const fn frames_per_page(&self) -> u32 {
+        self.frames_per_page
+    }
+    /// Total bytes: up to the end of the last frame. In aligned mode
+    /// `frame_count * frame_size`; in unaligned mode it also counts the
+    /// unused tails of the pages before the last one.
     pub const fn len(&self) -> u64 {
-        self.frame_count as u64 * self.frame_size as u64
+        if self.frame_count == 0 {
+            return 0;
+        }
+        self.frame_addr(self.frame_count - 1) + self.frame_size as u64
     }
     /// Whether the UMEM has no bytes (never, for a valid layout).
     pub const fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The address of frame `i` (`i * frame_size`).
+    /// The address of frame `i`: chunk `i % frames_per_page` of page
+    /// `i / frames_per_page`. In aligned mode that is `i * frame_size`.
+    /// Meaningful for `i < frame_count`.
     pub const fn frame_addr(&self, i: u32) -> u64 {
-        i as u64 * self.frame_size as u64
+        let page = (i / self.frames_per_page) as u64;
+        let slot = (i % self.frames_per_page) as u64;
+        page * self.page_size as u64 + slot * self.frame_size as u64
+    }
+
+    /// The index of the frame an address belongs to (the inverse of
+    /// [`frame_addr`](Self::frame_addr) on [`chunk_of`](Self::chunk_of) the
+    /// address), or `None` if its chunk is not one of the layout's frames
+    /// (past the end, in the unused tail of a page, or, in unaligned mode, a
+    /// base address that is not a frame start).
+    pub const fn frame_index(&self, addr: u64) -> Option<u32> {
+        let chunk = self.chunk_of(addr);
+        let page = chunk / self.page_size as u64;
+        let within = chunk % self.page_size as u64;
+        if !within.is_multiple_of(self.frame_size as u64) {
+            return None;
+        }
+        let slot = within / self.frame_size as u64;
+        if slot >= self.frames_per_page as u64 {
+            return None;
+        }
+        let i = page * self.frames_per_page as u64 + slot;
+        if i >= self.frame_count as u64 {
+            return None;
+        }
+        Some(i as u32)
     }
 
     /// The UMEM offset an address stands for: in unaligned mode the top 16
@@ -216,8 +365,9 @@ impl UmemLayout {
 
     /// Checks a descriptor the way the kernel checks TX descriptors, and
     /// returns the bytes it covers: the address inside the UMEM, the data
-    /// within one chunk (aligned mode) or no longer than a chunk (unaligned
-    /// mode), and only known option bits.
+    /// within one chunk (aligned mode) or no longer than a chunk and within
+    /// one page (unaligned mode, as zero-copy requires), and only known
+    /// option bits.
     pub const fn check_desc(&self, desc: &XdpDesc) -> Result<FrameRange, UmemError> {
         if desc.options & !(XDP_PKT_CONTD | XDP_TX_METADATA) != 0 {
             return Err(UmemError::Options(desc.options));
@@ -242,11 +392,22 @@ impl UmemLayout {
         if !within {
             return Err(UmemError::CrossesChunk { addr: offset, len });
         }
+        // Aligned chunks never cross a page; unaligned data must not either.
+        if self.unaligned && offset % self.page_size as u64 + len as u64 > self.page_size as u64 {
+            return Err(UmemError::CrossesPage {
+                addr: offset,
+                len,
+                page_size: self.page_size,
+            });
+        }
         Ok(FrameRange { offset, len })
     }
 
     /// Checks a fill-ring address: inside the UMEM, with room for the
-    /// headroom and at least one byte in its chunk.
+    /// headroom and at least one byte in its chunk. In unaligned mode the
+    /// whole chunk (`frame_size` bytes from the resolved address) must be
+    /// inside the UMEM and within one page, as the kernel requires of fill
+    /// addresses in zero-copy mode.
     pub const fn check_fill_addr(&self, addr: u64) -> Result<FrameRange, UmemError> {
         let chunk = self.chunk_of(addr);
         if chunk >= self.len() {

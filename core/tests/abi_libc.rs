@@ -5,6 +5,7 @@
 use core::mem::{offset_of, size_of};
 
 use afxdp_core::abi::{bpf, ethtool, if_xdp, mman, rtnetlink as rt, socket};
+use afxdp_core::ebpf::opcode as op;
 use afxdp_core::Errno;
 
 /// Asserts that two structs have the same size and the listed fields the
@@ -158,40 +159,66 @@ fn if_xdp_constants_match_libc() {
 
 #[test]
 fn bpf_insn_encoding_constants_match_libc() {
-    // libc has `linux/bpf_common.h` (classic BPF) only; the shared opcodes
-    // must agree.
-    assert_eq!(bpf::BPF_LD as u32, libc::BPF_LD);
-    assert_eq!(bpf::BPF_LDX as u32, libc::BPF_LDX);
-    assert_eq!(bpf::BPF_ST as u32, libc::BPF_ST);
-    assert_eq!(bpf::BPF_STX as u32, libc::BPF_STX);
-    assert_eq!(bpf::BPF_ALU as u32, libc::BPF_ALU);
-    assert_eq!(bpf::BPF_JMP as u32, libc::BPF_JMP);
-    assert_eq!(bpf::BPF_W as u32, libc::BPF_W);
-    assert_eq!(bpf::BPF_H as u32, libc::BPF_H);
-    assert_eq!(bpf::BPF_B as u32, libc::BPF_B);
-    assert_eq!(bpf::BPF_IMM as u32, libc::BPF_IMM);
-    assert_eq!(bpf::BPF_ABS as u32, libc::BPF_ABS);
-    assert_eq!(bpf::BPF_IND as u32, libc::BPF_IND);
-    assert_eq!(bpf::BPF_MEM as u32, libc::BPF_MEM);
-    assert_eq!(bpf::BPF_ADD as u32, libc::BPF_ADD);
-    assert_eq!(bpf::BPF_SUB as u32, libc::BPF_SUB);
-    assert_eq!(bpf::BPF_MUL as u32, libc::BPF_MUL);
-    assert_eq!(bpf::BPF_DIV as u32, libc::BPF_DIV);
-    assert_eq!(bpf::BPF_OR as u32, libc::BPF_OR);
-    assert_eq!(bpf::BPF_AND as u32, libc::BPF_AND);
-    assert_eq!(bpf::BPF_LSH as u32, libc::BPF_LSH);
-    assert_eq!(bpf::BPF_RSH as u32, libc::BPF_RSH);
-    assert_eq!(bpf::BPF_NEG as u32, libc::BPF_NEG);
-    assert_eq!(bpf::BPF_MOD as u32, libc::BPF_MOD);
-    assert_eq!(bpf::BPF_XOR as u32, libc::BPF_XOR);
-    assert_eq!(bpf::BPF_JA as u32, libc::BPF_JA);
-    assert_eq!(bpf::BPF_JEQ as u32, libc::BPF_JEQ);
-    assert_eq!(bpf::BPF_JGT as u32, libc::BPF_JGT);
-    assert_eq!(bpf::BPF_JGE as u32, libc::BPF_JGE);
-    assert_eq!(bpf::BPF_JSET as u32, libc::BPF_JSET);
-    assert_eq!(bpf::BPF_K as u32, libc::BPF_K);
-    assert_eq!(bpf::BPF_X as u32, libc::BPF_X);
-    assert_eq!(bpf::BPF_MAXINSNS, libc::BPF_MAXINSNS as u32);
+    // The opcode bits live in `ebpf::opcode` (the encoder's), but they are
+    // the kernel's: libc has `linux/bpf_common.h` (classic BPF) only, and
+    // the opcodes eBPF shares with it must agree.
+    assert_eq!(op::BPF_LD as u32, libc::BPF_LD);
+    assert_eq!(op::BPF_LDX as u32, libc::BPF_LDX);
+    assert_eq!(op::BPF_ST as u32, libc::BPF_ST);
+    assert_eq!(op::BPF_STX as u32, libc::BPF_STX);
+    assert_eq!(op::BPF_ALU as u32, libc::BPF_ALU);
+    assert_eq!(op::BPF_JMP as u32, libc::BPF_JMP);
+    assert_eq!(op::BPF_W as u32, libc::BPF_W);
+    assert_eq!(op::BPF_H as u32, libc::BPF_H);
+    assert_eq!(op::BPF_B as u32, libc::BPF_B);
+    assert_eq!(op::BPF_IMM as u32, libc::BPF_IMM);
+    assert_eq!(op::BPF_ABS as u32, libc::BPF_ABS);
+    assert_eq!(op::BPF_IND as u32, libc::BPF_IND);
+    assert_eq!(op::BPF_MEM as u32, libc::BPF_MEM);
+    assert_eq!(op::BPF_ADD as u32, libc::BPF_ADD);
+    assert_eq!(op::BPF_SUB as u32, libc::BPF_SUB);
+    assert_eq!(op::BPF_MUL as u32, libc::BPF_MUL);
+    assert_eq!(op::BPF_DIV as u32, libc::BPF_DIV);
+    assert_eq!(op::BPF_OR as u32, libc::BPF_OR);
+    assert_eq!(op::BPF_AND as u32, libc::BPF_AND);
+    assert_eq!(op::BPF_LSH as u32, libc::BPF_LSH);
+    assert_eq!(op::BPF_RSH as u32, libc::BPF_RSH);
+    assert_eq!(op::BPF_NEG as u32, libc::BPF_NEG);
+    assert_eq!(op::BPF_MOD as u32, libc::BPF_MOD);
+    assert_eq!(op::BPF_XOR as u32, libc::BPF_XOR);
+    assert_eq!(op::BPF_JA as u32, libc::BPF_JA);
+    assert_eq!(op::BPF_JEQ as u32, libc::BPF_JEQ);
+    assert_eq!(op::BPF_JGT as u32, libc::BPF_JGT);
+    assert_eq!(op::BPF_JGE as u32, libc::BPF_JGE);
+    assert_eq!(op::BPF_JSET as u32, libc::BPF_JSET);
+    assert_eq!(op::BPF_K as u32, libc::BPF_K);
+    assert_eq!(op::BPF_X as u32, libc::BPF_X);
+}
+
+#[test]
+fn bpf_opcode_fields_match_libc() {
+    // libc's `bpf_common.h` macros, in the order of `ours` below.
+    let theirs: [unsafe extern "C" fn(u32) -> u32; 5] = [
+        libc::BPF_CLASS,
+        libc::BPF_SIZE,
+        libc::BPF_MODE,
+        libc::BPF_OP,
+        libc::BPF_SRC,
+    ];
+    for code in 0..=u8::MAX {
+        let ours = [
+            op::bpf_class(code),
+            op::bpf_size(code),
+            op::bpf_mode(code),
+            op::bpf_op(code),
+            op::bpf_src(code),
+        ]
+        .map(u32::from);
+        // SAFETY: each is a plain bit mask on its argument, touching no
+        // memory; libc declares them `unsafe` only by convention.
+        let theirs = theirs.map(|f| unsafe { f(u32::from(code)) });
+        assert_eq!(ours, theirs, "code {code:#04x}");
+    }
 }
 
 #[test]
@@ -349,10 +376,12 @@ fn socket_and_mman_constants_match_libc() {
     assert_eq!(mman::PROT_WRITE as i32, libc::PROT_WRITE);
     assert_eq!(mman::MAP_SHARED as i32, libc::MAP_SHARED);
     assert_eq!(mman::MAP_PRIVATE as i32, libc::MAP_PRIVATE);
+    assert_eq!(mman::MAP_FIXED as i32, libc::MAP_FIXED);
     assert_eq!(mman::MAP_ANONYMOUS as i32, libc::MAP_ANONYMOUS);
     assert_eq!(mman::MAP_NORESERVE as i32, libc::MAP_NORESERVE);
     assert_eq!(mman::MAP_POPULATE as i32, libc::MAP_POPULATE);
     assert_eq!(mman::MAP_HUGETLB as i32, libc::MAP_HUGETLB);
+    assert_eq!(mman::MAP_FIXED_NOREPLACE as i32, libc::MAP_FIXED_NOREPLACE);
     assert_eq!(mman::MAP_HUGE_SHIFT as i32, libc::MAP_HUGE_SHIFT);
     assert_eq!(mman::MAP_HUGE_2MB as i32, libc::MAP_HUGE_2MB);
     assert_eq!(mman::MAP_HUGE_1GB as i32, libc::MAP_HUGE_1GB);

@@ -1,9 +1,8 @@
 //! The embedded redirect programs, slot by slot against the spec
 //! (`xdp-redirect-program.md`), and their control flow.
 
-use afxdp_core::abi::bpf::{
-    BpfInsn, BPF_CALL, BPF_EXIT, BPF_JMP, BPF_JMP32, BPF_PSEUDO_MAP_FD, XDP_PASS,
-};
+use afxdp_core::abi::bpf::{BpfInsn, XDP_PASS};
+use afxdp_core::ebpf::opcode::{BPF_CALL, BPF_EXIT, BPF_JMP, BPF_JMP32, BPF_PSEUDO_MAP_FD};
 use afxdp_core::ebpf::{decode, RedirectProgram, RedirectVariant, LD_IMM64_CODE};
 use proptest::prelude::*;
 

@@ -1,9 +1,10 @@
 //! UMEM descriptor validation on arbitrary geometries and descriptors: a
-//! range that passes is inside the UMEM (and, aligned, inside one chunk).
+//! range that passes is inside the UMEM (and, aligned, inside one chunk;
+//! unaligned, inside one page).
 #![no_main]
 
 use afxdp_core::abi::if_xdp::XdpDesc;
-use afxdp_core::umem::UmemLayout;
+use afxdp_core::umem::{UmemLayout, HUGE_PAGE_SIZE, PAGE_SIZE};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,11 +15,30 @@ fuzz_target!(|data: &[u8]| {
     let size = 2048u32 << (head[3] % 2);
     let unaligned = head[4] & 1 == 1;
     let layout = if unaligned {
-        UmemLayout::unaligned(count, 2048 + u32::from(head[5]) * 16, u32::from(head[6]))
+        let page = if head[7] & 1 == 1 {
+            HUGE_PAGE_SIZE
+        } else {
+            PAGE_SIZE
+        };
+        UmemLayout::unaligned(
+            count,
+            2048 + u32::from(head[5]) * 16,
+            u32::from(head[6]),
+            page,
+        )
     } else {
         UmemLayout::aligned(count, size, u32::from(head[6]))
     };
     let Ok(l) = layout else { return };
+    // Frames lie inside the UMEM and inside one page, and map back to their
+    // index.
+    for i in [0, u32::from(head[8]) % l.frame_count(), l.frame_count() - 1] {
+        let (a, fs) = (l.frame_addr(i), u64::from(l.frame_size()));
+        let page = u64::from(l.page_size());
+        assert!(a + fs <= l.len());
+        assert_eq!(a / page, (a + fs - 1) / page);
+        assert_eq!(l.frame_index(a), Some(i));
+    }
     for c in rest.chunks_exact(16) {
         let d = XdpDesc {
             addr: u64::from_le_bytes(c[0..8].try_into().unwrap()),
@@ -28,9 +48,15 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(r) = l.check_desc(&d) {
             assert!(r.offset + u64::from(r.len) <= l.len());
             assert!(r.len <= l.frame_size());
-            if !l.is_unaligned() && r.len > 0 {
-                let fs = u64::from(l.frame_size());
-                assert_eq!(r.offset / fs, (r.offset + u64::from(r.len) - 1) / fs);
+            if r.len > 0 {
+                let last = r.offset + u64::from(r.len) - 1;
+                if l.is_unaligned() {
+                    let page = u64::from(l.page_size());
+                    assert_eq!(r.offset / page, last / page);
+                } else {
+                    let fs = u64::from(l.frame_size());
+                    assert_eq!(r.offset / fs, last / fs);
+                }
             }
         }
         let _ = l.check_fill_addr(d.addr);

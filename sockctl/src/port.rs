@@ -446,10 +446,15 @@ impl PortQueue {
         q
     }
 
+    /// The frame number of `addr` (an index into `tx_len`), or past the
+    /// table for an address that is no frame's.
     #[inline]
     fn frame_index(&self, addr: u64) -> usize {
-        let l = self.sock.umem().layout();
-        (l.chunk_of(addr) / u64::from(l.frame_size())) as usize
+        self.sock
+            .umem()
+            .layout()
+            .frame_index(addr)
+            .map_or(usize::MAX, |i| i as usize)
     }
 
     /// Receives up to `out.spare()` frames into `out` (DPDK's `rx_burst`),
@@ -527,11 +532,10 @@ impl PortQueue {
             return Ok(0);
         };
         let l = *self.sock.umem().layout();
-        let fs = u64::from(l.frame_size());
         // Record every length (the kernel may take fewer; those are
         // recorded again next time).
         for f in frames.iter() {
-            let i = (l.chunk_of(f.addr()) / fs) as usize;
+            let i = l.frame_index(f.addr()).map_or(usize::MAX, |i| i as usize);
             if let Some(slot) = self.tx_len.get_mut(i) {
                 *slot = f.len().min(self.sock.umem().room(f) as u32);
             }

@@ -1,6 +1,15 @@
-//! `linux/bpf.h` and `linux/bpf_common.h`: the bpf(2) commands, object
-//! types, flags, the per-command `union bpf_attr` layouts, the info structs,
-//! and the eBPF instruction encoding.
+//! `linux/bpf.h`: the bpf(2) commands, map and program types, flags, the
+//! per-command `union bpf_attr` layouts, the info structs, the helper ids
+//! and XDP context the redirect program uses, and `struct bpf_insn`, the
+//! instruction slot.
+//!
+//! How an instruction's opcode is composed (classes, sizes, operations,
+//! pseudo source registers) is the encoder's business: see
+//! [`ebpf::opcode`](crate::ebpf::opcode).
+//!
+//! Only the values this workspace uses are defined here (and every map type,
+//! so that [`map_type_name`] can name any map the kernel reports); add others
+//! from `linux/bpf.h` beside them when something needs them.
 //!
 //! `union bpf_attr` is given as one struct per command. The kernel copies
 //! `min(size, sizeof(union bpf_attr))` bytes and zero-fills the rest, and
@@ -28,64 +37,18 @@ pub const BPF_PROG_LOAD: u32 = 5;
 pub const BPF_OBJ_PIN: u32 = 6;
 /// Open a pinned object; returns its fd.
 pub const BPF_OBJ_GET: u32 = 7;
-/// Attach a program to a cgroup or other legacy hook.
-pub const BPF_PROG_ATTACH: u32 = 8;
-/// Detach a program from a legacy hook.
-pub const BPF_PROG_DETACH: u32 = 9;
 /// Run a program on test input.
 pub const BPF_PROG_TEST_RUN: u32 = 10;
-/// Iterate over program ids.
-pub const BPF_PROG_GET_NEXT_ID: u32 = 11;
-/// Iterate over map ids.
-pub const BPF_MAP_GET_NEXT_ID: u32 = 12;
 /// Open a program by id.
 pub const BPF_PROG_GET_FD_BY_ID: u32 = 13;
 /// Open a map by id.
 pub const BPF_MAP_GET_FD_BY_ID: u32 = 14;
 /// Describe an object: [`BpfMapInfo`], [`BpfProgInfo`], ...
 pub const BPF_OBJ_GET_INFO_BY_FD: u32 = 15;
-/// List programs attached to a hook.
-pub const BPF_PROG_QUERY: u32 = 16;
-/// Attach to a raw tracepoint.
-pub const BPF_RAW_TRACEPOINT_OPEN: u32 = 17;
-/// Load BTF.
-pub const BPF_BTF_LOAD: u32 = 18;
-/// Open BTF by id.
-pub const BPF_BTF_GET_FD_BY_ID: u32 = 19;
-/// Query a task's fd for its program.
-pub const BPF_TASK_FD_QUERY: u32 = 20;
-/// Look up and delete an element.
-pub const BPF_MAP_LOOKUP_AND_DELETE_ELEM: u32 = 21;
-/// Make a map read-only for user space.
-pub const BPF_MAP_FREEZE: u32 = 22;
-/// Iterate over BTF ids.
-pub const BPF_BTF_GET_NEXT_ID: u32 = 23;
-/// Batched lookup.
-pub const BPF_MAP_LOOKUP_BATCH: u32 = 24;
-/// Batched lookup and delete.
-pub const BPF_MAP_LOOKUP_AND_DELETE_BATCH: u32 = 25;
-/// Batched update.
-pub const BPF_MAP_UPDATE_BATCH: u32 = 26;
-/// Batched delete.
-pub const BPF_MAP_DELETE_BATCH: u32 = 27;
 /// Create a link (an attachment held by an fd); returns its fd. Kernel 5.7+.
 pub const BPF_LINK_CREATE: u32 = 28;
-/// Replace a link's program.
-pub const BPF_LINK_UPDATE: u32 = 29;
-/// Open a link by id.
-pub const BPF_LINK_GET_FD_BY_ID: u32 = 30;
-/// Iterate over link ids.
-pub const BPF_LINK_GET_NEXT_ID: u32 = 31;
-/// Enable run-time statistics.
-pub const BPF_ENABLE_STATS: u32 = 32;
-/// Create an iterator.
-pub const BPF_ITER_CREATE: u32 = 33;
 /// Detach a link from its hook without closing it.
 pub const BPF_LINK_DETACH: u32 = 34;
-/// Bind a map to a program.
-pub const BPF_PROG_BIND_MAP: u32 = 35;
-/// Create a BPF token from a bpffs (kernel 6.9+).
-pub const BPF_TOKEN_CREATE: u32 = 36;
 
 // ---- map types (`enum bpf_map_type`) ----
 
@@ -201,166 +164,13 @@ pub const fn map_type_name(map_type: u32) -> Option<&'static str> {
 
 // ---- program types (`enum bpf_prog_type`) ----
 
-/// Unspecified.
-pub const BPF_PROG_TYPE_UNSPEC: u32 = 0;
-/// Socket filter.
-pub const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
-/// Kprobe.
-pub const BPF_PROG_TYPE_KPROBE: u32 = 2;
-/// tc classifier.
-pub const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
-/// tc action.
-pub const BPF_PROG_TYPE_SCHED_ACT: u32 = 4;
-/// Tracepoint.
-pub const BPF_PROG_TYPE_TRACEPOINT: u32 = 5;
 /// XDP: runs on each received frame, before the kernel allocates an skb.
 pub const BPF_PROG_TYPE_XDP: u32 = 6;
-/// Perf event.
-pub const BPF_PROG_TYPE_PERF_EVENT: u32 = 7;
-/// Cgroup skb.
-pub const BPF_PROG_TYPE_CGROUP_SKB: u32 = 8;
-/// Cgroup socket.
-pub const BPF_PROG_TYPE_CGROUP_SOCK: u32 = 9;
-/// LWT input.
-pub const BPF_PROG_TYPE_LWT_IN: u32 = 10;
-/// LWT output.
-pub const BPF_PROG_TYPE_LWT_OUT: u32 = 11;
-/// LWT xmit.
-pub const BPF_PROG_TYPE_LWT_XMIT: u32 = 12;
-/// Socket ops.
-pub const BPF_PROG_TYPE_SOCK_OPS: u32 = 13;
-/// SK_SKB.
-pub const BPF_PROG_TYPE_SK_SKB: u32 = 14;
-/// Cgroup device.
-pub const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
-/// SK_MSG.
-pub const BPF_PROG_TYPE_SK_MSG: u32 = 16;
-/// Raw tracepoint.
-pub const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
-/// Cgroup socket address.
-pub const BPF_PROG_TYPE_CGROUP_SOCK_ADDR: u32 = 18;
-/// LWT seg6local.
-pub const BPF_PROG_TYPE_LWT_SEG6LOCAL: u32 = 19;
-/// LIRC mode2.
-pub const BPF_PROG_TYPE_LIRC_MODE2: u32 = 20;
-/// SK reuseport.
-pub const BPF_PROG_TYPE_SK_REUSEPORT: u32 = 21;
-/// Flow dissector.
-pub const BPF_PROG_TYPE_FLOW_DISSECTOR: u32 = 22;
-/// Cgroup sysctl.
-pub const BPF_PROG_TYPE_CGROUP_SYSCTL: u32 = 23;
-/// Writable raw tracepoint.
-pub const BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE: u32 = 24;
-/// Cgroup sockopt.
-pub const BPF_PROG_TYPE_CGROUP_SOCKOPT: u32 = 25;
-/// Tracing (fentry/fexit).
-pub const BPF_PROG_TYPE_TRACING: u32 = 26;
-/// Struct ops.
-pub const BPF_PROG_TYPE_STRUCT_OPS: u32 = 27;
-/// Extension (freplace).
-pub const BPF_PROG_TYPE_EXT: u32 = 28;
-/// LSM.
-pub const BPF_PROG_TYPE_LSM: u32 = 29;
-/// SK lookup.
-pub const BPF_PROG_TYPE_SK_LOOKUP: u32 = 30;
-/// Syscall.
-pub const BPF_PROG_TYPE_SYSCALL: u32 = 31;
-/// Netfilter.
-pub const BPF_PROG_TYPE_NETFILTER: u32 = 32;
 
-// ---- attach types (`enum bpf_attach_type`), the ones up to kernel 6.1 ----
+// ---- attach types (`enum bpf_attach_type`) ----
 
-/// Cgroup ingress.
-pub const BPF_CGROUP_INET_INGRESS: u32 = 0;
-/// Cgroup egress.
-pub const BPF_CGROUP_INET_EGRESS: u32 = 1;
-/// Cgroup socket creation.
-pub const BPF_CGROUP_INET_SOCK_CREATE: u32 = 2;
-/// Cgroup socket ops.
-pub const BPF_CGROUP_SOCK_OPS: u32 = 3;
-/// SK_SKB stream parser.
-pub const BPF_SK_SKB_STREAM_PARSER: u32 = 4;
-/// SK_SKB stream verdict.
-pub const BPF_SK_SKB_STREAM_VERDICT: u32 = 5;
-/// Cgroup device.
-pub const BPF_CGROUP_DEVICE: u32 = 6;
-/// SK_MSG verdict.
-pub const BPF_SK_MSG_VERDICT: u32 = 7;
-/// Cgroup IPv4 bind.
-pub const BPF_CGROUP_INET4_BIND: u32 = 8;
-/// Cgroup IPv6 bind.
-pub const BPF_CGROUP_INET6_BIND: u32 = 9;
-/// Cgroup IPv4 connect.
-pub const BPF_CGROUP_INET4_CONNECT: u32 = 10;
-/// Cgroup IPv6 connect.
-pub const BPF_CGROUP_INET6_CONNECT: u32 = 11;
-/// Cgroup IPv4 post-bind.
-pub const BPF_CGROUP_INET4_POST_BIND: u32 = 12;
-/// Cgroup IPv6 post-bind.
-pub const BPF_CGROUP_INET6_POST_BIND: u32 = 13;
-/// Cgroup UDPv4 sendmsg.
-pub const BPF_CGROUP_UDP4_SENDMSG: u32 = 14;
-/// Cgroup UDPv6 sendmsg.
-pub const BPF_CGROUP_UDP6_SENDMSG: u32 = 15;
-/// LIRC mode2.
-pub const BPF_LIRC_MODE2: u32 = 16;
-/// Flow dissector.
-pub const BPF_FLOW_DISSECTOR: u32 = 17;
-/// Cgroup sysctl.
-pub const BPF_CGROUP_SYSCTL: u32 = 18;
-/// Cgroup UDPv4 recvmsg.
-pub const BPF_CGROUP_UDP4_RECVMSG: u32 = 19;
-/// Cgroup UDPv6 recvmsg.
-pub const BPF_CGROUP_UDP6_RECVMSG: u32 = 20;
-/// Cgroup getsockopt.
-pub const BPF_CGROUP_GETSOCKOPT: u32 = 21;
-/// Cgroup setsockopt.
-pub const BPF_CGROUP_SETSOCKOPT: u32 = 22;
-/// Raw tracepoint.
-pub const BPF_TRACE_RAW_TP: u32 = 23;
-/// fentry.
-pub const BPF_TRACE_FENTRY: u32 = 24;
-/// fexit.
-pub const BPF_TRACE_FEXIT: u32 = 25;
-/// fmod_ret.
-pub const BPF_MODIFY_RETURN: u32 = 26;
-/// LSM MAC.
-pub const BPF_LSM_MAC: u32 = 27;
-/// Iterator.
-pub const BPF_TRACE_ITER: u32 = 28;
-/// Cgroup IPv4 getpeername.
-pub const BPF_CGROUP_INET4_GETPEERNAME: u32 = 29;
-/// Cgroup IPv6 getpeername.
-pub const BPF_CGROUP_INET6_GETPEERNAME: u32 = 30;
-/// Cgroup IPv4 getsockname.
-pub const BPF_CGROUP_INET4_GETSOCKNAME: u32 = 31;
-/// Cgroup IPv6 getsockname.
-pub const BPF_CGROUP_INET6_GETSOCKNAME: u32 = 32;
-/// XDP program in a devmap entry.
-pub const BPF_XDP_DEVMAP: u32 = 33;
-/// Cgroup socket release.
-pub const BPF_CGROUP_INET_SOCK_RELEASE: u32 = 34;
-/// XDP program in a cpumap entry.
-pub const BPF_XDP_CPUMAP: u32 = 35;
-/// SK lookup.
-pub const BPF_SK_LOOKUP: u32 = 36;
 /// XDP on a netdev, for `BPF_LINK_CREATE` (kernel 5.9+).
 pub const BPF_XDP: u32 = 37;
-/// SK_SKB verdict.
-pub const BPF_SK_SKB_VERDICT: u32 = 38;
-/// Reuseport select.
-pub const BPF_SK_REUSEPORT_SELECT: u32 = 39;
-/// Reuseport select or migrate.
-pub const BPF_SK_REUSEPORT_SELECT_OR_MIGRATE: u32 = 40;
-/// Perf event.
-pub const BPF_PERF_EVENT: u32 = 41;
-/// Kprobe multi.
-pub const BPF_TRACE_KPROBE_MULTI: u32 = 42;
-/// LSM cgroup.
-pub const BPF_LSM_CGROUP: u32 = 43;
-
-/// `enum bpf_link_type`: an XDP link.
-pub const BPF_LINK_TYPE_XDP: u32 = 6;
 
 // ---- flags ----
 
@@ -370,41 +180,11 @@ pub const BPF_ANY: u64 = 0;
 pub const BPF_NOEXIST: u64 = 1;
 /// `BPF_MAP_UPDATE_ELEM`: update only.
 pub const BPF_EXIST: u64 = 2;
-/// `BPF_MAP_*_ELEM`: take the element's spin lock.
-pub const BPF_F_LOCK: u64 = 4;
 
-/// Map flag: do not preallocate hash elements.
-pub const BPF_F_NO_PREALLOC: u32 = 1 << 0;
-/// Map flag: per-CPU LRU lists.
-pub const BPF_F_NO_COMMON_LRU: u32 = 1 << 1;
-/// Map flag: `numa_node` is valid.
-pub const BPF_F_NUMA_NODE: u32 = 1 << 2;
 /// Map or `BPF_OBJ_GET` flag: read-only from user space.
 pub const BPF_F_RDONLY: u32 = 1 << 3;
 /// Map or `BPF_OBJ_GET` flag: write-only from user space.
 pub const BPF_F_WRONLY: u32 = 1 << 4;
-/// Map flag: read-only from programs.
-pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
-/// Map flag: write-only from programs.
-pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
-/// Map flag: the map can be mmapped.
-pub const BPF_F_MMAPABLE: u32 = 1 << 10;
-/// Map flag: usable as an inner map with dynamic max entries.
-pub const BPF_F_INNER_MAP: u32 = 1 << 12;
-/// `BPF_OBJ_PIN`/`BPF_OBJ_GET`: `path_fd` is valid (kernel 6.5+).
-pub const BPF_F_PATH_FD: u32 = 1 << 14;
-
-/// Program flag: verify with strict alignment.
-pub const BPF_F_STRICT_ALIGNMENT: u32 = 1 << 0;
-/// Program flag: allow any alignment.
-pub const BPF_F_ANY_ALIGNMENT: u32 = 1 << 1;
-/// Program flag: sleepable program.
-pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
-/// Program flag: the XDP program handles multi-buffer frames.
-pub const BPF_F_XDP_HAS_FRAGS: u32 = 1 << 5;
-
-/// `BPF_LINK_CREATE`/`BPF_PROG_ATTACH` flag: replace a given program.
-pub const BPF_F_REPLACE: u32 = 1 << 2;
 
 /// Length of a map or program name, including the NUL.
 pub const BPF_OBJ_NAME_LEN: usize = 16;
@@ -413,161 +193,26 @@ pub const BPF_TAG_SIZE: usize = 8;
 
 /// `log_level` bit: log the verifier's work.
 pub const BPF_LOG_LEVEL1: u32 = 1;
-/// `log_level` bit: log more of the verifier's work.
-pub const BPF_LOG_LEVEL2: u32 = 2;
-/// `log_level` bit: log statistics only.
-pub const BPF_LOG_STATS: u32 = 4;
 
-// ---- instruction encoding (`linux/bpf_common.h`, `linux/bpf.h`) ----
-
-/// Class: load from immediate (`ld_imm64`).
-pub const BPF_LD: u8 = 0x00;
-/// Class: load from memory into a register.
-pub const BPF_LDX: u8 = 0x01;
-/// Class: store an immediate to memory.
-pub const BPF_ST: u8 = 0x02;
-/// Class: store a register to memory.
-pub const BPF_STX: u8 = 0x03;
-/// Class: 32-bit arithmetic.
-pub const BPF_ALU: u8 = 0x04;
-/// Class: 64-bit jumps, call, exit.
-pub const BPF_JMP: u8 = 0x05;
-/// Class: 32-bit jumps.
-pub const BPF_JMP32: u8 = 0x06;
-/// Class: 64-bit arithmetic.
-pub const BPF_ALU64: u8 = 0x07;
-
-/// Size: 32-bit word.
-pub const BPF_W: u8 = 0x00;
-/// Size: 16-bit half word.
-pub const BPF_H: u8 = 0x08;
-/// Size: byte.
-pub const BPF_B: u8 = 0x10;
-/// Size: 64-bit double word.
-pub const BPF_DW: u8 = 0x18;
-
-/// Mode: immediate.
-pub const BPF_IMM: u8 = 0x00;
-/// Mode: legacy packet access, absolute.
-pub const BPF_ABS: u8 = 0x20;
-/// Mode: legacy packet access, indirect.
-pub const BPF_IND: u8 = 0x40;
-/// Mode: memory at register + offset.
-pub const BPF_MEM: u8 = 0x60;
-/// Mode: sign-extending memory load.
-pub const BPF_MEMSX: u8 = 0x80;
-/// Mode: atomic operation.
-pub const BPF_ATOMIC: u8 = 0xc0;
-
-/// Source: the immediate.
-pub const BPF_K: u8 = 0x00;
-/// Source: the source register.
-pub const BPF_X: u8 = 0x08;
-
-/// ALU op: add.
-pub const BPF_ADD: u8 = 0x00;
-/// ALU op: subtract.
-pub const BPF_SUB: u8 = 0x10;
-/// ALU op: multiply.
-pub const BPF_MUL: u8 = 0x20;
-/// ALU op: divide.
-pub const BPF_DIV: u8 = 0x30;
-/// ALU op: or.
-pub const BPF_OR: u8 = 0x40;
-/// ALU op: and.
-pub const BPF_AND: u8 = 0x50;
-/// ALU op: shift left.
-pub const BPF_LSH: u8 = 0x60;
-/// ALU op: logical shift right.
-pub const BPF_RSH: u8 = 0x70;
-/// ALU op: negate.
-pub const BPF_NEG: u8 = 0x80;
-/// ALU op: modulo.
-pub const BPF_MOD: u8 = 0x90;
-/// ALU op: exclusive or.
-pub const BPF_XOR: u8 = 0xa0;
-/// ALU op: move.
-pub const BPF_MOV: u8 = 0xb0;
-/// ALU op: arithmetic shift right.
-pub const BPF_ARSH: u8 = 0xc0;
-/// ALU op: byte swap.
-pub const BPF_END: u8 = 0xd0;
-
-/// Jump op: always.
-pub const BPF_JA: u8 = 0x00;
-/// Jump op: equal.
-pub const BPF_JEQ: u8 = 0x10;
-/// Jump op: unsigned greater.
-pub const BPF_JGT: u8 = 0x20;
-/// Jump op: unsigned greater or equal.
-pub const BPF_JGE: u8 = 0x30;
-/// Jump op: bits set.
-pub const BPF_JSET: u8 = 0x40;
-/// Jump op: not equal.
-pub const BPF_JNE: u8 = 0x50;
-/// Jump op: signed greater.
-pub const BPF_JSGT: u8 = 0x60;
-/// Jump op: signed greater or equal.
-pub const BPF_JSGE: u8 = 0x70;
-/// Jump op: call a helper.
-pub const BPF_CALL: u8 = 0x80;
-/// Jump op: return `r0`.
-pub const BPF_EXIT: u8 = 0x90;
-/// Jump op: unsigned less.
-pub const BPF_JLT: u8 = 0xa0;
-/// Jump op: unsigned less or equal.
-pub const BPF_JLE: u8 = 0xb0;
-/// Jump op: signed less.
-pub const BPF_JSLT: u8 = 0xc0;
-/// Jump op: signed less or equal.
-pub const BPF_JSLE: u8 = 0xd0;
-
-/// `ld_imm64` source register: the immediate is a map fd.
-pub const BPF_PSEUDO_MAP_FD: u8 = 1;
-/// `ld_imm64` source register: the immediate is a map fd plus value offset.
-pub const BPF_PSEUDO_MAP_VALUE: u8 = 2;
-/// `ld_imm64` source register: the immediate is a map index into `fd_array`.
-pub const BPF_PSEUDO_MAP_IDX: u8 = 5;
-/// `call` source register: a BPF-to-BPF call.
-pub const BPF_PSEUDO_CALL: u8 = 1;
-/// `call` source register: a kernel function call.
-pub const BPF_PSEUDO_KFUNC_CALL: u8 = 2;
-
-/// Most instructions a program may have (for unprivileged loaders).
-pub const BPF_MAXINSNS: u32 = 4096;
+// ---- helper functions (`enum bpf_func_id`) ----
 
 /// Helper `bpf_map_lookup_elem(map, key)`.
 pub const BPF_FUNC_MAP_LOOKUP_ELEM: i32 = 1;
 /// Helper `bpf_redirect_map(map, key, flags)`.
 pub const BPF_FUNC_REDIRECT_MAP: i32 = 51;
 
-// ---- XDP program context and verdicts ----
+// ---- XDP program context (`struct xdp_md`) and verdicts (`enum xdp_action`) ----
 
-/// XDP verdict: error, drop and trace.
-pub const XDP_ABORTED: i32 = 0;
-/// XDP verdict: drop.
-pub const XDP_DROP: i32 = 1;
 /// XDP verdict: pass to the network stack.
 pub const XDP_PASS: i32 = 2;
-/// XDP verdict: bounce out of the same netdev.
-pub const XDP_TX: i32 = 3;
-/// XDP verdict: redirect (to an AF_XDP socket, here).
-pub const XDP_REDIRECT: i32 = 4;
 
-/// Offset of `xdp_md.data`.
-pub const XDP_MD_DATA: i16 = 0;
-/// Offset of `xdp_md.data_end`.
-pub const XDP_MD_DATA_END: i16 = 4;
-/// Offset of `xdp_md.data_meta`.
-pub const XDP_MD_DATA_META: i16 = 8;
-/// Offset of `xdp_md.ingress_ifindex`.
-pub const XDP_MD_INGRESS_IFINDEX: i16 = 12;
 /// Offset of `xdp_md.rx_queue_index`.
 pub const XDP_MD_RX_QUEUE_INDEX: i16 = 16;
-/// Offset of `xdp_md.egress_ifindex`.
-pub const XDP_MD_EGRESS_IFINDEX: i16 = 20;
 
 /// `struct bpf_insn`: one eBPF instruction slot, as the kernel reads it.
+///
+/// Build slots with the typed encoder in [`ebpf::insn`](crate::ebpf::insn);
+/// the opcode bits are in [`ebpf::opcode`](crate::ebpf::opcode).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BpfInsn {

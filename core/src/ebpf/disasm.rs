@@ -17,15 +17,16 @@
 use core::fmt;
 
 use super::insn::LD_IMM64_CODE;
-use crate::abi::bpf::{
-    BpfInsn, BPF_ABS, BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_ATOMIC, BPF_B, BPF_CALL,
-    BPF_DIV, BPF_DW, BPF_END, BPF_EXIT, BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_REDIRECT_MAP, BPF_H,
-    BPF_IND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE,
-    BPF_JSET, BPF_JSGE, BPF_JSGT, BPF_JSLE, BPF_JSLT, BPF_LD, BPF_LDX, BPF_LSH, BPF_MEM, BPF_MEMSX,
-    BPF_MOD, BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL,
-    BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_VALUE, BPF_RSH, BPF_ST, BPF_STX, BPF_SUB,
-    BPF_W, BPF_X, BPF_XOR,
+use super::opcode::{
+    bpf_class, bpf_mode, bpf_op, bpf_size, bpf_src, BPF_ABS, BPF_ADD, BPF_ALU, BPF_ALU64, BPF_AND,
+    BPF_ARSH, BPF_ATOMIC, BPF_B, BPF_CALL, BPF_DIV, BPF_DW, BPF_END, BPF_EXIT, BPF_H, BPF_IND,
+    BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JMP32, BPF_JNE, BPF_JSET,
+    BPF_JSGE, BPF_JSGT, BPF_JSLE, BPF_JSLT, BPF_LD, BPF_LDX, BPF_LSH, BPF_MEM, BPF_MEMSX, BPF_MOD,
+    BPF_MOV, BPF_MUL, BPF_NEG, BPF_OR, BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD,
+    BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_VALUE, BPF_RSH, BPF_ST, BPF_STX, BPF_SUB, BPF_W, BPF_X,
+    BPF_XOR,
 };
+use crate::abi::bpf::{BpfInsn, BPF_FUNC_MAP_LOOKUP_ELEM, BPF_FUNC_REDIRECT_MAP};
 
 /// One instruction picked out of a slot array: one slot, or two for a
 /// complete 64-bit immediate load. Its [`Display`](fmt::Display) is the
@@ -102,7 +103,7 @@ impl fmt::Display for Decoded<'_> {
             return Ok(());
         };
         write!(f, "({:02x}) ", first.code)?;
-        match first.code & 0x07 {
+        match bpf_class(first.code) {
             BPF_ALU | BPF_ALU64 => alu(f, first),
             BPF_LDX => ldx(f, first),
             BPF_ST | BPF_STX => store(f, first),
@@ -179,7 +180,7 @@ fn helper_name(id: i32) -> Option<&'static str> {
 /// The C type of a memory access: `u8` ... `u64`, or `s8` ... `s64` for a
 /// sign-extending load.
 fn mem_type(code: u8, signed: bool) -> &'static str {
-    match (code & 0x18, signed) {
+    match (bpf_size(code), signed) {
         (BPF_B, false) => "u8",
         (BPF_H, false) => "u16",
         (BPF_W, false) => "u32",
@@ -197,7 +198,7 @@ fn unknown(f: &mut fmt::Formatter<'_>) -> fmt::Result {
 
 /// `r` for 64-bit classes, `w` for 32-bit ones.
 fn reg_prefix(code: u8) -> char {
-    match code & 0x07 {
+    match bpf_class(code) {
         BPF_ALU | BPF_JMP32 => 'w',
         _ => 'r',
     }
@@ -206,8 +207,8 @@ fn reg_prefix(code: u8) -> char {
 fn alu(f: &mut fmt::Formatter<'_>, insn: &BpfInsn) -> fmt::Result {
     let p = reg_prefix(insn.code);
     let (dst, src) = (insn.dst(), insn.src());
-    let from_reg = insn.code & BPF_X != 0;
-    let op = match insn.code & 0xf0 {
+    let from_reg = bpf_src(insn.code) == BPF_X;
+    let op = match bpf_op(insn.code) {
         BPF_MOV => {
             return match (from_reg, insn.off) {
                 (false, _) => write!(f, "{p}{dst} = {}", insn.imm),
@@ -218,7 +219,7 @@ fn alu(f: &mut fmt::Formatter<'_>, insn: &BpfInsn) -> fmt::Result {
         }
         BPF_NEG => return write!(f, "{p}{dst} = -{p}{dst}"),
         BPF_END => {
-            let how = match (insn.code & 0x07, from_reg) {
+            let how = match (bpf_class(insn.code), from_reg) {
                 (BPF_ALU64, _) => "bswap",
                 (_, false) => "le",
                 (_, true) => "be",
@@ -248,7 +249,7 @@ fn alu(f: &mut fmt::Formatter<'_>, insn: &BpfInsn) -> fmt::Result {
 }
 
 fn ldx(f: &mut fmt::Formatter<'_>, insn: &BpfInsn) -> fmt::Result {
-    let signed = match insn.code & 0xe0 {
+    let signed = match bpf_mode(insn.code) {
         BPF_MEM => false,
         BPF_MEMSX => true,
         _ => return unknown(f),
@@ -267,7 +268,7 @@ fn ldx(f: &mut fmt::Formatter<'_>, insn: &BpfInsn) -> fmt::Result {
 fn store(f: &mut fmt::Formatter<'_>, insn: &BpfInsn) -> fmt::Result {
     let ty = mem_type(insn.code, false);
     let (dst, src, off) = (insn.dst(), insn.src(), insn.off);
-    match (insn.code & 0x07, insn.code & 0xe0) {
+    match (bpf_class(insn.code), bpf_mode(insn.code)) {
         (BPF_ST, BPF_MEM) => write!(f, "*({ty} *)(r{dst} {off:+}) = {}", insn.imm),
         (BPF_STX, BPF_MEM) => write!(f, "*({ty} *)(r{dst} {off:+}) = r{src}"),
         (BPF_STX, BPF_ATOMIC) => atomic(f, insn),
@@ -311,7 +312,7 @@ fn atomic(f: &mut fmt::Formatter<'_>, insn: &BpfInsn) -> fmt::Result {
 /// loads.
 fn ld(f: &mut fmt::Formatter<'_>, insn: &BpfInsn, next: Option<&BpfInsn>) -> fmt::Result {
     let ty = mem_type(insn.code, false);
-    match insn.code & 0xe0 {
+    match bpf_mode(insn.code) {
         BPF_ABS => return write!(f, "r0 = *({ty} *)skb[{}]", insn.imm),
         BPF_IND => return write!(f, "r0 = *({ty} *)skb[r{} + {}]", insn.src(), insn.imm),
         _ => {}
@@ -344,10 +345,10 @@ fn ld(f: &mut fmt::Formatter<'_>, insn: &BpfInsn, next: Option<&BpfInsn>) -> fmt
 }
 
 fn jmp(f: &mut fmt::Formatter<'_>, insn: &BpfInsn) -> fmt::Result {
-    let jmp64 = insn.code & 0x07 == BPF_JMP;
+    let jmp64 = bpf_class(insn.code) == BPF_JMP;
     let p = reg_prefix(insn.code);
     let (dst, src, off) = (insn.dst(), insn.src(), insn.off);
-    let op = match insn.code & 0xf0 {
+    let op = match bpf_op(insn.code) {
         BPF_JA if jmp64 => return write!(f, "goto pc{off:+}"),
         BPF_JA => return write!(f, "gotol pc{:+}", insn.imm),
         BPF_CALL if jmp64 => {

@@ -4,16 +4,17 @@
 //! for the 64-bit immediate load).
 //!
 //! The encoding is the kernel's `struct bpf_insn`: `code` is class | size or
-//! operation | mode or source, `regs` holds the destination register in its
+//! operation | mode or source (the bits are in [`opcode`](super::opcode)), `regs` holds the destination register in its
 //! low nibble and the source register in its high nibble.
 
-use crate::abi::bpf::{
-    BpfInsn, BPF_ADD, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_B, BPF_CALL, BPF_DIV, BPF_DW, BPF_EXIT,
-    BPF_H, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JNE,
-    BPF_JSET, BPF_JSGE, BPF_JSGT, BPF_JSLE, BPF_JSLT, BPF_K, BPF_LD, BPF_LDX, BPF_LSH, BPF_MEM,
-    BPF_MOD, BPF_MOV, BPF_MUL, BPF_OR, BPF_PSEUDO_MAP_FD, BPF_RSH, BPF_ST, BPF_STX, BPF_SUB, BPF_W,
-    BPF_X, BPF_XOR,
+use super::opcode::{
+    BPF_ADD, BPF_ALU64, BPF_AND, BPF_ARSH, BPF_B, BPF_CALL, BPF_DIV, BPF_DW, BPF_EXIT, BPF_H,
+    BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JLE, BPF_JLT, BPF_JMP, BPF_JNE, BPF_JSET,
+    BPF_JSGE, BPF_JSGT, BPF_JSLE, BPF_JSLT, BPF_K, BPF_LD, BPF_LDX, BPF_LSH, BPF_MEM, BPF_MOD,
+    BPF_MOV, BPF_MUL, BPF_OR, BPF_PSEUDO_MAP_FD, BPF_RSH, BPF_ST, BPF_STX, BPF_SUB, BPF_W, BPF_X,
+    BPF_XOR,
 };
+use crate::abi::bpf::BpfInsn;
 
 /// An eBPF register.
 ///
@@ -101,7 +102,7 @@ impl Size {
     ///
     /// ```
     /// use afxdp_core::ebpf::Size;
-    /// assert_eq!(Size::W.code(), afxdp_core::abi::bpf::BPF_W);
+    /// assert_eq!(Size::W.code(), afxdp_core::ebpf::opcode::BPF_W);
     /// ```
     pub const fn code(self) -> u8 {
         match self {
@@ -162,7 +163,7 @@ impl AluOp {
     ///
     /// ```
     /// use afxdp_core::ebpf::AluOp;
-    /// assert_eq!(AluOp::Mov.code(), afxdp_core::abi::bpf::BPF_MOV);
+    /// assert_eq!(AluOp::Mov.code(), afxdp_core::ebpf::opcode::BPF_MOV);
     /// ```
     pub const fn code(self) -> u8 {
         match self {
@@ -214,7 +215,7 @@ impl JmpCond {
     ///
     /// ```
     /// use afxdp_core::ebpf::JmpCond;
-    /// assert_eq!(JmpCond::Eq.code(), afxdp_core::abi::bpf::BPF_JEQ);
+    /// assert_eq!(JmpCond::Eq.code(), afxdp_core::ebpf::opcode::BPF_JEQ);
     /// ```
     pub const fn code(self) -> u8 {
         match self {

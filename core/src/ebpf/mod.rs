@@ -1,5 +1,7 @@
 //! eBPF instruction encoder, the embedded XDP redirect programs, and a disassembler.
 //!
+//! - [`opcode`]: the bits of an opcode (class, size, mode, operation,
+//!   source) and the pseudo source registers, as the kernel defines them.
 //! - [`insn`]: typed registers, sizes, operations and conditions, and one
 //!   `const fn` per instruction form, returning the kernel's
 //!   [`BpfInsn`](crate::abi::bpf::BpfInsn) slots.
@@ -17,6 +19,7 @@
 
 pub mod disasm;
 pub mod insn;
+pub mod opcode;
 pub mod program;
 
 pub use disasm::{decode, disassemble, Decoded, Hex, Listing};

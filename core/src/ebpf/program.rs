@@ -289,8 +289,9 @@ impl RedirectProgram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::abi::bpf::{BPF_OBJ_NAME_LEN, BPF_PSEUDO_MAP_FD};
+    use crate::abi::bpf::BPF_OBJ_NAME_LEN;
     use crate::ebpf::insn::LD_IMM64_CODE;
+    use crate::ebpf::opcode::BPF_PSEUDO_MAP_FD;
 
     #[test]
     fn names_round_trip() {
