@@ -4,6 +4,7 @@
 //! [`Attachment`], which can detach on drop.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::ops::ControlFlow;
 use std::str::FromStr;
 
@@ -278,8 +279,14 @@ enum Hold {
     /// Attached over rtnetlink with these flags; detached on drop only if it
     /// is still our program (`XDP_FLAGS_REPLACE` with our fd as expected).
     Netlink { flags: u32, detach_on_drop: bool },
-    /// A BPF link: the attachment ends when this fd closes.
-    Link(OwnedFd),
+    /// A BPF link: the attachment ends when this fd closes, unless the link
+    /// is pinned (then when the pin is removed too).
+    Link {
+        fd: OwnedFd,
+        pinned: Option<PathBuf>,
+    },
+    /// Left in place on purpose (a pinned link): nothing to do on drop.
+    Persisted,
 }
 
 /// A program attached to a netdev, owning the program.
@@ -356,8 +363,83 @@ impl Attachment {
             netdev,
             prog,
             mode: actual,
-            hold: Hold::Link(link),
+            hold: Hold::Link {
+                fd: link,
+                pinned: None,
+            },
         })
+    }
+
+    /// Adopts a BPF link pinned at `link_pin` by an earlier process (see
+    /// [`pin_link`](Self::pin_link)), after checking that the program it
+    /// holds is the one attached to `netdev` now. The adopted attachment
+    /// stays pinned: dropping it detaches and unpins, unless
+    /// [`persist`](Self::persist) is called.
+    pub fn adopt_pinned_link(netdev: Netdev, link_pin: &Path) -> Result<Attachment> {
+        let c = crate::map::c_path("BPF_OBJ_GET", link_pin)?;
+        let fd = bpf::obj_get(&c, 0).map_err(|e| Error::sys("BPF_OBJ_GET", link_pin.display(), e))?;
+        if !crate::map::fd_kind_is(&fd, "anon_inode:bpf_link") {
+            return Err(Error::invalid(
+                "adopt XDP link",
+                link_pin.display(),
+                "what is pinned there is not a BPF link",
+            ));
+        }
+        let status = query(&netdev)?;
+        let Some(prog_id) = status.prog_id else {
+            return Err(Error::new(
+                crate::ErrorKind::NotFound,
+                "adopt XDP link",
+                link_pin.display(),
+                format!("nothing is attached to {netdev} any more"),
+            ));
+        };
+        let prog = XdpProgram::from_id(prog_id)?;
+        Ok(Attachment {
+            netdev,
+            prog,
+            mode: status.mode,
+            hold: Hold::Link {
+                fd,
+                pinned: Some(link_pin.to_path_buf()),
+            },
+        })
+    }
+
+    /// Pins a BPF link attachment at `path` (on a bpffs): the program then
+    /// stays attached after this process exits, even if killed, until the
+    /// pin is removed; a later process can adopt it
+    /// ([`adopt_pinned_link`](Self::adopt_pinned_link)). Dropping the
+    /// attachment still detaches and unpins, unless
+    /// [`persist`](Self::persist) is called.
+    pub fn pin_link(&mut self, path: &Path) -> Result<()> {
+        let Hold::Link { fd, pinned } = &mut self.hold else {
+            return Err(Error::invalid(
+                "pin XDP link",
+                self.netdev.name(),
+                "only a BPF link attachment can be pinned",
+            ));
+        };
+        let c = crate::map::c_path("BPF_OBJ_PIN", path)?;
+        bpf::obj_pin(fd.as_fd(), &c).map_err(|e| {
+            let err = Error::sys("BPF_OBJ_PIN", path.display(), e);
+            if e == Errno::EPERM && crate::map::on_bpffs(path.parent().unwrap_or(path)) == Some(false) {
+                err.with_kind(crate::ErrorKind::InvalidArgument)
+                    .with_detail("not on a bpffs")
+            } else {
+                err
+            }
+        })?;
+        *pinned = Some(path.to_path_buf());
+        Ok(())
+    }
+
+    /// Where the link is pinned, if it is.
+    pub fn link_pin(&self) -> Option<&Path> {
+        match &self.hold {
+            Hold::Link { pinned, .. } => pinned.as_deref(),
+            Hold::Netlink { .. } | Hold::Persisted => None,
+        }
     }
 
     /// Leaves a netlink attachment in place when this value is dropped (for a
@@ -374,11 +456,16 @@ impl Attachment {
                 *detach_on_drop = false;
                 Ok(())
             }
-            Hold::Link(_) => Err(Error::invalid(
+            Hold::Link { pinned: Some(_), .. } => {
+                self.hold = Hold::Persisted;
+                Ok(())
+            }
+            Hold::Link { pinned: None, .. } => Err(Error::invalid(
                 "persist attachment",
                 self.netdev.name(),
-                "a BPF link attachment ends with its fd; attach over netlink to leave it behind",
+                "a BPF link attachment ends with its fd unless pinned; pin it, or attach over netlink to leave it behind",
             )),
+            Hold::Persisted => Ok(()),
         }
     }
 
@@ -411,9 +498,19 @@ impl Attachment {
                     other => other,
                 }
             }
-            Hold::Link(link) => bpf::link_detach(link.as_fd())
-                .or_else(|e| if e == Errno::ENOLINK { Ok(()) } else { Err(e) })
-                .map_err(|e| Error::sys("BPF_LINK_DETACH", self.netdev.name(), e)),
+            Hold::Link { fd, pinned } => {
+                if let Some(path) = pinned.take() {
+                    if let Err(e) = std::fs::remove_file(&path) {
+                        if e.kind() != std::io::ErrorKind::NotFound {
+                            eprintln!("af_xdp: unpin {}: {e}", path.display());
+                        }
+                    }
+                }
+                bpf::link_detach(fd.as_fd())
+                    .or_else(|e| if e == Errno::ENOLINK { Ok(()) } else { Err(e) })
+                    .map_err(|e| Error::sys("BPF_LINK_DETACH", self.netdev.name(), e))
+            }
+            Hold::Persisted => Ok(()),
         }
     }
 

@@ -74,6 +74,7 @@ pub mod attach;
 pub mod busy_poll;
 pub mod error;
 pub mod fwd;
+pub mod handshake;
 pub mod map;
 pub mod netdev;
 pub mod port;

@@ -25,7 +25,8 @@ use afxdp_core::Errno;
 
 use crate::attach::{Attachment, XdpMode};
 use crate::busy_poll::BusyPoll;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
+use crate::handshake::{xskmap_and_busy_poll_by_handshake, xskmap_by_handshake, HandshakeOptions};
 use crate::map::XskMap;
 use crate::netdev::Netdev;
 use crate::prepare::{prepare_netdev, AttachKind, PrepareOptions, PreparedNetdev};
@@ -86,6 +87,13 @@ pub struct PortOptions {
     /// needs `CAP_NET_ADMIN`) fails the open (default: no, it is skipped
     /// and reported by [`Port::busy_poll_error`]).
     pub busy_poll_required: bool,
+    /// How to talk to a device plugin (`use_cni=1`): pod name, timeouts.
+    pub handshake: HandshakeOptions,
+    /// With `use_cni=1`, have the device plugin set busy polling on every
+    /// socket (`/config_busy_poll`, which an unprivileged process cannot
+    /// set itself), in the same connection as the map (default: no; DPDK
+    /// never asks).
+    pub handshake_busy_poll: Option<BusyPoll>,
 }
 
 impl Default for PortOptions {
@@ -98,8 +106,27 @@ impl Default for PortOptions {
             attach_mode: XdpMode::Auto,
             bind_retry: DEFAULT_BIND_RETRY,
             busy_poll_required: false,
+            handshake: HandshakeOptions::default(),
+            handshake_busy_poll: None,
         }
     }
+}
+
+/// Checks that the queues of `vdev` have entries in `map`.
+fn check_fits(vdev: &Vdev, map: &XskMap) -> Result<()> {
+    if vdev.queues().end > map.max_entries() {
+        return Err(Error::invalid(
+            "check XSKMAP",
+            &vdev.iface,
+            format!(
+                "queues {}..{} do not fit a map of {} entries",
+                vdev.start_queue,
+                vdev.queues().end,
+                map.max_entries()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Where a port's XSKMAP came from, and what keeps it working.
@@ -140,6 +167,15 @@ pub struct Port {
     busy_poll_error: Option<Error>,
 }
 
+impl MapHolder {
+    fn map(&self) -> &XskMap {
+        match self {
+            MapHolder::Prepared(p) => p.map(),
+            MapHolder::External(m) => m,
+        }
+    }
+}
+
 impl Port {
     /// Opens the port `vdev` describes, with default [`PortOptions`].
     ///
@@ -173,41 +209,26 @@ impl Port {
                         ),
                     ));
                 }
-                MapHolder::Prepared(prepare_netdev(
+                Some(MapHolder::Prepared(prepare_netdev(
                     &vdev.iface,
                     &PrepareOptions {
                         mode: vdev.xdp_mode.unwrap_or(opts.attach_mode),
                         attach: AttachKind::Link,
                         ..Default::default()
                     },
-                )?)
+                )?))
             }
-            MapSource::Pinned(path) => MapHolder::External(XskMap::open_pinned(path)?),
-            MapSource::Handshake(path) => {
-                return Err(Error::new(
-                    ErrorKind::Unsupported,
-                    "get XSKMAP by handshake",
-                    path.display(),
-                    "the device-plugin handshake is not supported yet",
-                )
-                .with_hint("open a pinned XSKMAP instead, or load the program here (privileged)"))
-            }
-        };
-        let xskmap = match &map {
-            MapHolder::Prepared(p) => p.map(),
-            MapHolder::External(m) => m,
-        };
-        if vdev.queues().end > xskmap.max_entries() {
-            return Err(Error::invalid(
-                "check XSKMAP",
+            MapSource::Pinned(path) => Some(MapHolder::External(XskMap::open_pinned(path)?)),
+            // Asked for once the sockets exist, with their busy polling.
+            MapSource::Handshake(_) if opts.handshake_busy_poll.is_some() => None,
+            MapSource::Handshake(path) => Some(MapHolder::External(xskmap_by_handshake(
+                path,
                 &vdev.iface,
-                format!(
-                    "queues {}..{} do not fit a map of {} entries",
-                    vdev.start_queue,
-                    vdev.queues().end,
-                    xskmap.max_entries()
-                ),
-            ));
+                &opts.handshake,
+            )?)),
+        };
+        if let Some(m) = &map {
+            check_fits(vdev, m.map())?;
         }
         let sizes = RingSizes {
             rx: if opts.receive { opts.rings.rx.max(1) } else { 0 },
@@ -272,13 +293,30 @@ impl Port {
                     busy_poll_error.get_or_insert(e);
                 }
             }
-            let queue = PortQueue::new(sock, rings, frames);
-            // In the map only once its fill ring is filled, and only if it
-            // receives.
-            if opts.receive {
-                xskmap.insert(q, queue.socket().as_fd())?;
+            queues.push(PortQueue::new(sock, rings, frames));
+        }
+        let map = match (map, &vdev.map, opts.handshake_busy_poll) {
+            (Some(m), _, _) => m,
+            (None, MapSource::Handshake(path), Some(cfg)) => {
+                let fds: Vec<_> = queues.iter().map(|q| q.socket().as_fd()).collect();
+                let m = xskmap_and_busy_poll_by_handshake(
+                    path,
+                    &vdev.iface,
+                    &fds,
+                    cfg,
+                    &opts.handshake,
+                )?;
+                check_fits(vdev, &m)?;
+                MapHolder::External(m)
             }
-            queues.push(queue);
+            (None, ..) => unreachable!("the map is deferred only for the handshake with busy poll"),
+        };
+        // In the map only once its fill ring is filled (PortQueue::new),
+        // and only if it receives.
+        if opts.receive {
+            for (q, queue) in vdev.queues().zip(&queues) {
+                map.map().insert(q, queue.socket().as_fd())?;
+            }
         }
         let poll_fds = queues.iter().map(|q| q.socket().poll_fd()).collect();
         Ok(Port {

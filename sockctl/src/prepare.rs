@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::attach::{AttachedMode, Attachment, XdpMode};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::handshake::paths::{io_err, Owner};
 use crate::map::XskMap;
 use crate::netdev::{Netdev, QueueCount};
 use crate::program::{RedirectVariant, XdpProgram};
@@ -42,7 +43,24 @@ pub struct PrepareOptions {
     /// Pin the XSKMAP here (on a bpffs) once the program is attached, for
     /// `use_pinned_map=1` clients.
     pub pin: Option<PathBuf>,
+    /// Mode of that pin (default 0600). `BPF_OBJ_GET` needs read *and*
+    /// write permission: an unprivileged client's uid must be able to do
+    /// both (owner with 0600, or 0666).
+    pub pin_mode: Option<u32>,
+    /// Owner of that pin (default: left to this process).
+    pub pin_owner: Owner,
+    /// A directory on a bpffs where the link and the map are pinned
+    /// (`<state_dir>/<iface>/link`, `.../xsks_map`), so that the
+    /// attachment outlives this process and a later one adopts it (a
+    /// device-plugin restart that no running client notices). Needs
+    /// [`AttachKind::Link`].
+    pub state_dir: Option<PathBuf>,
 }
+
+/// Name of the pinned link in a state directory.
+pub const STATE_LINK_NAME: &str = "link";
+/// Name of the pinned map in a state directory.
+pub const STATE_MAP_NAME: &str = "xsks_map";
 
 /// An interface prepared for AF_XDP clients: its XSKMAP, the redirect
 /// program attached, and the map's pin if one was asked for.
@@ -53,9 +71,11 @@ pub struct PrepareOptions {
 pub struct PreparedNetdev {
     // Declared in the order of teardown: unpin, then detach.
     pin: Option<PathBuf>,
+    state_map_pin: Option<PathBuf>,
     attachment: Attachment,
     map: XskMap,
     queues: QueueCount,
+    adopted: bool,
 }
 
 /// Prepares `iface` for AF_XDP clients: creates an XSKMAP with one entry
@@ -76,26 +96,125 @@ pub struct PreparedNetdev {
 pub fn prepare_netdev(iface: &str, opts: &PrepareOptions) -> Result<PreparedNetdev> {
     let netdev = Netdev::by_name(iface)?;
     let queues = netdev.queue_count();
+    if let Some(state) = &opts.state_dir {
+        if opts.attach != AttachKind::Link {
+            return Err(Error::invalid(
+                "prepare interface",
+                iface,
+                "a state directory holds a pinned BPF link: use a link attachment",
+            ));
+        }
+        let dir = state.join(iface);
+        let (link_pin, map_pin) = (dir.join(STATE_LINK_NAME), dir.join(STATE_MAP_NAME));
+        if link_pin.exists() && map_pin.exists() {
+            return adopt(netdev, queues, &link_pin, &map_pin, opts);
+        }
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            return Err(Error::sys(
+                "create state directory",
+                dir.display(),
+                afxdp_core::Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+            ));
+        }
+    }
     let map = XskMap::create(queues.count, "xsks_map")?;
     let prog = XdpProgram::load_redirect(&map, opts.variant)?;
-    let attachment = match opts.attach {
+    let mut attachment = match opts.attach {
         AttachKind::Link => Attachment::link(netdev, prog, opts.mode)?,
         AttachKind::Netlink { replace } => Attachment::netlink(netdev, prog, opts.mode, replace)?,
     };
-    // Pin only once attached; if pinning fails, `attachment` is dropped
-    // (detached) with the error.
-    if let Some(path) = &opts.pin {
-        map.pin(path)?;
+    // Pin only once attached; if a pin fails, what is made so far is
+    // dropped (unpinned, detached) with the error.
+    let mut prepared = PreparedNetdev {
+        pin: None,
+        state_map_pin: None,
+        attachment: {
+            if let Some(state) = &opts.state_dir {
+                attachment.pin_link(&state.join(iface).join(STATE_LINK_NAME))?;
+            }
+            attachment
+        },
+        map,
+        queues,
+        adopted: false,
+    };
+    if let Some(state) = &opts.state_dir {
+        let path = state.join(iface).join(STATE_MAP_NAME);
+        prepared.map.pin(&path)?;
+        prepared.state_map_pin = Some(path);
     }
-    Ok(PreparedNetdev {
-        pin: opts.pin.clone(),
+    prepared.pin_for_clients(opts)?;
+    Ok(prepared)
+}
+
+/// Adopts the link and map an earlier process pinned in a state directory.
+fn adopt(
+    netdev: Netdev,
+    queues: QueueCount,
+    link_pin: &Path,
+    map_pin: &Path,
+    opts: &PrepareOptions,
+) -> Result<PreparedNetdev> {
+    let map = XskMap::open_pinned(map_pin)?;
+    let attachment = Attachment::adopt_pinned_link(netdev, link_pin)?;
+    let ids = attachment.program().map_ids()?;
+    if !ids.contains(&map.id()) {
+        return Err(Error::invalid(
+            "adopt attachment",
+            link_pin.display(),
+            format!(
+                "the program attached to {} uses maps {ids:?}, not the pinned XSKMAP {}",
+                attachment.netdev(),
+                map.id()
+            ),
+        )
+        .with_hint("remove the state directory's pins for this interface to start afresh"));
+    }
+    let mut prepared = PreparedNetdev {
+        pin: None,
+        state_map_pin: Some(map_pin.to_path_buf()),
         attachment,
         map,
         queues,
-    })
+        adopted: true,
+    };
+    prepared.pin_for_clients(opts)?;
+    Ok(prepared)
 }
 
 impl PreparedNetdev {
+    /// Pins the map where clients open it (`opts.pin`), with its mode and
+    /// owner; a pin of this same map already there (left by a predecessor)
+    /// is kept, anything else there is refused.
+    fn pin_for_clients(&mut self, opts: &PrepareOptions) -> Result<()> {
+        let Some(path) = &opts.pin else {
+            return Ok(());
+        };
+        match XskMap::open_pinned(path) {
+            Ok(there) if there.id() == self.map.id() => {}
+            _ => self.map.pin(path)?,
+        }
+        self.pin = Some(path.clone());
+        let mode = opts.pin_mode.unwrap_or(0o600);
+        rustix::fs::chmod(path, rustix::fs::Mode::from_raw_mode(mode))
+            .map_err(|e| io_err("chmod", path, e))?;
+        if opts.pin_owner.is_set() {
+            rustix::fs::chown(
+                path,
+                opts.pin_owner.uid.map(rustix::process::Uid::from_raw),
+                opts.pin_owner.gid.map(rustix::process::Gid::from_raw),
+            )
+            .map_err(|e| io_err("chown", path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the attachment was adopted from a state directory (an
+    /// earlier process's) rather than made now.
+    pub fn is_adopted(&self) -> bool {
+        self.adopted
+    }
+
     /// The interface.
     pub fn netdev(&self) -> &Netdev {
         self.attachment.netdev()
@@ -127,19 +246,21 @@ impl PreparedNetdev {
     }
 
     /// Leaves everything in place when this value goes away: the program
-    /// attached, the map pinned. Only for a netlink attachment: a BPF link
-    /// cannot outlive its fd, so for one this is an error (and the value is
-    /// dropped as usual, undoing everything).
+    /// attached, the map pinned. For a netlink attachment, or a BPF link
+    /// pinned in a state directory; an unpinned link cannot outlive its fd,
+    /// so for one this is an error (and the value is dropped as usual,
+    /// undoing everything).
     pub fn persist(mut self) -> Result<()> {
         self.attachment.keep_on_drop()?;
         self.pin = None;
+        self.state_map_pin = None;
         Ok(())
     }
 }
 
 impl Drop for PreparedNetdev {
     fn drop(&mut self) {
-        if let Some(path) = self.pin.take() {
+        for path in [self.pin.take(), self.state_map_pin.take()].into_iter().flatten() {
             // Ours: pinned by `prepare_netdev`. Gone already is fine.
             if let Err(e) = std::fs::remove_file(&path) {
                 if e.kind() != std::io::ErrorKind::NotFound {

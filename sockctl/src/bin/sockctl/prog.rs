@@ -116,6 +116,7 @@ fn attach_cmd(args: &[String]) -> Result<(), Failure> {
             },
             variant,
             pin: p.get("pin").map(PathBuf::from),
+            ..Default::default()
         },
     )
     .map_err(attach_hints)?;

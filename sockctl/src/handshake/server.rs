@@ -1,0 +1,649 @@
+//! The server side of the device-plugin handshake (`sockctl serve`): for
+//! each interface the redirect program and its XSKMAP ([`prepare_netdev`]),
+//! a Unix socket at `<dir>/<iface>/afxdp.sock`, and one event loop that
+//! serves any number of connections, one after another and at once.
+//!
+//! One thread, non-blocking sockets and `poll`: an idle or slow client
+//! holds a slot and nothing else, and the idle timeout closes it. The
+//! caller owns the loop ([`Server::serve`] runs one round), so stopping on
+//! a signal is the caller's choice. Each connection ends with one
+//! [`ConnectionLog`]: who (`SO_PEERCRED`), which pod, what it got, why it
+//! ended.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use afxdp_core::abi::socket::{PollFd, UCred, POLLERR, POLLHUP, POLLIN};
+use afxdp_core::handshake::{
+    BusyPoll as WireBusyPoll, HandshakeError, PodCheck, Response, ServerPolicy, ServerSession,
+    MAX_REQUEST_LEN, MAX_RESPONSE_LEN,
+};
+use afxdp_core::Errno;
+use afxdp_sys::unix::{self, UnixAddr};
+use afxdp_sys::{BorrowedFd, OwnedFd};
+
+use super::paths::{Owner, SafeDir};
+use crate::busy_poll::{set_busy_poll_raw, BusyPoll};
+use crate::error::{Error, Result};
+use crate::prepare::{prepare_netdev, PrepareOptions, PreparedNetdev};
+use crate::vdev::{DP_BASE_PATH, DP_MAP_NAME, DP_SOCKET_NAME};
+
+/// Which pod names the server accepts in `/connect`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PodPolicy {
+    /// Any name: an explicit choice, for a server whose socket only the
+    /// right pod can reach (a per-pod mount, a socket owned by its uid).
+    Any,
+    /// Only these names.
+    Only(Vec<String>),
+}
+
+/// The reference plugin's idle timeout: 30 s by default.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a [`Server`] serves and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Where the per-interface directories and sockets go (default
+    /// `/tmp/afxdp_dp`, DPDK's).
+    pub dir: PathBuf,
+    /// Mode of each `<dir>/<iface>` (default 0700).
+    pub dir_mode: u32,
+    /// Mode of each socket (default 0600). A client needs write permission
+    /// on it, and search permission on its directories.
+    pub socket_mode: u32,
+    /// Owner of each `<dir>/<iface>` and socket (default: this process):
+    /// set it to the client's uid so that an unprivileged client may
+    /// connect while the defaults keep everyone else out.
+    pub socket_owner: Owner,
+    /// The pods accepted.
+    pub pods: PodPolicy,
+    /// Peer uids accepted (`SO_PEERCRED`); empty: any.
+    pub allow_uids: Vec<u32>,
+    /// Closes a connection silent for this long (default 30 s; `None`:
+    /// never).
+    pub idle_timeout: Option<Duration>,
+    /// Also serve every interface on this one socket (the legacy device
+    /// plugin's `/tmp/afxdp.sock`).
+    pub legacy_socket: Option<PathBuf>,
+    /// Connections served at once; more wait in the listen backlog
+    /// (default 256).
+    pub max_connections: usize,
+    /// How each interface is prepared. Its `pin` is ignored: with
+    /// `pin_dir`, the map of each interface is pinned at
+    /// `<pin_dir>/<iface>/xsks_map`.
+    pub prepare: PrepareOptions,
+    /// A directory on a bpffs where each interface's map is pinned for
+    /// `use_pinned_map=1` clients.
+    pub pin_dir: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            dir: PathBuf::from(DP_BASE_PATH),
+            dir_mode: 0o700,
+            socket_mode: 0o600,
+            socket_owner: Owner::default(),
+            pods: PodPolicy::Only(Vec::new()),
+            allow_uids: Vec::new(),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            legacy_socket: None,
+            max_connections: 256,
+            prepare: PrepareOptions::default(),
+            pin_dir: None,
+        }
+    }
+}
+
+/// Checks an idle timeout the way the reference plugin's `udsTimeout` is
+/// read: -1 turns it off, 0 means the default (30 s), otherwise 30 to 300
+/// seconds.
+///
+/// ```
+/// use af_xdp::handshake::server::idle_timeout_from_secs;
+/// use std::time::Duration;
+/// assert_eq!(idle_timeout_from_secs(-1), Ok(None));
+/// assert_eq!(idle_timeout_from_secs(0), Ok(Some(Duration::from_secs(30))));
+/// assert_eq!(idle_timeout_from_secs(120), Ok(Some(Duration::from_secs(120))));
+/// assert!(idle_timeout_from_secs(10).is_err());
+/// ```
+pub fn idle_timeout_from_secs(secs: i64) -> std::result::Result<Option<Duration>, String> {
+    match secs {
+        -1 => Ok(None),
+        0 => Ok(Some(DEFAULT_IDLE_TIMEOUT)),
+        30..=300 => Ok(Some(Duration::from_secs(secs as u64))),
+        _ => Err(format!(
+            "idle timeout {secs}: -1 (off), 0 (default, 30 s) or 30 to 300 seconds"
+        )),
+    }
+}
+
+/// How one connection went, for the log: one per connection, when it ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionLog {
+    /// The socket's interface (`*` for the legacy socket).
+    pub socket_iface: String,
+    /// The peer, from `SO_PEERCRED`.
+    pub peer: UCred,
+    /// The pod name it gave in `/connect`, if any.
+    pub pod: Option<String>,
+    /// What it got, in order (`host_ok`, `map eth0`, `busy_poll ok`, ...).
+    pub served: Vec<String>,
+    /// Why the connection ended.
+    pub end: ConnectionEnd,
+}
+
+/// Why a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectionEnd {
+    /// `/fin` answered.
+    Finished,
+    /// The server ended it after a refusal or a bad first message.
+    Refused(String),
+    /// The peer closed it.
+    PeerClosed,
+    /// Silent for longer than the idle timeout.
+    IdleTimeout,
+    /// Its uid is not allowed.
+    UidRejected,
+    /// Too many connections at once.
+    TooManyConnections,
+    /// A socket error.
+    Error(Errno),
+    /// The server shut down.
+    Shutdown,
+}
+
+impl fmt::Display for ConnectionLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: peer pid {} uid {} gid {}, pod {}: ",
+            self.socket_iface,
+            self.peer.pid,
+            self.peer.uid,
+            self.peer.gid,
+            self.pod.as_deref().unwrap_or("-"),
+        )?;
+        if self.served.is_empty() {
+            f.write_str("nothing served")?;
+        } else {
+            f.write_str(&self.served.join(", "))?;
+        }
+        match &self.end {
+            ConnectionEnd::Finished => f.write_str("; fin"),
+            ConnectionEnd::Refused(why) => write!(f, "; refused: {why}"),
+            ConnectionEnd::PeerClosed => f.write_str("; peer closed"),
+            ConnectionEnd::IdleTimeout => f.write_str("; idle timeout"),
+            ConnectionEnd::UidRejected => f.write_str("; uid not allowed"),
+            ConnectionEnd::TooManyConnections => f.write_str("; too many connections"),
+            ConnectionEnd::Error(e) => write!(f, "; {e}"),
+            ConnectionEnd::Shutdown => f.write_str("; server shut down"),
+        }
+    }
+}
+
+/// One served interface.
+struct Served {
+    name: String,
+    prepared: PreparedNetdev,
+    dir: SafeDir,
+    pin_dir: Option<PathBuf>,
+}
+
+/// A listening socket: one interface's, or the legacy one (all).
+struct Listener {
+    fd: OwnedFd,
+    /// Index into `Server::ifaces`; `None`: the legacy socket.
+    iface: Option<usize>,
+}
+
+struct Conn {
+    fd: OwnedFd,
+    listener: usize,
+    session: ServerSession,
+    peer: UCred,
+    served: Vec<String>,
+    last: Instant,
+}
+
+/// The policy one connection is judged by: the server's pods, and the
+/// interfaces of the socket it came in on.
+struct ConnPolicy<'a> {
+    pods: &'a PodPolicy,
+    ifaces: &'a [Served],
+    only: Option<usize>,
+}
+
+impl ServerPolicy for ConnPolicy<'_> {
+    fn check_pod(&self, pod: &str) -> PodCheck {
+        match self.pods {
+            PodPolicy::Any => PodCheck::Allowed,
+            PodPolicy::Only(list) if list.iter().any(|p| p == pod) => PodCheck::Allowed,
+            PodPolicy::Only(_) => PodCheck::Denied,
+        }
+    }
+
+    fn may_serve(&self, _pod: &str, iface: &str) -> bool {
+        match self.only {
+            Some(i) => self.ifaces[i].name == iface,
+            None => self.ifaces.iter().any(|s| s.name == iface),
+        }
+    }
+}
+
+/// The device-plugin side: prepared interfaces and their handshake
+/// sockets. Dropping it (or [`shutdown`](Self::shutdown)) closes every
+/// connection, removes the sockets and their directories, unpins and
+/// detaches.
+///
+/// ```no_run
+/// use af_xdp::handshake::server::{PodPolicy, Server, ServerConfig};
+/// use std::time::Duration;
+/// let mut server = Server::new(&["eth0"], ServerConfig { pods: PodPolicy::Any, ..Default::default() })?;
+/// loop {
+///     server.serve(Duration::from_secs(1), &mut |log| println!("{log}"))?;
+/// }
+/// # Ok::<(), af_xdp::Error>(())
+/// ```
+pub struct Server {
+    // Declared first: connections and sockets close before the interfaces
+    // are detached.
+    conns: Vec<Conn>,
+    listeners: Vec<Listener>,
+    legacy: Option<PathBuf>,
+    ifaces: Vec<Served>,
+    config: ServerConfig,
+    poll_fds: Vec<PollFd>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("interfaces", &self.ifaces.iter().map(|s| &s.name).collect::<Vec<_>>())
+            .field("connections", &self.conns.len())
+            .finish()
+    }
+}
+
+fn listen_in(dir: &SafeDir, name: &str, mode: u32, owner: Owner) -> Result<OwnedFd> {
+    let path = dir.path().join(name);
+    dir.remove_stale_socket(name)?;
+    // Bound through the directory's fd: whatever is renamed or planted along
+    // the directory's path since it was opened, the socket lands in it.
+    let addr = UnixAddr::try_from(dir.fd_path(name).as_path())
+        .map_err(|e| Error::sys("bind handshake socket", path.display(), e))?;
+    let fd = unix::listen_at(&addr, 64)
+        .map_err(|e| Error::sys("listen on handshake socket", path.display(), e))?;
+    dir.set_mode_owner(name, mode, owner)?;
+    Ok(fd)
+}
+
+impl Server {
+    /// Prepares each of `ifaces` (program, map, pins as configured) and
+    /// listens on `<dir>/<iface>/afxdp.sock` for each. Nothing is left
+    /// behind if a step fails.
+    pub fn new<S: AsRef<str>>(ifaces: &[S], config: ServerConfig) -> Result<Server> {
+        let mut server = Server {
+            conns: Vec::new(),
+            listeners: Vec::new(),
+            legacy: None,
+            ifaces: Vec::new(),
+            config,
+            poll_fds: Vec::new(),
+        };
+        let base = SafeDir::open(&server.config.dir, 0o711, 0o711, Owner::default())?;
+        for name in ifaces {
+            let name = name.as_ref();
+            if server.ifaces.iter().any(|s| s.name == name) {
+                return Err(Error::invalid("serve", name, "interface given twice"));
+            }
+            let mut opts = server.config.prepare.clone();
+            let mut pin_dir = None;
+            if let Some(pins) = &server.config.pin_dir {
+                let d = SafeDir::open(pins, 0o711, 0o711, Owner::default())?;
+                let sub = d.subdir(name, 0o711, Owner::default())?;
+                opts.pin = Some(sub.path().join(DP_MAP_NAME));
+                pin_dir = Some(sub.path().to_path_buf());
+            }
+            let prepared = prepare_netdev(name, &opts)?;
+            let dir = base.subdir(name, server.config.dir_mode, server.config.socket_owner)?;
+            let fd = listen_in(&dir, DP_SOCKET_NAME, server.config.socket_mode, server.config.socket_owner)?;
+            server.listeners.push(Listener {
+                fd,
+                iface: Some(server.ifaces.len()),
+            });
+            server.ifaces.push(Served {
+                name: name.to_string(),
+                prepared,
+                dir,
+                pin_dir,
+            });
+        }
+        if let Some(path) = server.config.legacy_socket.clone() {
+            let (parent, name) = match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+                (Some(p), Some(n)) => (p, n),
+                _ => {
+                    return Err(Error::invalid(
+                        "legacy socket",
+                        path.display(),
+                        "not a path to a file",
+                    ))
+                }
+            };
+            // The parent (usually /tmp) is not ours to change: open it
+            // without following symlinks, but leave its mode alone.
+            let dir = SafeDir::open_existing(parent)?;
+            let fd = listen_in(&dir, name, server.config.socket_mode, server.config.socket_owner)?;
+            server.listeners.push(Listener { fd, iface: None });
+            server.legacy = Some(path);
+        }
+        Ok(server)
+    }
+
+    /// The interfaces served, with what was prepared for each.
+    pub fn interfaces(&self) -> impl Iterator<Item = (&str, &PreparedNetdev)> {
+        self.ifaces.iter().map(|s| (s.name.as_str(), &s.prepared))
+    }
+
+    /// The socket path of `iface`.
+    pub fn socket_path(&self, iface: &str) -> Option<PathBuf> {
+        self.ifaces
+            .iter()
+            .find(|s| s.name == iface)
+            .map(|s| s.dir.path().join(DP_SOCKET_NAME))
+    }
+
+    /// Connections open now.
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Runs one round: waits up to `timeout` (less if a connection's idle
+    /// timeout comes first) for connections and requests, serves what came,
+    /// and closes idle connections. `log` gets one [`ConnectionLog`] per
+    /// connection that ended.
+    pub fn serve(&mut self, timeout: Duration, log: &mut dyn FnMut(&ConnectionLog)) -> Result<()> {
+        let now = Instant::now();
+        let mut wait = timeout;
+        if let Some(idle) = self.config.idle_timeout {
+            for c in &self.conns {
+                wait = wait.min((c.last + idle).saturating_duration_since(now));
+            }
+        }
+        self.poll_fds.clear();
+        for l in &self.listeners {
+            self.poll_fds.push(PollFd {
+                fd: l.fd.as_raw(),
+                events: POLLIN,
+                revents: 0,
+            });
+        }
+        for c in &self.conns {
+            self.poll_fds.push(PollFd {
+                fd: c.fd.as_raw(),
+                events: POLLIN,
+                revents: 0,
+            });
+        }
+        let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        match afxdp_sys::poll::poll(&mut self.poll_fds, ms) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(Error::sys("poll handshake sockets", self.config.dir.display(), e)),
+        }
+        let nl = self.listeners.len();
+        // Requests first (on the connections polled), then new connections.
+        // Connection `i` was polled at slot `nl + i`; ended ones are removed
+        // afterwards, from the back, so indices stay valid meanwhile.
+        let mut ended: Vec<(usize, ConnectionEnd)> = Vec::new();
+        for i in 0..self.conns.len() {
+            let revents = self.poll_fds.get(nl + i).map_or(0, |p| p.revents);
+            let end = if revents & (POLLIN | POLLERR | POLLHUP) != 0 {
+                self.on_readable(i)
+            } else {
+                None
+            };
+            let end = end.or_else(|| {
+                let idle = self.config.idle_timeout?;
+                (self.conns[i].last.elapsed() >= idle).then_some(ConnectionEnd::IdleTimeout)
+            });
+            if let Some(end) = end {
+                ended.push((i, end));
+            }
+        }
+        for (i, end) in ended.into_iter().rev() {
+            let c = self.conns.remove(i);
+            log(&self.log_of(c, end));
+        }
+        for li in 0..nl {
+            if self.poll_fds[li].revents & POLLIN != 0 {
+                self.accept_all(li, log);
+            }
+        }
+        Ok(())
+    }
+
+    fn log_of(&self, c: Conn, end: ConnectionEnd) -> ConnectionLog {
+        let socket_iface = match self.listeners[c.listener].iface {
+            Some(i) => self.ifaces[i].name.clone(),
+            None => "*".to_string(),
+        };
+        ConnectionLog {
+            socket_iface,
+            peer: c.peer,
+            pod: c.session.pod().map(str::to_string),
+            served: c.served,
+            end,
+        }
+    }
+
+    fn accept_all(&mut self, li: usize, log: &mut dyn FnMut(&ConnectionLog)) {
+        // Bounded: a flood waits in the backlog for the next round.
+        for _ in 0..64 {
+            let fd = match unix::accept(self.listeners[li].fd.as_fd(), true) {
+                Ok(fd) => fd,
+                Err(_) => return,
+            };
+            let peer = unix::peer_cred(fd.as_fd()).unwrap_or(UCred {
+                pid: 0,
+                uid: u32::MAX,
+                gid: u32::MAX,
+            });
+            let c = Conn {
+                fd,
+                listener: li,
+                session: ServerSession::new(),
+                peer,
+                served: Vec::new(),
+                last: Instant::now(),
+            };
+            if !self.config.allow_uids.is_empty() && !self.config.allow_uids.contains(&peer.uid) {
+                log(&self.log_of(c, ConnectionEnd::UidRejected));
+                continue;
+            }
+            if self.conns.len() >= self.config.max_connections {
+                log(&self.log_of(c, ConnectionEnd::TooManyConnections));
+                continue;
+            }
+            self.conns.push(c);
+        }
+    }
+
+    /// Reads and serves every message waiting on connection `i`; returns
+    /// why it ended, if it did.
+    fn on_readable(&mut self, i: usize) -> Option<ConnectionEnd> {
+        let mut buf = [0u8; MAX_REQUEST_LEN + 1];
+        loop {
+            let mut slots: [Option<OwnedFd>; 1] = [None];
+            let c = &mut self.conns[i];
+            let got = unix::recv_msg(c.fd.as_fd(), &mut buf, &mut slots);
+            let (request, fds) = match got {
+                Err(Errno::EAGAIN) => return None,
+                Err(Errno::EMSGSIZE) => (
+                    Err(HandshakeError::TooLong {
+                        len: MAX_REQUEST_LEN + 1,
+                        max: MAX_REQUEST_LEN,
+                    }),
+                    0,
+                ),
+                Err(Errno::ECONNRESET) => return Some(ConnectionEnd::PeerClosed),
+                Err(e) => return Some(ConnectionEnd::Error(e)),
+                Ok(m) if m.len == 0 && m.fds_received() == 0 => {
+                    return Some(ConnectionEnd::PeerClosed)
+                }
+                Ok(m) => (
+                    afxdp_core::handshake::Request::parse(&buf[..m.len]),
+                    m.fds_received(),
+                ),
+            };
+            c.last = Instant::now();
+            let only = self.listeners[c.listener].iface;
+            let policy = ConnPolicy {
+                pods: &self.config.pods,
+                ifaces: &self.ifaces,
+                only,
+            };
+            let mut action = c.session.on_request(&policy, request, fds);
+            if let Some(bp) = action.apply_busy_poll {
+                let ok = match slots[0].as_ref() {
+                    Some(fd) => apply_busy_poll(fd.as_fd(), bp),
+                    None => false,
+                };
+                c.served
+                    .push(format!("busy_poll {}", if ok { "ok" } else { "refused" }));
+                action = c.session.busy_poll_applied(ok);
+            }
+            // Every fd received is closed here, used or not.
+            drop(slots);
+            for r in action.responses.iter() {
+                let map = match (r, action.attach_map) {
+                    (Response::FdAck, Some(name)) => self
+                        .ifaces
+                        .iter()
+                        .find(|s| s.name == name)
+                        .map(|s| s.prepared.map().as_fd()),
+                    _ => None,
+                };
+                let mut out = [0u8; MAX_RESPONSE_LEN];
+                let Ok(len) = r.emit(&mut out) else {
+                    return Some(ConnectionEnd::Error(Errno::EINVAL));
+                };
+                let fds: Vec<BorrowedFd<'_>> = map.into_iter().collect();
+                if let Err(e) = unix::send_msg(c.fd.as_fd(), &out[..len], &fds) {
+                    return Some(ConnectionEnd::Error(e));
+                }
+                match r {
+                    Response::HostOk => c.served.push("host_ok".into()),
+                    Response::FdAck => {
+                        c.served
+                            .push(format!("map {}", action.attach_map.unwrap_or("?")))
+                    }
+                    Response::FdNak => c.served.push("fd_nak".into()),
+                    Response::Nak => c.served.push("nak".into()),
+                    _ => {}
+                }
+            }
+            if action.close {
+                let rs = action.responses.as_slice();
+                return Some(if rs.last() == Some(&Response::FinAck) {
+                    ConnectionEnd::Finished
+                } else if rs.contains(&Response::HostNak) {
+                    ConnectionEnd::Refused("pod not accepted (/host_nak)".into())
+                } else {
+                    ConnectionEnd::Refused("first message was not /connect".into())
+                });
+            }
+        }
+    }
+
+    /// Ends the server: closes every connection (logging each), then, unless
+    /// `keep_attached`, removes the sockets and their directories, unpins
+    /// and detaches. With `keep_attached` the attachments and pins stay for
+    /// the next server to adopt (`state_dir`), and the sockets are removed.
+    pub fn shutdown(mut self, keep_attached: bool, log: &mut dyn FnMut(&ConnectionLog)) -> Result<()> {
+        for c in std::mem::take(&mut self.conns) {
+            log(&self.log_of(c, ConnectionEnd::Shutdown));
+        }
+        self.remove_sockets();
+        let ifaces = std::mem::take(&mut self.ifaces);
+        let mut first_err = None;
+        for s in ifaces {
+            let Served {
+                name,
+                prepared,
+                dir,
+                pin_dir,
+            } = s;
+            drop(dir);
+            if keep_attached {
+                if let Err(e) = prepared.persist() {
+                    first_err.get_or_insert(e);
+                }
+            } else {
+                drop(prepared);
+                if let Some(p) = pin_dir {
+                    let _ = std::fs::remove_dir(p);
+                }
+            }
+            let _ = name;
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn remove_sockets(&mut self) {
+        self.listeners.clear();
+        for s in &self.ifaces {
+            s.dir.remove_socket(DP_SOCKET_NAME);
+        }
+        let base = self.config.dir.clone();
+        for s in &self.ifaces {
+            if let Ok(b) = SafeDir::open_existing(&base) {
+                b.remove_dir(&s.name);
+            }
+        }
+        if let Some(path) = self.legacy.take() {
+            if let (Some(parent), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+                if let Ok(d) = SafeDir::open_existing(parent) {
+                    d.remove_socket(name);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.conns.clear();
+        self.remove_sockets();
+        for s in std::mem::take(&mut self.ifaces) {
+            let pin_dir = s.pin_dir.clone();
+            drop(s);
+            if let Some(p) = pin_dir {
+                let _ = std::fs::remove_dir(p);
+            }
+        }
+    }
+}
+
+/// Sets busy polling on a socket a client handed over, after checking
+/// that it is an AF_XDP socket.
+fn apply_busy_poll(fd: BorrowedFd<'_>, bp: WireBusyPoll) -> bool {
+    set_busy_poll_raw(
+        fd,
+        BusyPoll {
+            timeout_us: bp.timeout_us,
+            budget: u32::from(bp.budget),
+        },
+    )
+    .is_ok()
+}
+
+/// The path of the pinned map of `iface` under `pin_dir`.
+pub fn pin_path(pin_dir: &Path, iface: &str) -> PathBuf {
+    pin_dir.join(iface).join(DP_MAP_NAME)
+}
