@@ -4,8 +4,8 @@
 //! [`Attachment`], which can detach on drop.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use afxdp_core::abi::rtnetlink::{
@@ -341,23 +341,29 @@ impl Attachment {
     /// Attaches as a BPF link (`BPF_LINK_CREATE`, kernel 5.9+): the program
     /// stays attached exactly as long as this value (or the process) lives.
     pub fn link(netdev: Netdev, prog: XdpProgram, mode: XdpMode) -> Result<Attachment> {
-        let link = bpf::link_create_xdp(prog.as_fd(), netdev.ifindex(), mode.flags()).map_err(|e| {
-            let err = Error::sys("BPF_LINK_CREATE", netdev.name(), e);
-            match e {
-                Errno::EBUSY | Errno::EEXIST => err.with_hint(format!(
-                    "a program is already attached to {netdev}: detach it first"
-                )),
-                                Errno::EINVAL | Errno::ENOTSUPP | Errno::EOPNOTSUPP if mode == XdpMode::Native => err
-                    .with_hint(format!("the driver of {netdev} may lack native XDP: try skb mode")),
-                Errno::EINVAL => err.with_hint(
-                    "BPF links for XDP need kernel 5.9 or later; attach over netlink instead",
-                ),
-                _ => match privilege_hint(e, "attaching an XDP program") {
-                    Some(h) => err.with_hint(h),
-                    None => err,
-                },
-            }
-        })?;
+        let link =
+            bpf::link_create_xdp(prog.as_fd(), netdev.ifindex(), mode.flags()).map_err(|e| {
+                let err = Error::sys("BPF_LINK_CREATE", netdev.name(), e);
+                match e {
+                    Errno::EBUSY | Errno::EEXIST => err.with_hint(format!(
+                        "a program is already attached to {netdev}: detach it first"
+                    )),
+                    Errno::EINVAL | Errno::ENOTSUPP | Errno::EOPNOTSUPP
+                        if mode == XdpMode::Native =>
+                    {
+                        err.with_hint(format!(
+                            "the driver of {netdev} may lack native XDP: try skb mode"
+                        ))
+                    }
+                    Errno::EINVAL => err.with_hint(
+                        "BPF links for XDP need kernel 5.9 or later; attach over netlink instead",
+                    ),
+                    _ => match privilege_hint(e, "attaching an XDP program") {
+                        Some(h) => err.with_hint(h),
+                        None => err,
+                    },
+                }
+            })?;
         let actual = query(&netdev)?.mode;
         Ok(Attachment {
             netdev,
@@ -377,7 +383,8 @@ impl Attachment {
     /// [`persist`](Self::persist) is called.
     pub fn adopt_pinned_link(netdev: Netdev, link_pin: &Path) -> Result<Attachment> {
         let c = crate::map::c_path("BPF_OBJ_GET", link_pin)?;
-        let fd = bpf::obj_get(&c, 0).map_err(|e| Error::sys("BPF_OBJ_GET", link_pin.display(), e))?;
+        let fd =
+            bpf::obj_get(&c, 0).map_err(|e| Error::sys("BPF_OBJ_GET", link_pin.display(), e))?;
         if !crate::map::fd_kind_is(&fd, "anon_inode:bpf_link") {
             return Err(Error::invalid(
                 "adopt XDP link",
@@ -423,7 +430,9 @@ impl Attachment {
         let c = crate::map::c_path("BPF_OBJ_PIN", path)?;
         bpf::obj_pin(fd.as_fd(), &c).map_err(|e| {
             let err = Error::sys("BPF_OBJ_PIN", path.display(), e);
-            if e == Errno::EPERM && crate::map::on_bpffs(path.parent().unwrap_or(path)) == Some(false) {
+            if e == Errno::EPERM
+                && crate::map::on_bpffs(path.parent().unwrap_or(path)) == Some(false)
+            {
                 err.with_kind(crate::ErrorKind::InvalidArgument)
                     .with_detail("not on a bpffs")
             } else {

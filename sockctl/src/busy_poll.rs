@@ -51,7 +51,9 @@ pub fn set_busy_poll(fd: BorrowedFd<'_>, cfg: BusyPoll) -> Result<()> {
         let err = Error::sys(op, format_args!("fd {}", fd.as_raw()), e);
         match e {
             Errno::EAFNOSUPPORT => err.with_detail("not an AF_XDP socket"),
-            Errno::EPERM => err.with_hint("busy polling with a budget above the default needs CAP_NET_ADMIN"),
+            Errno::EPERM => {
+                err.with_hint("busy polling with a budget above the default needs CAP_NET_ADMIN")
+            }
             _ => err,
         }
     })

@@ -290,7 +290,10 @@ mod tests {
             Error::sys("x", "y", Errno::EACCES).kind(),
             ErrorKind::PermissionDenied
         );
-        assert_eq!(Error::sys("x", "y", Errno::ENODEV).kind(), ErrorKind::NotFound);
+        assert_eq!(
+            Error::sys("x", "y", Errno::ENODEV).kind(),
+            ErrorKind::NotFound
+        );
         assert_eq!(
             Error::sys("x", "y", Errno::ENOTSUPP).kind(),
             ErrorKind::Unsupported
@@ -298,7 +301,10 @@ mod tests {
         let refused = Error::sys("x", "y", Errno::EPERM).with_kind(ErrorKind::Refused);
         assert_eq!(refused.kind(), ErrorKind::Refused);
         assert_eq!(refused.errno(), Some(Errno::EPERM), "the errno is kept");
-        assert_eq!(Error::invalid("x", "y", "z").kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            Error::invalid("x", "y", "z").kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 
     #[test]

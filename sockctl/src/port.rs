@@ -231,7 +231,11 @@ impl Port {
             check_fits(vdev, m.map())?;
         }
         let sizes = RingSizes {
-            rx: if opts.receive { opts.rings.rx.max(1) } else { 0 },
+            rx: if opts.receive {
+                opts.rings.rx.max(1)
+            } else {
+                0
+            },
             ..opts.rings
         };
         let copy = if vdev.force_copy {

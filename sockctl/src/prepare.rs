@@ -260,7 +260,10 @@ impl PreparedNetdev {
 
 impl Drop for PreparedNetdev {
     fn drop(&mut self) {
-        for path in [self.pin.take(), self.state_map_pin.take()].into_iter().flatten() {
+        for path in [self.pin.take(), self.state_map_pin.take()]
+            .into_iter()
+            .flatten()
+        {
             // Ours: pinned by `prepare_netdev`. Gone already is fine.
             if let Err(e) = std::fs::remove_file(&path) {
                 if e.kind() != std::io::ErrorKind::NotFound {

@@ -115,7 +115,12 @@ fn client_error(socket: &Path, iface: Option<&str>, e: ClientError) -> Error {
         ClientError::Refused { .. } => ErrorKind::Refused,
         _ => ErrorKind::Protocol,
     };
-    let err = Error::new(kind, "device-plugin handshake", subject(socket, iface), e.to_string());
+    let err = Error::new(
+        kind,
+        "device-plugin handshake",
+        subject(socket, iface),
+        e.to_string(),
+    );
     match e {
         ClientError::Refused {
             response: Response::HostNak,
@@ -162,9 +167,8 @@ fn exchange(
             n,
         );
     }
-    let mut machine = ClientMachine::new(config).map_err(|e| {
-        Error::invalid("device-plugin handshake", sub(), e.to_string())
-    })?;
+    let mut machine = ClientMachine::new(config)
+        .map_err(|e| Error::invalid("device-plugin handshake", sub(), e.to_string()))?;
     let conn = connect(socket, iface, opts.step_timeout)?;
     let mut out = [0u8; MAX_REQUEST_LEN];
     // One byte more than a response may have: a longer one is seen as such.
@@ -181,19 +185,27 @@ fn exchange(
             .and_then(|i| sockets.get(i as usize).copied())
             .into_iter()
             .collect();
-        unix::send_msg(conn.as_fd(), &out[..req.len], &fds).map_err(|e| {
-            step_error(socket, iface, "send", &req.step.to_string(), e)
-        })?;
+        unix::send_msg(conn.as_fd(), &out[..req.len], &fds)
+            .map_err(|e| step_error(socket, iface, "send", &req.step.to_string(), e))?;
         let mut slots: [Option<OwnedFd>; 1] = [None];
         let got = unix::recv_msg(conn.as_fd(), &mut inbuf, &mut slots).map_err(|e| {
-            step_error(socket, iface, "receive the answer to", &req.step.to_string(), e)
+            step_error(
+                socket,
+                iface,
+                "receive the answer to",
+                &req.step.to_string(),
+                e,
+            )
         })?;
         if got.len == 0 && got.fds_received() == 0 {
             return Err(Error::new(
                 ErrorKind::Disconnected,
                 "device-plugin handshake",
                 sub(),
-                format!("the server closed the connection instead of answering {}", req.step),
+                format!(
+                    "the server closed the connection instead of answering {}",
+                    req.step
+                ),
             ));
         }
         // Every fd beyond the one slot is closed already; the one in the
@@ -207,7 +219,12 @@ fn exchange(
     }
     Ok(iface.map(|_| {
         let fd = map_fd.ok_or_else(|| {
-            Error::new(ErrorKind::Protocol, "device-plugin handshake", sub(), "no XSKMAP fd came")
+            Error::new(
+                ErrorKind::Protocol,
+                "device-plugin handshake",
+                sub(),
+                "no XSKMAP fd came",
+            )
         })?;
         XskMap::from_fd(fd).map_err(|e| {
             Error::new(
@@ -241,8 +258,8 @@ fn step_error(socket: &Path, iface: Option<&str>, what: &str, step: &str, e: Err
 fn connect(socket: &Path, iface: Option<&str>, timeout: Duration) -> Result<OwnedFd> {
     let addr = UnixAddr::try_from(socket)
         .map_err(|e| Error::sys("connect to the device plugin", subject(socket, iface), e))?;
-    let fd = unix::seqpacket()
-        .map_err(|e| Error::sys("socket(AF_UNIX)", subject(socket, iface), e))?;
+    let fd =
+        unix::seqpacket().map_err(|e| Error::sys("socket(AF_UNIX)", subject(socket, iface), e))?;
     let t = Some(timeout);
     afxdp_sys::socket::set_recv_timeout(fd.as_fd(), t)
         .and_then(|()| afxdp_sys::socket::set_send_timeout(fd.as_fd(), t))

@@ -43,7 +43,11 @@ impl Owner {
 }
 
 pub(crate) fn io_err(op: &'static str, path: &Path, e: rustix::io::Errno) -> Error {
-    Error::sys(op, path.display(), afxdp_core::Errno::from_raw(e.raw_os_error()))
+    Error::sys(
+        op,
+        path.display(),
+        afxdp_core::Errno::from_raw(e.raw_os_error()),
+    )
 }
 
 /// A directory opened without following symlinks, and its path (for
@@ -62,9 +66,18 @@ impl SafeDir {
     /// puts there); it then gets `mode` and, if given, `owner`.
     pub fn open(path: &Path, create_mode: u32, mode: u32, owner: Owner) -> Result<SafeDir> {
         let mut cur: StdOwnedFd = if path.is_absolute() {
-            fs::open("/", OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            fs::open(
+                "/",
+                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
         } else {
-            fs::openat(CWD, ".", OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            fs::openat(
+                CWD,
+                ".",
+                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
         }
         .map_err(|e| io_err("open directory", path, e))?;
         let mut walked = PathBuf::from(if path.is_absolute() { "/" } else { "." });
@@ -107,9 +120,18 @@ impl SafeDir {
     /// ours, such as `/tmp`).
     pub fn open_existing(path: &Path) -> Result<SafeDir> {
         let mut cur: StdOwnedFd = if path.is_absolute() {
-            fs::open("/", OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            fs::open(
+                "/",
+                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
         } else {
-            fs::openat(CWD, ".", OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            fs::openat(
+                CWD,
+                ".",
+                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
         }
         .map_err(|e| io_err("open directory", path, e))?;
         for comp in path.components() {
@@ -185,11 +207,15 @@ impl SafeDir {
                 fs::unlinkat(&self.fd, name, AtFlags::empty())
                     .map_err(|e| io_err("remove stale socket", &path, e))
             }
-            Ok(st) => Err(Error::sys("replace stale socket", path.display(), afxdp_core::Errno::EEXIST)
-                .with_detail(format!(
-                    "a {} is there, not a socket: refusing to remove it",
-                    type_name(FileType::from_raw_mode(st.st_mode))
-                ))),
+            Ok(st) => Err(Error::sys(
+                "replace stale socket",
+                path.display(),
+                afxdp_core::Errno::EEXIST,
+            )
+            .with_detail(format!(
+                "a {} is there, not a socket: refusing to remove it",
+                type_name(FileType::from_raw_mode(st.st_mode))
+            ))),
         }
     }
 
@@ -213,7 +239,8 @@ impl SafeDir {
             use std::os::fd::AsRawFd;
             format!("/proc/self/fd/{}", fd.as_raw_fd())
         };
-        fs::chmod(proc.as_str(), Mode::from_raw_mode(mode)).map_err(|e| io_err("chmod", &path, e))?;
+        fs::chmod(proc.as_str(), Mode::from_raw_mode(mode))
+            .map_err(|e| io_err("chmod", &path, e))?;
         if owner.is_set() {
             fs::chown(
                 proc.as_str(),
@@ -255,13 +282,18 @@ fn open_or_create(parent: &impl AsFd, name: &OsStr, mode: u32, path: &Path) -> R
                 }
             }
             Err(e) if e == rustix::io::Errno::LOOP || e == rustix::io::Errno::NOTDIR => {
-                return Err(io_err("open directory", path, e)
-                    .with_detail("a symlink or a non-directory is in the way: refusing to follow it"))
+                return Err(io_err("open directory", path, e).with_detail(
+                    "a symlink or a non-directory is in the way: refusing to follow it",
+                ))
             }
             Err(e) => return Err(io_err("open directory", path, e)),
         }
     }
-    Err(Error::sys("create directory", path.display(), afxdp_core::Errno::EAGAIN))
+    Err(Error::sys(
+        "create directory",
+        path.display(),
+        afxdp_core::Errno::EAGAIN,
+    ))
 }
 
 fn type_name(t: FileType) -> &'static str {

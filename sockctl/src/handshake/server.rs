@@ -262,7 +262,10 @@ pub struct Server {
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
-            .field("interfaces", &self.ifaces.iter().map(|s| &s.name).collect::<Vec<_>>())
+            .field(
+                "interfaces",
+                &self.ifaces.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            )
             .field("connections", &self.conns.len())
             .finish()
     }
@@ -277,6 +280,10 @@ fn listen_in(dir: &SafeDir, name: &str, mode: u32, owner: Owner) -> Result<Owned
         .map_err(|e| Error::sys("bind handshake socket", path.display(), e))?;
     let fd = unix::listen_at(&addr, 64)
         .map_err(|e| Error::sys("listen on handshake socket", path.display(), e))?;
+    // Non-blocking: the loop accepts until the backlog is empty, and a
+    // client that gave up in between cannot block it.
+    rustix::fs::fcntl_setfl(&fd, rustix::fs::OFlags::NONBLOCK)
+        .map_err(|e| super::paths::io_err("fcntl O_NONBLOCK", &path, e))?;
     dir.set_mode_owner(name, mode, owner)?;
     Ok(fd)
 }
@@ -310,7 +317,12 @@ impl Server {
             }
             let prepared = prepare_netdev(name, &opts)?;
             let dir = base.subdir(name, server.config.dir_mode, server.config.socket_owner)?;
-            let fd = listen_in(&dir, DP_SOCKET_NAME, server.config.socket_mode, server.config.socket_owner)?;
+            let fd = listen_in(
+                &dir,
+                DP_SOCKET_NAME,
+                server.config.socket_mode,
+                server.config.socket_owner,
+            )?;
             server.listeners.push(Listener {
                 fd,
                 iface: Some(server.ifaces.len()),
@@ -336,7 +348,12 @@ impl Server {
             // The parent (usually /tmp) is not ours to change: open it
             // without following symlinks, but leave its mode alone.
             let dir = SafeDir::open_existing(parent)?;
-            let fd = listen_in(&dir, name, server.config.socket_mode, server.config.socket_owner)?;
+            let fd = listen_in(
+                &dir,
+                name,
+                server.config.socket_mode,
+                server.config.socket_owner,
+            )?;
             server.listeners.push(Listener { fd, iface: None });
             server.legacy = Some(path);
         }
@@ -391,7 +408,13 @@ impl Server {
         let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
         match afxdp_sys::poll::poll(&mut self.poll_fds, ms) {
             Ok(_) | Err(Errno::EINTR) => {}
-            Err(e) => return Err(Error::sys("poll handshake sockets", self.config.dir.display(), e)),
+            Err(e) => {
+                return Err(Error::sys(
+                    "poll handshake sockets",
+                    self.config.dir.display(),
+                    e,
+                ))
+            }
         }
         let nl = self.listeners.len();
         // Requests first (on the connections polled), then new connections.
@@ -536,10 +559,9 @@ impl Server {
                 }
                 match r {
                     Response::HostOk => c.served.push("host_ok".into()),
-                    Response::FdAck => {
-                        c.served
-                            .push(format!("map {}", action.attach_map.unwrap_or("?")))
-                    }
+                    Response::FdAck => c
+                        .served
+                        .push(format!("map {}", action.attach_map.unwrap_or("?"))),
                     Response::FdNak => c.served.push("fd_nak".into()),
                     Response::Nak => c.served.push("nak".into()),
                     _ => {}
@@ -562,7 +584,11 @@ impl Server {
     /// `keep_attached`, removes the sockets and their directories, unpins
     /// and detaches. With `keep_attached` the attachments and pins stay for
     /// the next server to adopt (`state_dir`), and the sockets are removed.
-    pub fn shutdown(mut self, keep_attached: bool, log: &mut dyn FnMut(&ConnectionLog)) -> Result<()> {
+    pub fn shutdown(
+        mut self,
+        keep_attached: bool,
+        log: &mut dyn FnMut(&ConnectionLog),
+    ) -> Result<()> {
         for c in std::mem::take(&mut self.conns) {
             log(&self.log_of(c, ConnectionEnd::Shutdown));
         }
@@ -607,7 +633,9 @@ impl Server {
             }
         }
         if let Some(path) = self.legacy.take() {
-            if let (Some(parent), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+            if let (Some(parent), Some(name)) =
+                (path.parent(), path.file_name().and_then(|n| n.to_str()))
+            {
                 if let Ok(d) = SafeDir::open_existing(parent) {
                     d.remove_socket(name);
                 }

@@ -11,6 +11,8 @@ pub struct Opt {
     pub value: bool,
     /// Whether it may be given more than once.
     pub repeat: bool,
+    /// Whether the value may be left out (`--pinned` or `--pinned PATH`).
+    pub optional: bool,
 }
 
 /// A flag (no value).
@@ -19,15 +21,16 @@ pub const fn flag(name: &'static str) -> Opt {
         name,
         value: false,
         repeat: false,
+        optional: false,
     }
 }
 /// An option that may be given more than once.
-#[allow(dead_code)] // used by commands with repeatable options
 pub const fn multi(name: &'static str) -> Opt {
     Opt {
         name,
         value: true,
         repeat: true,
+        optional: false,
     }
 }
 /// An option with one value.
@@ -36,6 +39,16 @@ pub const fn opt(name: &'static str) -> Opt {
         name,
         value: true,
         repeat: false,
+        optional: false,
+    }
+}
+/// An option whose value may be left out (then it reads as `""`).
+pub const fn opt_maybe(name: &'static str) -> Opt {
+    Opt {
+        name,
+        value: true,
+        repeat: false,
+        optional: true,
     }
 }
 
@@ -73,7 +86,6 @@ impl Parsed {
         self.values.contains_key(name)
     }
     /// Every value of a repeatable option, in order.
-    #[allow(dead_code)] // used by commands with repeatable options
     pub fn all(&self, name: &str) -> &[String] {
         self.declared(name, true);
         self.values.get(name).map_or(&[], Vec::as_slice)
@@ -85,6 +97,11 @@ impl Parsed {
             .get(name)
             .and_then(|v| v.last())
             .map(String::as_str)
+    }
+    /// Whether an option was given at all (with or without its value).
+    pub fn given(&self, name: &str) -> bool {
+        self.declared(name, true);
+        self.values.contains_key(name)
     }
     /// The value of a required option.
     pub fn required(&self, name: &str) -> Result<&str, Usage> {
@@ -130,14 +147,14 @@ pub fn parse(args: &[String], spec: &[Opt]) -> Result<Parsed, Usage> {
         let value = if o.value {
             match inline {
                 Some(v) => v,
-                None => {
-                    let v = args
-                        .get(i)
-                        .filter(|v| !v.starts_with("--"))
-                        .ok_or_else(|| Usage(format!("--{name} needs a value")))?;
-                    i += 1;
-                    v.clone()
-                }
+                None => match args.get(i).filter(|v| !v.starts_with("--")) {
+                    Some(v) => {
+                        i += 1;
+                        v.clone()
+                    }
+                    None if o.optional => String::new(),
+                    None => return Err(Usage(format!("--{name} needs a value"))),
+                },
             }
         } else {
             if inline.is_some() {

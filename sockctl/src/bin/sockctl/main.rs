@@ -28,9 +28,11 @@ macro_rules! errln {
 }
 
 mod args;
+mod getmap;
 mod json;
 mod prog;
 mod rx;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -46,14 +48,18 @@ device-plugin side (privileged):
   prog attach    create the XSKMAP, load the program, attach it to an interface
   prog status    what XDP program an interface has
   prog detach    detach the XDP program of an interface
+  serve          prepare interfaces and serve the device-plugin handshake (use_cni=1)
 
-application side:
+application side (unprivileged where a device-plugin side exists):
+  get-map        get an interface's XSKMAP by handshake or pinned path, and check it
   rx             open AF_XDP sockets like DPDK's net_af_xdp (--vdev) and forward
 
 examples:
   sockctl prog dump
   sockctl prog attach --iface eth0 --mode native --json
   sockctl prog status --iface eth0
+  sockctl serve --iface eth0 --allow-any-pod --socket-owner 65534
+  sockctl rx --vdev iface=eth0,use_cni=1 --count 100000 --json
   sockctl rx --vdev iface=eth0 --fwd rxdrop --count 100000 --json
 ";
 
@@ -111,6 +117,8 @@ fn main() -> ExitCode {
         }
         "prog" => prog::main(rest),
         "rx" => rx::main(rest),
+        "serve" => serve::main(rest),
+        "get-map" => getmap::main(rest),
         other => Err(Failure::Usage(Usage(format!("unknown command {other:?}")))),
     };
     match result {
@@ -135,6 +143,8 @@ const TOPICS: &[&[&str]] = &[
     &["prog", "detach"],
     &["prog"],
     &["rx"],
+    &["serve"],
+    &["get-map"],
 ];
 
 /// `sockctl` followed by the known command words of `args`, for pointing at

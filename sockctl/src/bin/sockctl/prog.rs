@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use afxdp_core::ebpf::{disassemble, RedirectProgram};
 use af_xdp::attach::{self, mode_name};
 use af_xdp::{
-    prepare_netdev, AttachKind, Error, ErrorKind, Netdev, PrepareOptions, RedirectVariant,
-    XdpMode, XdpProgram,
+    prepare_netdev, AttachKind, Error, ErrorKind, Netdev, PrepareOptions, RedirectVariant, XdpMode,
+    XdpProgram,
 };
+use afxdp_core::ebpf::{disassemble, RedirectProgram};
 
 use crate::args::{flag, opt, parse, Usage};
 use crate::json::Object;

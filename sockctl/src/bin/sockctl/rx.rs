@@ -25,8 +25,8 @@ net_af_xdp PMD does with the same arguments (same names, meanings and defaults):
   queue_count    number of queues (default 1)
   use_pinned_map open the XSKMAP a device plugin pinned (default path
                  /tmp/afxdp_dp/IF/xsks_map); needs no BPF privilege
-  use_cni        get the XSKMAP from a device plugin's socket (default
-                 /tmp/afxdp_dp/IF/afxdp.sock) [not supported yet]
+  use_cni        get the XSKMAP from a device plugin's socket by the handshake
+                 (default /tmp/afxdp_dp/IF/afxdp.sock); needs no BPF privilege
   dp_path        the path for use_pinned_map or use_cni
   force_copy     force copy mode
   busy_budget    preferred busy polling budget (default 64; 0 disables; needs
@@ -44,6 +44,7 @@ CAP_BPF and CAP_NET_ADMIN.
   --json      print the totals as one JSON object on the last line of stdout
   --mode      XDP attach mode when sockctl attaches the program (default auto)
   --batch     frames per ring operation (default 64)
+  --pod-name  the name sent in the handshake's /connect (default: this host's name)
 Live stats go to stderr every second; SIGINT/SIGTERM stop cleanly. The totals are
 rx_packets, rx_bytes, tx_packets, tx_bytes, rx_dropped, rx_ring_full, fill_ring_empty,
 seconds, pps.
@@ -52,6 +53,7 @@ examples:
   sockctl rx --vdev iface=eth0 --count 100000 --json
   sockctl rx --vdev iface=eth0,queue_count=2 --fwd macswap --duration 10
   sockctl rx --vdev iface=eth0,use_pinned_map=1 --fwd rxdrop
+  sockctl rx --vdev iface=eth0,use_cni=1 --count 1000 --json
 ";
 
 pub fn main(args: &[String]) -> Result<(), Failure> {
@@ -65,6 +67,7 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
             flag("json"),
             opt("mode"),
             opt("batch"),
+            opt("pod-name"),
         ],
     )?;
     if p.help {
@@ -101,6 +104,7 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
     let stop_signals = SigSet::of(&[SIGINT, SIGTERM, SIGHUP]);
     let old_mask = signal::block(stop_signals).ok();
     let opts = RxOptions {
+        pod_name: p.get("pod-name").map(str::to_string),
         vdev,
         fwd,
         mode,
@@ -142,6 +146,7 @@ fn totals(port: &Port) -> Totals {
 
 /// What `sockctl rx` was asked to do.
 struct RxOptions {
+    pod_name: Option<String>,
     vdev: Vdev,
     fwd: FwdMode,
     mode: XdpMode,
@@ -158,6 +163,10 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
         &PortOptions {
             receive: fwd.receives(),
             attach_mode: o.mode,
+            handshake: af_xdp::handshake::HandshakeOptions {
+                hostname: o.pod_name.clone(),
+                ..Default::default()
+            },
             ..PortOptions::default()
         },
     )?;
