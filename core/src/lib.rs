@@ -23,6 +23,7 @@
 pub mod abi;
 pub mod ebpf;
 pub mod errno;
+pub mod handshake;
 pub mod ring;
 pub mod rtnetlink;
 pub mod umem;

@@ -47,6 +47,7 @@ pub mod netlink;
 pub mod poll;
 pub mod signal;
 pub mod socket;
+pub mod unix;
 pub mod xsk;
 
 pub use afxdp_core::Errno;

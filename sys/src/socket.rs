@@ -4,7 +4,9 @@
 
 use core::mem::{size_of, MaybeUninit};
 
-use afxdp_core::abi::socket::SOCK_CLOEXEC;
+use afxdp_core::abi::socket::{
+    Timeval, SOCK_CLOEXEC, SOL_SOCKET, SO_DOMAIN, SO_PROTOCOL, SO_RCVTIMEO, SO_SNDTIMEO, SO_TYPE,
+};
 
 use crate::arch::{nr, syscall2, syscall3, syscall4, syscall5, syscall6};
 use crate::{check, check_fd, BorrowedFd, Errno, OwnedFd, Result};
@@ -47,6 +49,8 @@ unsafe impl Pod for afxdp_core::abi::rtnetlink::SockaddrNl {}
 unsafe impl Pod for afxdp_core::abi::socket::UCred {}
 // SAFETY: as above.
 unsafe impl Pod for afxdp_core::abi::socket::Timeval {}
+// SAFETY: as above (a `u16` and a byte array: no padding, size 110).
+unsafe impl Pod for afxdp_core::abi::socket::SockaddrUn {}
 
 /// `socket(domain, type | SOCK_CLOEXEC, protocol)`.
 pub fn socket(domain: u16, ty: u32, protocol: i32) -> Result<OwnedFd> {
@@ -231,4 +235,96 @@ pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], flags: u32) -> Result<usize> {
             0,
         )
     })
+}
+
+/// The family a socket was created with (`SO_DOMAIN`: `AF_XDP`, `AF_UNIX`,
+/// ...); `ENOTSOCK` if `fd` is not a socket.
+///
+/// ```
+/// use afxdp_core::abi::socket::AF_UNIX;
+/// let (a, _b) = afxdp_sys::unix::socketpair()?;
+/// assert_eq!(afxdp_sys::socket::domain(a.as_fd())?, AF_UNIX);
+/// # Ok::<(), afxdp_sys::Errno>(())
+/// ```
+pub fn domain(fd: BorrowedFd<'_>) -> Result<u16> {
+    let (v, _) = getsockopt::<i32>(fd, SOL_SOCKET, SO_DOMAIN)?;
+    u16::try_from(v).map_err(|_| Errno::EINVAL)
+}
+
+/// The type a socket was created with (`SO_TYPE`: `SOCK_RAW`,
+/// `SOCK_SEQPACKET`, ..., without the `SOCK_CLOEXEC`/`SOCK_NONBLOCK`
+/// flags); `ENOTSOCK` if `fd` is not a socket.
+///
+/// ```
+/// use afxdp_core::abi::socket::SOCK_SEQPACKET;
+/// let (a, _b) = afxdp_sys::unix::socketpair()?;
+/// assert_eq!(afxdp_sys::socket::socket_type(a.as_fd())?, SOCK_SEQPACKET);
+/// # Ok::<(), afxdp_sys::Errno>(())
+/// ```
+pub fn socket_type(fd: BorrowedFd<'_>) -> Result<u32> {
+    let (v, _) = getsockopt::<i32>(fd, SOL_SOCKET, SO_TYPE)?;
+    u32::try_from(v).map_err(|_| Errno::EINVAL)
+}
+
+/// The protocol a socket was created with (`SO_PROTOCOL`; 0 for AF_XDP and
+/// AF_UNIX); `ENOTSOCK` if `fd` is not a socket.
+///
+/// ```
+/// let (a, _b) = afxdp_sys::unix::socketpair()?;
+/// assert_eq!(afxdp_sys::socket::protocol(a.as_fd())?, 0);
+/// # Ok::<(), afxdp_sys::Errno>(())
+/// ```
+pub fn protocol(fd: BorrowedFd<'_>) -> Result<i32> {
+    getsockopt::<i32>(fd, SOL_SOCKET, SO_PROTOCOL).map(|(v, _)| v)
+}
+
+/// Sets `SO_RCVTIMEO`: a blocking receive fails with `EAGAIN` after
+/// `timeout`; `None` blocks forever. A zero timeout is sent as 1 µs,
+/// because the kernel reads zero as "forever".
+///
+/// ```
+/// use core::time::Duration;
+/// let (a, _b) = afxdp_sys::unix::socketpair()?;
+/// afxdp_sys::socket::set_recv_timeout(a.as_fd(), Some(Duration::from_millis(20)))?;
+/// let mut buf = [0u8; 8];
+/// let mut fds = [];
+/// assert_eq!(afxdp_sys::unix::recv_msg(a.as_fd(), &mut buf, &mut fds).unwrap_err(),
+///            afxdp_sys::Errno::EAGAIN);
+/// # Ok::<(), afxdp_sys::Errno>(())
+/// ```
+pub fn set_recv_timeout(fd: BorrowedFd<'_>, timeout: Option<core::time::Duration>) -> Result<()> {
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout_value(timeout))
+}
+
+/// Sets `SO_SNDTIMEO`: a blocking send fails with `EAGAIN` after `timeout`;
+/// `None` blocks forever. A zero timeout is sent as 1 µs, as in
+/// [`set_recv_timeout`].
+///
+/// ```
+/// use core::time::Duration;
+/// let (a, _b) = afxdp_sys::unix::socketpair()?;
+/// afxdp_sys::socket::set_send_timeout(a.as_fd(), Some(Duration::from_secs(1)))?;
+/// # Ok::<(), afxdp_sys::Errno>(())
+/// ```
+pub fn set_send_timeout(fd: BorrowedFd<'_>, timeout: Option<core::time::Duration>) -> Result<()> {
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout_value(timeout))
+}
+
+/// The `struct timeval` for a socket timeout: zero (forever) for `None`, at
+/// least 1 µs otherwise.
+fn timeout_value(timeout: Option<core::time::Duration>) -> Timeval {
+    match timeout {
+        None => Timeval::default(),
+        Some(d) => {
+            let tv = Timeval::from_duration(d);
+            if tv.is_zero() {
+                Timeval {
+                    tv_sec: 0,
+                    tv_usec: 1,
+                }
+            } else {
+                tv
+            }
+        }
+    }
 }

@@ -28,6 +28,9 @@ pub(crate) mod nr {
     pub const GETPID: usize = 172;
     pub const KILL: usize = 129;
     pub const BPF: usize = 280;
+    pub const SOCKETPAIR: usize = 199;
+    pub const SENDMSG: usize = 211;
+    pub const RECVMSG: usize = 212;
 }
 
 /// `O_DIRECTORY` differs between architectures.

@@ -56,6 +56,9 @@ mod tests {
             (nr::RT_SIGTIMEDWAIT, libc::SYS_rt_sigtimedwait),
             (nr::GETPID, libc::SYS_getpid),
             (nr::KILL, libc::SYS_kill),
+            (nr::SOCKETPAIR, libc::SYS_socketpair),
+            (nr::SENDMSG, libc::SYS_sendmsg),
+            (nr::RECVMSG, libc::SYS_recvmsg),
         ];
         for &(ours, theirs) in pairs {
             assert_eq!(ours as libc::c_long, theirs);

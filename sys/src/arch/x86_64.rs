@@ -28,6 +28,9 @@ pub(crate) mod nr {
     pub const GETPID: usize = 39;
     pub const KILL: usize = 62;
     pub const BPF: usize = 321;
+    pub const SOCKETPAIR: usize = 53;
+    pub const SENDMSG: usize = 46;
+    pub const RECVMSG: usize = 47;
 }
 
 /// `O_DIRECTORY` differs between architectures.
