@@ -133,7 +133,7 @@ fn check_fits(vdev: &Vdev, map: &XskMap) -> Result<()> {
 #[derive(Debug)]
 enum MapHolder {
     /// Prepared here: the program stays attached while the port lives.
-    Prepared(PreparedNetdev),
+    Prepared(Box<PreparedNetdev>),
     /// From a device plugin (pinned or handshake).
     External(XskMap),
 }
@@ -165,6 +165,8 @@ pub struct Port {
     map: MapHolder,
     netdev: Netdev,
     busy_poll_error: Option<Error>,
+    /// The interface went away: every later wait says so again.
+    gone: Option<Error>,
 }
 
 impl MapHolder {
@@ -209,14 +211,14 @@ impl Port {
                         ),
                     ));
                 }
-                Some(MapHolder::Prepared(prepare_netdev(
+                Some(MapHolder::Prepared(Box::new(prepare_netdev(
                     &vdev.iface,
                     &PrepareOptions {
                         mode: vdev.xdp_mode.unwrap_or(opts.attach_mode),
                         attach: AttachKind::Link,
                         ..Default::default()
                     },
-                )?))
+                )?)))
             }
             MapSource::Pinned(path) => Some(MapHolder::External(XskMap::open_pinned(path)?)),
             // Asked for once the sockets exist, with their busy polling.
@@ -329,6 +331,7 @@ impl Port {
             map,
             netdev,
             busy_poll_error,
+            gone: None,
         })
     }
 
@@ -395,12 +398,18 @@ impl Port {
 
     /// Waits up to `timeout` for received frames on any queue (`ppoll`,
     /// which also lets the kernel's RX side run). Returns whether any queue
-    /// has frames to receive. When nothing came, it checks every socket's
-    /// pending error: an interface deleted or downed under the port is an
-    /// error ([`ErrorKind::NetworkDown`]) naming it, not silence.
+    /// has frames to receive. When nothing came, it checks every socket
+    /// ([`check`](Self::check)): an interface deleted under the port is an
+    /// error ([`ErrorKind::NetworkDown`](crate::ErrorKind::NetworkDown))
+    /// naming it, not silence, and stays one on every later call. (An
+    /// interface set down is not an error: the sockets stay bound and
+    /// traffic resumes when it comes back up.)
     ///
     /// Allocates nothing.
     pub fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        if let Some(e) = &self.gone {
+            return Err(e.clone());
+        }
         let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
         for p in &mut self.poll_fds {
             p.revents = 0;
@@ -415,14 +424,23 @@ impl Port {
             .iter()
             .any(|p| p.revents & (POLLERR | POLLHUP) != 0);
         if ready == 0 || trouble {
-            self.check()?;
+            if let Err(e) = self.check() {
+                if e.kind() == crate::ErrorKind::NetworkDown {
+                    self.gone = Some(e.clone());
+                }
+                return Err(e);
+            }
         }
         Ok(self.poll_fds.iter().any(|p| p.revents & POLLIN != 0))
     }
 
-    /// Checks every socket's pending error and that the interface is still
-    /// there (see [`XskSocket::take_error`]).
+    /// Checks that every socket is still bound, that is, that the interface
+    /// is still there (see [`XskSocket::take_error`]). A system call or two
+    /// per socket: for the idle path.
     pub fn check(&self) -> Result<()> {
+        if let Some(e) = &self.gone {
+            return Err(e.clone());
+        }
         for q in &self.queues {
             q.socket().take_error()?;
         }

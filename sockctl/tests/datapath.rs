@@ -6,13 +6,13 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use afxdp_testkit::frames::{seq_of, udp_frame};
-use afxdp_testkit::packet::{send_paced, PacketSocket};
-use afxdp_testkit::{open_fds, privileged, serial, NetNs, Veth};
 use af_xdp::{
     Attachment, FrameBuf, Netdev, RingSizes, SocketBuilder, Umem, UmemConfig, XdpMode, XdpProgram,
     XskMap, XskSocket,
 };
+use afxdp_testkit::frames::{seq_of, udp_frame};
+use afxdp_testkit::packet::{send_paced, PacketSocket};
+use afxdp_testkit::{open_fds, privileged, serial, NetNs, Veth};
 
 /// Frame `seq` as the peer sends it: lengths vary from 60 to 1500 bytes, and
 /// the UDP source port spreads flows over queues.

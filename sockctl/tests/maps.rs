@@ -2,10 +2,10 @@
 //! path and the errno; an XSKMAP is recognised as one and anything else is
 //! refused.
 
+use af_xdp::{Map, MapSpec, XskMap};
 use afxdp_core::abi::bpf::BPF_MAP_TYPE_ARRAY;
 use afxdp_core::Errno;
 use afxdp_testkit::{open_fds, privileged, serial, with_bpffs};
-use af_xdp::{Map, MapSpec, XskMap};
 
 #[test]
 fn a_missing_pin_path_is_enoent_and_the_error_names_operation_and_path() {

@@ -7,11 +7,11 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use af_xdp::fwd::{Forwarder, FwdMode};
+use af_xdp::{Port, Vdev, XdpMode};
 use afxdp_testkit::frames::udp_frame;
 use afxdp_testkit::packet::{send_paced, PacketSocket};
 use afxdp_testkit::{privileged, serial, NetNs, Veth};
-use af_xdp::fwd::{Forwarder, FwdMode};
-use af_xdp::{Port, Vdev, XdpMode};
 
 struct Counting;
 

@@ -5,12 +5,12 @@
 
 use std::process::Output;
 
+use af_xdp::attach::{self, mode_name};
+use af_xdp::{Attachment, Netdev, RedirectVariant, XdpMode, XdpProgram, XskMap};
 use afxdp_core::abi::bpf::BpfInsn;
 use afxdp_core::ebpf::{exit, mov64_imm, Reg};
 use afxdp_core::Errno;
-use afxdp_testkit::{json_field, privileged, NetNs, Veth};
-use af_xdp::attach::{self, mode_name};
-use af_xdp::{Attachment, Netdev, RedirectVariant, XdpMode, XdpProgram, XskMap};
+use afxdp_testkit::{privileged, NetNs, Veth};
 
 const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
 
@@ -27,6 +27,16 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The JSON object on the last line of stdout (what `--json` prints).
+fn json(o: &Output) -> serde_json::Value {
+    let out = stdout(o);
+    let line = out.lines().last().unwrap_or("");
+    let v: serde_json::Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"));
+    assert!(v.is_object(), "not a JSON object: {line}");
+    v
 }
 
 /// `ip -d link show <dev>` in the namespace.
@@ -79,15 +89,20 @@ fn cli_attach_status_replace_detach_and_ip_link_agrees() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let json = stdout(&out).lines().last().unwrap().to_string();
-    let prog_id = json_field(&json, "prog_id").unwrap();
-    assert_eq!(json_field(&json, "mode").as_deref(), Some("native"));
+    let v = json(&out);
+    let prog_id = v["prog_id"].as_u64().expect("prog_id is a number");
+    assert!(prog_id > 0, "{v}");
+    assert_eq!(v["mode"].as_str(), Some("native"), "{v}");
     assert_eq!(
-        json_field(&json, "map_entries").as_deref(),
-        Some("2"),
-        "one entry per queue"
+        v["map_entries"].as_u64(),
+        Some(2),
+        "one entry per queue: {v}"
     );
-    assert_eq!(json_field(&json, "variant").as_deref(), Some("fallback"));
+    assert_eq!(v["variant"].as_str(), Some("fallback"), "{v}");
+    assert_eq!(v["iface"].as_str(), Some(veth.a.as_str()), "{v}");
+    assert_eq!(v["prog_name"].as_str(), Some("afxdp_redirect"), "{v}");
+    assert!(v["map_id"].as_u64().is_some_and(|id| id > 0), "{v}");
+    assert!(v["ifindex"].as_u64().is_some_and(|i| i > 0), "{v}");
     let link = ip_link(&ns, &veth.a);
     assert!(link.contains(&format!("prog/xdp id {prog_id} ")), "{link}");
     assert!(
@@ -97,13 +112,17 @@ fn cli_attach_status_replace_detach_and_ip_link_agrees() {
 
     // Status agrees.
     let out = sockctl(&ns, &["prog", "status", "--iface", &veth.a, "--json"]);
-    let st = stdout(&out);
-    assert_eq!(json_field(&st, "prog_id"), Some(prog_id.clone()));
-    assert_eq!(json_field(&st, "mode").as_deref(), Some("native"));
+    let st = json(&out);
+    assert_eq!(st["attached"].as_bool(), Some(true), "{st}");
+    assert_eq!(st["prog_id"].as_u64(), Some(prog_id), "{st}");
+    assert_eq!(st["mode"].as_str(), Some("native"), "{st}");
+    assert_eq!(st["prog_name"].as_str(), Some("afxdp_redirect"), "{st}");
     assert_eq!(
-        json_field(&st, "prog_name").as_deref(),
-        Some("afxdp_redirect")
+        st["map_ids"].as_array().map(Vec::len),
+        Some(1),
+        "the program uses its XSKMAP: {st}"
     );
+    assert_eq!(st["map_ids"][0], v["map_id"], "{st}");
     let out = sockctl(&ns, &["prog", "status", "--iface", &veth.a]);
     assert!(stdout(&out).contains(&format!("prog id {prog_id} (afxdp_redirect), native mode")));
 
@@ -143,7 +162,7 @@ fn cli_attach_status_replace_detach_and_ip_link_agrees() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let new_id = json_field(stdout(&out).lines().last().unwrap(), "prog_id").unwrap();
+    let new_id = json(&out)["prog_id"].as_u64().expect("prog_id is a number");
     assert_ne!(new_id, prog_id);
     assert!(ip_link(&ns, &veth.a).contains(&format!("prog/xdp id {new_id} ")));
 
@@ -161,6 +180,19 @@ fn cli_attach_status_replace_detach_and_ip_link_agrees() {
     let out = sockctl(&ns, &["prog", "detach", "--iface", &veth.a]);
     assert!(out.status.success());
     assert!(stdout(&out).contains("nothing attached"));
+    let st = json(&sockctl(
+        &ns,
+        &["prog", "status", "--iface", &veth.a, "--json"],
+    ));
+    assert_eq!(st["attached"].as_bool(), Some(false), "{st}");
+    assert_eq!(st["mode"].as_str(), Some("none"), "{st}");
+    assert!(st["prog_id"].is_null(), "{st}");
+    let d = json(&sockctl(
+        &ns,
+        &["prog", "detach", "--iface", &veth.a, "--json"],
+    ));
+    assert_eq!(d["detached"].as_bool(), Some(false), "{d}");
+    assert!(d["prog_id"].is_null(), "{d}");
 
     // skb mode works, and ip link calls it generic.
     let out = sockctl(
@@ -170,10 +202,7 @@ fn cli_attach_status_replace_detach_and_ip_link_agrees() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        json_field(stdout(&out).lines().last().unwrap(), "mode").as_deref(),
-        Some("skb")
-    );
+    assert_eq!(json(&out)["mode"].as_str(), Some("skb"));
     assert!(ip_link(&ns, &veth.a).contains("xdpgeneric"));
     // Replacing in auto mode keeps the mode of what is there.
     let out = sockctl(
@@ -181,10 +210,7 @@ fn cli_attach_status_replace_detach_and_ip_link_agrees() {
         &["prog", "attach", "--iface", &veth.a, "--replace", "--json"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        json_field(stdout(&out).lines().last().unwrap(), "mode").as_deref(),
-        Some("skb")
-    );
+    assert_eq!(json(&out)["mode"].as_str(), Some("skb"));
     // Replacing an skb program with a native one crosses modes.
     let out = sockctl(
         &ns,

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use afxdp_testkit::frames::udp_frame;
 use afxdp_testkit::packet::{send_paced, PacketSocket};
-use afxdp_testkit::{json_field, privileged, serial, with_bpffs, NetNs, Veth};
+use afxdp_testkit::{privileged, serial, with_bpffs, NetNs, Veth};
+use serde_json::Value;
 
 const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
 
@@ -84,11 +85,18 @@ impl Rx {
     }
 }
 
-fn field(json: &str, k: &str) -> u64 {
-    json_field(json, k)
-        .unwrap_or_else(|| panic!("no {k} in {json}"))
-        .parse()
-        .unwrap()
+/// Parses the `--json` line: one JSON object.
+fn json(line: &str) -> Value {
+    let v: Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"));
+    assert!(v.is_object(), "not a JSON object: {line}");
+    v
+}
+
+/// An unsigned integer field of the `--json` object.
+fn field(v: &Value, k: &str) -> u64 {
+    v[k].as_u64()
+        .unwrap_or_else(|| panic!("no unsigned integer {k} in {v}"))
 }
 
 fn frames(n: u32, len: impl Fn(u32) -> usize) -> Vec<Vec<u8>> {
@@ -124,17 +132,27 @@ fn rxdrop_receives_exactly_the_frames_the_peer_sent() {
     let out = frames(N, |i| 60 + (i as usize % 200));
     let bytes: u64 = out.iter().map(|f| f.len() as u64).sum();
     ns.run(|| send_paced(&veth.b, &out, 32, Duration::from_micros(400)).unwrap());
-    let (status, json) = rx.finish();
+    let (status, line) = rx.finish();
     assert!(status.success(), "{status}");
+    let json = json(&line);
     assert_eq!(field(&json, "rx_packets"), u64::from(N), "{json}");
     assert_eq!(field(&json, "rx_bytes"), bytes);
     assert_eq!(field(&json, "tx_packets"), 0);
+    assert_eq!(field(&json, "tx_bytes"), 0);
     assert_eq!(field(&json, "rx_dropped"), 0);
     assert_eq!(field(&json, "rx_ring_full"), 0);
-    assert!(field(&json, "pps") > 0);
-    for k in ["tx_bytes", "fill_ring_empty", "seconds"] {
-        assert!(json_field(&json, k).is_some(), "{k} in {json}");
-    }
+    field(&json, "fill_ring_empty");
+    assert_eq!(json["iface"].as_str(), Some("xa"), "{json}");
+    assert_eq!(json["fwd"].as_str(), Some("rxdrop"), "{json}");
+    let seconds = json["seconds"].as_f64().expect("seconds is a number");
+    let pps = json["pps"].as_f64().expect("pps is a number");
+    assert!(seconds > 0.0 && pps > 0.0, "{json}");
+    // pps is rx_packets over the run's seconds (both rounded when printed).
+    let expect = N as f64 / seconds;
+    assert!(
+        (pps - expect).abs() <= expect * 0.01 + 1.0,
+        "pps {pps} vs {expect}: {json}"
+    );
     assert!(
         !ns.ip(&["link", "show", "xa"]).contains("prog/xdp"),
         "nothing left attached"
@@ -162,11 +180,15 @@ fn macswap_sends_every_frame_back_with_swapped_macs() {
         send_paced(&veth.b, &out, 32, Duration::from_micros(500)).unwrap();
         capture.drain(Duration::from_millis(500)).unwrap()
     });
-    let (status, json) = rx.finish();
+    let (status, line) = rx.finish();
     assert!(status.success());
+    let json = json(&line);
+    let bytes: u64 = out.iter().map(|f| f.len() as u64).sum();
+    assert_eq!(json["fwd"].as_str(), Some("macswap"), "{json}");
     assert_eq!(field(&json, "rx_packets"), u64::from(N), "{json}");
     assert_eq!(field(&json, "tx_packets"), u64::from(N), "{json}");
-    assert_eq!(field(&json, "tx_bytes"), field(&json, "rx_bytes"));
+    assert_eq!(field(&json, "rx_bytes"), bytes, "{json}");
+    assert_eq!(field(&json, "tx_bytes"), bytes, "{json}");
     assert_eq!(back.len(), N as usize, "the peer got every frame back");
     for (i, f) in back.iter().enumerate() {
         let mut want = out[i].clone();
@@ -191,10 +213,13 @@ fn txonly_sends_the_frames_it_was_asked_for() {
             "--vdev", "iface=xa", "--fwd", "txonly", "--count", "3000", "--json",
         ],
     );
-    let (status, json) = rx.finish();
+    let (status, line) = rx.finish();
     assert!(status.success());
+    let json = json(&line);
+    assert_eq!(json["fwd"].as_str(), Some("txonly"), "{json}");
     assert_eq!(field(&json, "tx_packets"), 3000, "{json}");
     assert_eq!(field(&json, "tx_bytes"), 3000 * 64);
+    assert_eq!(field(&json, "rx_packets"), 0, "{json}");
     let got = capture.drain(Duration::from_millis(300)).unwrap();
     assert_eq!(got.len(), 3000);
     assert!(
@@ -224,14 +249,18 @@ fn a_pinned_xskmap_serves_a_client_that_loads_nothing() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let prog_before = json_field(&String::from_utf8_lossy(&out.stdout), "prog_id").unwrap();
+        let attached = json(String::from_utf8_lossy(&out.stdout).lines().last().unwrap());
+        let prog_before = field(&attached, "prog_id");
+        assert_eq!(field(&attached, "map_entries"), 1, "{attached}");
         let vdev = format!("iface=xa,use_pinned_map=1,dp_path={pin}");
         let rx = Rx::start(&ns, &["--vdev", &vdev, "--count", "1000", "--json"]);
         let out = frames(1000, |_| 64);
         ns.run(|| send_paced(&veth.b, &out, 32, Duration::from_micros(500)).unwrap());
-        let (status, json) = rx.finish();
+        let (status, line) = rx.finish();
         assert!(status.success());
+        let json = json(&line);
         assert_eq!(field(&json, "rx_packets"), 1000, "{json}");
+        assert_eq!(field(&json, "rx_bytes"), 1000 * 64, "{json}");
         // The client attached nothing of its own: the program is the one the
         // device-plugin side attached, and it stays.
         let link = ns.ip(&["link", "show", "xa"]);
@@ -260,9 +289,11 @@ fn sigterm_stops_cleanly_with_totals() {
     // `ip netns exec` runs sockctl as its child with the same pid (it execs).
     let pid = rx.child.id() as i32;
     afxdp_sys::signal::kill(pid, afxdp_sys::signal::SIGTERM).unwrap();
-    let (status, json) = rx.finish();
+    let (status, line) = rx.finish();
     assert!(status.success(), "{status}");
+    let json = json(&line);
     assert_eq!(field(&json, "rx_packets"), 500, "{json}");
+    assert_eq!(field(&json, "rx_bytes"), 500 * 100, "{json}");
     assert!(!ns.ip(&["link", "show", "xa"]).contains("prog/xdp"));
 }
 

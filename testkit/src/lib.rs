@@ -44,18 +44,6 @@ pub fn run(cmd: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The value of `"key":` in a one-line JSON object (a number or a string,
-/// as text), for checking `--json` output.
-pub fn json_field(json: &str, key: &str) -> Option<String> {
-    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = &json[at..];
-    if let Some(s) = rest.strip_prefix('"') {
-        return Some(s[..s.find('"')?].to_string());
-    }
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    Some(rest[..end].to_string())
-}
-
 /// Serialises the tests of one test binary that take it: hold the guard for
 /// the whole test. Needed where a test counts the process's fds (which other
 /// tests running in parallel would change) or needs the CPUs to itself to

@@ -173,7 +173,7 @@ impl SafeDir {
         let fd = open_or_create(&self.fd, OsStr::new(name), mode, &path)?;
         let st = fs::fstat(&fd).map_err(|e| io_err("stat directory", &path, e))?;
         let euid = rustix::process::geteuid().as_raw();
-        if st.st_uid != euid && !owner.uid.is_some_and(|u| u == st.st_uid) {
+        if st.st_uid != euid && owner.uid != Some(st.st_uid) {
             return Err(Error::new(
                 ErrorKind::PermissionDenied,
                 "open directory",

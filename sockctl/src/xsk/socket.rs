@@ -90,28 +90,34 @@ impl XskSocket {
         xsk::statistics(self.as_fd()).map_err(|e| Error::sys("XDP_STATISTICS", self.subject(), e))
     }
 
-    /// Takes the socket's pending error (`SO_ERROR`): `Ok(())` while all is
-    /// well. When the interface is deleted under a bound socket the kernel
-    /// unbinds it and leaves `ENETDOWN` here; the socket then receives and
-    /// sends nothing, silently, so a loop that sees no traffic should ask.
-    /// The error names the interface and queue, kind
-    /// [`ErrorKind::NetworkDown`].
+    /// Whether the socket is still bound: `Err` once the interface it was
+    /// bound to is gone. The kernel unbinds the socket when its interface is
+    /// deleted and leaves `ENETDOWN` in `SO_ERROR` (once: reading clears
+    /// it); an unbound socket then receives and sends nothing, silently,
+    /// and its wakeups fail with `ENXIO`. Both are checked here. The error
+    /// names the interface and queue, kind
+    /// [`ErrorKind::NetworkDown`]. An interface merely set down is not an
+    /// error: the socket stays bound.
     ///
-    /// A system call: for the idle path, not for every frame.
+    /// One or two system calls: for the idle path, not for every frame.
     pub fn take_error(&self) -> Result<()> {
         let (errno, _) = afxdp_sys::socket::getsockopt::<i32>(self.as_fd(), SOL_SOCKET, SO_ERROR)
             .map_err(|e| Error::sys("SO_ERROR", self.subject(), e))?;
-        if errno == 0 {
-            return Ok(());
+        let gone = || {
+            Error::sys("AF_XDP socket", self.subject(), Errno::ENETDOWN)
+                .with_kind(ErrorKind::NetworkDown)
+                .with_detail("the interface is gone; the socket is unbound")
+        };
+        match errno {
+            0 => {}
+            e if e == Errno::ENETDOWN.raw() => return Err(gone()),
+            e => return Err(Error::sys("AF_XDP socket", self.subject(), Errno::from_raw(e))),
         }
-        let errno = Errno::from_raw(errno);
-        let err = Error::sys("AF_XDP socket", self.subject(), errno);
-        Err(if errno == Errno::ENETDOWN {
-            err.with_kind(ErrorKind::NetworkDown)
-                .with_detail("the interface went away or down; the socket is unbound")
-        } else {
-            err
-        })
+        // The pending error may have been read already: ask the socket.
+        match xsk::wakeup_rx(self.as_fd()) {
+            Err(Errno::ENXIO) => Err(gone()),
+            _ => Ok(()),
+        }
     }
 
     /// Turns on preferred busy polling for this socket, as DPDK does with
