@@ -180,6 +180,18 @@ impl Error {
         Self::new(ErrorKind::InvalidArgument, op, subject, detail)
     }
 
+    /// A failed `std` I/O operation, with its errno when it has one.
+    pub fn from_io(
+        op: impl Into<Cow<'static, str>>,
+        subject: impl fmt::Display,
+        e: &std::io::Error,
+    ) -> Self {
+        match e.raw_os_error() {
+            Some(raw) => Self::sys(op, subject, Errno::from_raw(raw)),
+            None => Self::new(ErrorKind::Other, op, subject, e.to_string()),
+        }
+    }
+
     /// Replaces the kind (when the errno alone says less than the caller
     /// knows).
     pub fn with_kind(mut self, kind: ErrorKind) -> Self {

@@ -111,7 +111,13 @@ impl XskSocket {
         match errno {
             0 => {}
             e if e == Errno::ENETDOWN.raw() => return Err(gone()),
-            e => return Err(Error::sys("AF_XDP socket", self.subject(), Errno::from_raw(e))),
+            e => {
+                return Err(Error::sys(
+                    "AF_XDP socket",
+                    self.subject(),
+                    Errno::from_raw(e),
+                ))
+            }
         }
         // The pending error may have been read already: ask the socket.
         match xsk::wakeup_rx(self.as_fd()) {

@@ -28,6 +28,8 @@ macro_rules! errln {
 }
 
 mod args;
+mod demo;
+mod doctor;
 mod getmap;
 mod json;
 mod prog;
@@ -52,6 +54,10 @@ device-plugin side (privileged):
 
 application side (unprivileged where a device-plugin side exists):
   get-map        get an interface's XSKMAP by handshake or pinned path, and check it
+  doctor         check every prerequisite of the unprivileged story, one line each
+
+  demo           the whole story on this machine: namespace, device-plugin side,
+                 unprivileged client, traffic, summary, cleanup (as root)
   rx             open AF_XDP sockets like DPDK's net_af_xdp (--vdev) and forward
 
 examples:
@@ -70,6 +76,8 @@ pub enum Failure {
     Op(af_xdp::Error),
     /// The command line was wrong.
     Usage(Usage),
+    /// The command said what it had to say: exit with this status.
+    Silent(u8),
 }
 
 impl From<af_xdp::Error> for Failure {
@@ -119,6 +127,8 @@ fn main() -> ExitCode {
         "rx" => rx::main(rest),
         "serve" => serve::main(rest),
         "get-map" => getmap::main(rest),
+        "doctor" => doctor::main(rest),
+        "demo" => demo::main(rest),
         other => Err(Failure::Usage(Usage(format!("unknown command {other:?}")))),
     };
     match result {
@@ -128,6 +138,7 @@ fn main() -> ExitCode {
             errln!("hint: see `{} --help`", help_topic(&args));
             ExitCode::from(2)
         }
+        Err(Failure::Silent(code)) => ExitCode::from(code),
         Err(Failure::Op(e)) => {
             report(&cli_hints(e));
             ExitCode::from(1)
@@ -145,6 +156,8 @@ const TOPICS: &[&[&str]] = &[
     &["rx"],
     &["serve"],
     &["get-map"],
+    &["doctor"],
+    &["demo"],
 ];
 
 /// `sockctl` followed by the known command words of `args`, for pointing at
