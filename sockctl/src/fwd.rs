@@ -103,6 +103,8 @@ pub struct Forwarder {
     work: FrameBuf,
     /// For txonly: frames still allowed to be sent (`u64::MAX`: no limit).
     tx_budget: u64,
+    /// Frames handed to the TX ring so far.
+    submitted: u64,
 }
 
 impl Forwarder {
@@ -121,12 +123,18 @@ impl Forwarder {
             mode,
             work: FrameBuf::with_capacity(batch.max(1)),
             tx_budget: u64::MAX,
+            submitted: 0,
         }
     }
 
     /// Limits txonly to sending `n` more frames.
     pub fn set_tx_budget(&mut self, n: u64) {
         self.tx_budget = n;
+    }
+
+    /// Frames handed to the TX ring so far (completed or not).
+    pub fn submitted(&self) -> u64 {
+        self.submitted
     }
 
     /// Stops sending new frames (txonly), for a clean finish.
@@ -182,7 +190,10 @@ impl Forwarder {
         let mut sent = 0;
         loop {
             match q.transmit(&mut self.work) {
-                Ok(n) => return sent + n,
+                Ok(n) => {
+                    self.submitted += (sent + n) as u64;
+                    return sent + n;
+                }
                 Err(e) => {
                     sent += e.sent;
                     if let Some(f) = self.work.pop_front() {

@@ -170,6 +170,23 @@ impl Demo {
         step(&format!("namespace {}, veth dxa <-> dxb", self.ns));
         ip(&["netns", "add", &self.ns])?;
         self.ns_made = true;
+        // No IPv6 in the namespace: no router solicitation or MLD frame
+        // reaches the client besides the demo's own frames.
+        let ns_fd = open_netns(&self.ns)?;
+        let quiet = ns_fd
+            .try_clone()
+            .map_err(|e| af_xdp::Error::from_io("dup", "netns", &e))?;
+        let _ = std::thread::spawn(move || {
+            if enter_netns(&quiet).is_ok() {
+                for which in ["all", "default"] {
+                    let _ = std::fs::write(
+                        format!("/proc/sys/net/ipv6/conf/{which}/disable_ipv6"),
+                        "1",
+                    );
+                }
+            }
+        })
+        .join();
         ip(&[
             "-n", &self.ns, "link", "add", "dxa", "type", "veth", "peer", "name", "dxb",
         ])?;
@@ -179,7 +196,6 @@ impl Demo {
 
         // The device-plugin side, on a thread in the namespace.
         let (ready_tx, ready_rx) = mpsc::channel();
-        let ns_fd = open_netns(&self.ns)?;
         let dir = self.dir.clone();
         let stop_flag = self.server_stop.clone();
         let server_ns = ns_fd

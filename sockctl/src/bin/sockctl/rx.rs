@@ -45,6 +45,7 @@ CAP_BPF and CAP_NET_ADMIN.
   --mode      XDP attach mode when sockctl attaches the program (default auto)
   --batch     frames per ring operation (default 64)
   --pod-name  the name sent in the handshake's /connect (default: this host's name)
+  --rate PPS  txonly: send at most PPS frames per second (default: as fast as it can)
 Live stats go to stderr every second; SIGINT/SIGTERM stop cleanly. The totals are
 rx_packets, rx_bytes, tx_packets, tx_bytes, rx_dropped, rx_ring_full, fill_ring_empty,
 seconds, pps.
@@ -68,6 +69,7 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
             opt("mode"),
             opt("batch"),
             opt("pod-name"),
+            opt("rate"),
         ],
     )?;
     if p.help {
@@ -103,7 +105,15 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
     // leave nothing behind anyway: the program is held by a link).
     let stop_signals = SigSet::of(&[SIGINT, SIGTERM, SIGHUP]);
     let old_mask = signal::block(stop_signals).ok();
+    let rate: Option<f64> = p.number("rate")?;
+    if rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+        return Err(Usage("--rate must be a positive number of frames per second".into()).into());
+    }
+    if rate.is_some() && fwd != FwdMode::TxOnly {
+        return Err(Usage("--rate applies to --fwd txonly".into()).into());
+    }
     let opts = RxOptions {
+        rate,
         pod_name: p.get("pod-name").map(str::to_string),
         vdev,
         fwd,
@@ -146,6 +156,7 @@ fn totals(port: &Port) -> Totals {
 
 /// What `sockctl rx` was asked to do.
 struct RxOptions {
+    rate: Option<f64>,
     pod_name: Option<String>,
     vdev: Vdev,
     fwd: FwdMode,
@@ -217,7 +228,22 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
     };
     let stopped_by;
     let mut failure = None;
+    let shares: Vec<u64> = (0..fwds.len() as u64)
+        .map(|i| {
+            let k = fwds.len() as u64;
+            count.map_or(u64::MAX, |n| n / k + u64::from(i < n % k))
+        })
+        .collect();
     loop {
+        if let Some(r) = o.rate {
+            // Pace: each queue may have submitted its share of what the
+            // rate allows by now.
+            let allowed = (r * start.elapsed().as_secs_f64() / fwds.len() as f64) as u64 + 1;
+            for (f, share) in fwds.iter_mut().zip(&shares) {
+                let target = allowed.min(*share);
+                f.set_tx_budget(target.saturating_sub(f.submitted()));
+            }
+        }
         let mut moved = 0;
         for (f, q) in fwds.iter_mut().zip(port.queues_mut()) {
             moved += f.poll(q);
