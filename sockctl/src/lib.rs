@@ -90,7 +90,7 @@ pub use busy_poll::BusyPoll;
 pub use error::{Error, ErrorKind, Result};
 pub use map::{Map, MapSpec, XskMap};
 pub use netdev::{Netdev, QueueCount};
-pub use port::{Counters, Port, PortOptions, PortQueue};
+pub use port::{Counters, Port, PortOptions, PortQueue, WaitPolicy};
 pub use prepare::{prepare_netdev, AttachKind, PrepareOptions, PreparedNetdev};
 pub use program::{RedirectVariant, XdpProgram};
 pub use umem::{Frame, FrameBuf, Umem, UmemConfig};

@@ -17,7 +17,7 @@
 //! is allocating one. Waiting is the caller's choice: spin, or
 //! [`Port::wait`].
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use afxdp_core::abi::if_xdp::XdpStatistics;
 use afxdp_core::abi::socket::{PollFd, POLLERR, POLLHUP, POLLIN};
@@ -41,6 +41,63 @@ use crate::xsk::{
 /// 2048-byte frames; the fill ring takes half, the rest wait for it or for
 /// TX.
 pub const DEFAULT_FRAMES_PER_QUEUE: u32 = 4096;
+
+/// How a receive loop waits when a round moved nothing ([`Port::idle`]).
+///
+/// On a machine with few cores the receiver's waiting is the traffic
+/// source's loss: sleeping in `poll` whenever a round comes back empty costs
+/// a wakeup per burst and lets the fill ring run dry under load (measured
+/// on a veth at ~1 Mpps: 0.5-1% lost, all `fill_ring_empty`), spinning
+/// costs a core. `Adaptive`, the default, spins while traffic flows and
+/// sleeps when it stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitPolicy {
+    /// Never sleep: the loop keeps polling the rings (the kernel is woken
+    /// only when it asks, `XDP_RING_NEED_WAKEUP`). Lowest latency, one
+    /// core busy even when idle. The sockets' health is checked every
+    /// 100 ms.
+    Spin,
+    /// Spin for `spin` after the last frame moved, then block in `poll` for
+    /// up to `block` at a time until traffic resumes.
+    Adaptive {
+        /// How long to keep spinning after the last frame.
+        spin: Duration,
+        /// The longest sleep in `poll` once idle.
+        block: Duration,
+    },
+    /// Block in `poll` for up to this long whenever a round moved nothing.
+    Block(Duration),
+}
+
+impl Default for WaitPolicy {
+    /// `Adaptive`: spin for 20 ms after the last frame, then sleep in
+    /// `poll` up to 10 ms at a time.
+    fn default() -> Self {
+        WaitPolicy::Adaptive {
+            spin: Duration::from_millis(20),
+            block: Duration::from_millis(10),
+        }
+    }
+}
+
+impl std::str::FromStr for WaitPolicy {
+    type Err = String;
+
+    /// `spin`, `adaptive` (the default's timings), or `block` (10 ms).
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "spin" => Ok(WaitPolicy::Spin),
+            "adaptive" => Ok(WaitPolicy::default()),
+            "block" => Ok(WaitPolicy::Block(Duration::from_millis(10))),
+            _ => Err(format!(
+                "unknown wait policy {s:?} (spin, adaptive or block)"
+            )),
+        }
+    }
+}
+
+/// How often a spinning loop checks that the interface is still there.
+const SPIN_CHECK_EVERY: Duration = Duration::from_millis(100);
 
 /// Packet and byte counts of a queue.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -167,6 +224,10 @@ pub struct Port {
     busy_poll_error: Option<Error>,
     /// The interface went away: every later wait says so again.
     gone: Option<Error>,
+    /// When a round last moved frames (for `WaitPolicy::Adaptive`).
+    last_active: Instant,
+    /// When a spinning loop last checked the sockets.
+    last_check: Instant,
 }
 
 impl MapHolder {
@@ -332,6 +393,8 @@ impl Port {
             netdev,
             busy_poll_error,
             gone: None,
+            last_active: Instant::now(),
+            last_check: Instant::now(),
         })
     }
 
@@ -432,6 +495,72 @@ impl Port {
             }
         }
         Ok(self.poll_fds.iter().any(|p| p.revents & POLLIN != 0))
+    }
+
+    /// Called by a receive loop after every round with how many frames the
+    /// round moved: when none, waits as `policy` says (see [`WaitPolicy`]).
+    /// Errors as [`wait`](Self::wait): an interface that went away.
+    ///
+    /// ```no_run
+    /// # fn f(port: &mut af_xdp::Port) -> af_xdp::Result<()> {
+    /// use af_xdp::{FrameBuf, WaitPolicy};
+    /// let mut burst = FrameBuf::with_capacity(64);
+    /// loop {
+    ///     let mut moved = 0;
+    ///     for q in port.queues_mut() {
+    ///         moved += q.receive(&mut burst);
+    ///         q.release(&mut burst);
+    ///     }
+    ///     port.idle(moved, WaitPolicy::default())?;
+    /// }
+    /// # }
+    /// ```
+    #[inline]
+    pub fn idle(&mut self, moved: usize, policy: WaitPolicy) -> Result<()> {
+        match policy {
+            WaitPolicy::Block(t) => {
+                if moved == 0 {
+                    self.wait(t)?;
+                }
+                Ok(())
+            }
+            WaitPolicy::Spin => {
+                if moved == 0 {
+                    self.spin_once()?;
+                }
+                Ok(())
+            }
+            WaitPolicy::Adaptive { spin, block } => {
+                let now = Instant::now();
+                if moved > 0 {
+                    self.last_active = now;
+                    return Ok(());
+                }
+                if now.duration_since(self.last_active) < spin {
+                    self.spin_once()
+                } else {
+                    self.wait(block).map(drop)
+                }
+            }
+        }
+    }
+
+    /// One idle turn of a spinning loop: a CPU hint, and now and then a
+    /// health check.
+    #[inline]
+    fn spin_once(&mut self) -> Result<()> {
+        std::hint::spin_loop();
+        let now = Instant::now();
+        if now.duration_since(self.last_check) >= SPIN_CHECK_EVERY {
+            self.last_check = now;
+            if let Err(e) = self.check() {
+                if e.kind() == crate::ErrorKind::NetworkDown {
+                    self.gone = Some(e.clone());
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     /// Checks that every socket is still bound, that is, that the interface

@@ -136,6 +136,20 @@ impl Proc {
         self.wait_line(true, pred)
     }
 
+    /// Waits until `n` stdout lines match `pred`.
+    fn wait_stdout_count(&mut self, n: usize, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + READY;
+        while self.stdout.iter().filter(|l| pred(l)).count() < n {
+            assert!(
+                Instant::now() < deadline,
+                "{n} lines expected: {}",
+                self.report()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+            self.pump();
+        }
+    }
+
     /// Collects what is left of the output of an exited process.
     fn drain(&mut self) {
         for (rx, into) in [(&self.out, &mut self.stdout), (&self.err, &mut self.stderr)] {
@@ -357,8 +371,8 @@ fn mode_uid(path: &Path) -> (u32, u32) {
     (m.mode() & 0o7777, m.uid())
 }
 
-/// 1. The whole story: a root `sockctl serve` and a client with no BPF
-///    privilege at all that receives exactly what the peer sends.
+/// (1) The whole story: a root `sockctl serve` and a client with no BPF
+/// privilege at all that receives exactly what the peer sends.
 #[test]
 fn an_unprivileged_client_receives_every_frame_through_the_handshake() {
     if !privileged("an_unprivileged_client_receives_every_frame_through_the_handshake") {
@@ -434,9 +448,9 @@ fn an_unprivileged_client_receives_every_frame_through_the_handshake() {
     assert!(!xdp_attached(&ns), "detached on SIGTERM");
 }
 
-/// 2. `use_pinned_map=1`: the pin is the client's uid's, 0600, and serves an
-///    unprivileged client; a pin left 0600 root is refused with EACCES and
-///    a hint, not a crash.
+/// (2) `use_pinned_map=1`: the pin is the client's uid's, 0600, and serves an
+/// unprivileged client; a pin left 0600 root is refused with EACCES and
+/// a hint, not a crash.
 #[test]
 fn an_unprivileged_client_receives_through_a_pin_it_owns() {
     if !privileged("an_unprivileged_client_receives_through_a_pin_it_owns") {
@@ -538,9 +552,9 @@ fn an_unprivileged_client_receives_through_a_pin_it_owns() {
     });
 }
 
-/// 3. Two queues: an unprivileged client on both receives every frame; two
-///    in-process connections get the same map; the frames really spread
-///    over both queues (counted per queue in-process).
+/// (3) Two queues: an unprivileged client on both receives every frame; two
+/// in-process connections get the same map; the frames really spread
+/// over both queues (counted per queue in-process).
 #[test]
 fn two_queues_and_many_connections_share_one_map() {
     if !privileged("two_queues_and_many_connections_share_one_map") {
@@ -573,11 +587,9 @@ fn two_queues_and_many_connections_share_one_map() {
     assert_eq!(m2.id(), server.map_id);
     assert_eq!(m1.max_entries(), 2);
     drop((m1, m2));
-    for _ in 0..2 {
-        server
-            .p
-            .wait_stdout(|l| l.contains(" uid 0 gid 0, pod pod-a: host_ok, map xa; fin"));
-    }
+    server.p.wait_stdout_count(2, |l| {
+        l.ends_with(" uid 0 gid 0, pod pod-a: host_ok, map xa; fin")
+    });
 
     let vdev = format!(
         "iface=xa,use_cni=1,queue_count=2,dp_path={}",
@@ -630,9 +642,9 @@ fn two_queues_and_many_connections_share_one_map() {
     server.stop();
 }
 
-/// 4a. `kill -9` the server (its link and map pinned in a state directory)
-///     while an unprivileged client receives: frames sent after the kill
-///     still arrive, every one; the pin is what holds the program.
+/// (4a) `kill -9` the server (its link and map pinned in a state directory)
+///  while an unprivileged client receives: frames sent after the kill
+///  still arrive, every one; the pin is what holds the program.
 #[test]
 fn a_killed_server_leaves_its_client_receiving() {
     if !privileged("a_killed_server_leaves_its_client_receiving") {
@@ -642,11 +654,11 @@ fn a_killed_server_leaves_its_client_receiving() {
     killed_server(false);
 }
 
-/// 4b. A restart no client notices: after the `kill -9`, a new server with
-///     the same state directory adopts the attachment (same program, same
-///     map), replaces the stale socket and serves new clients, while the
-///     old client keeps receiving; stopped without `--keep-attached`, it
-///     detaches and unpins.
+/// (4b) A restart no client notices: after the `kill -9`, a new server with
+///  the same state directory adopts the attachment (same program, same
+///  map), replaces the stale socket and serves new clients, while the
+///  old client keeps receiving; stopped without `--keep-attached`, it
+///  detaches and unpins.
 #[test]
 #[ignore = "BUG: sockctl/src/attach.rs Attachment::adopt_pinned_link expects /proc/self/fd to read anon_inode:bpf_link; kernel 6.18 says anon_inode:bpf-link, so every adoption fails with \"what is pinned there is not a BPF link\""]
 fn a_restarted_server_adopts_the_attachment() {
@@ -772,8 +784,8 @@ fn killed_server(restart: bool) {
     });
 }
 
-/// 7. `--allow-uid`: a peer whose `SO_PEERCRED` uid is not allowed is
-///    closed before anything is served, and the log says who and why.
+/// (7) `--allow-uid`: a peer whose `SO_PEERCRED` uid is not allowed is
+/// closed before anything is served, and the log says who and why.
 #[test]
 fn peers_are_logged_and_restricted_by_uid() {
     if !privileged("peers_are_logged_and_restricted_by_uid") {
@@ -829,10 +841,10 @@ fn peers_are_logged_and_restricted_by_uid() {
     server.stop();
 }
 
-/// 8. The server's files: no symlink is followed where it makes its
-///    directory or socket, a stale socket is replaced, anything else in the
-///    socket's place is left alone and refused; a refused start leaves
-///    nothing attached.
+/// (8) The server's files: no symlink is followed where it makes its
+/// directory or socket, a stale socket is replaced, anything else in the
+/// socket's place is left alone and refused; a refused start leaves
+/// nothing attached.
 #[test]
 fn the_server_makes_its_files_safely() {
     if !privileged("the_server_makes_its_files_safely") {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use af_xdp::fwd::{Forwarder, FwdMode};
 use af_xdp::vdev::{MapSource, Vdev};
-use af_xdp::{Counters, Port, PortOptions, XdpMode};
+use af_xdp::{Counters, Port, PortOptions, WaitPolicy, XdpMode};
 use afxdp_sys::signal::{self, SigSet, SIGHUP, SIGINT, SIGTERM};
 
 use crate::args::{flag, opt, parse, Usage};
@@ -46,6 +46,9 @@ CAP_BPF and CAP_NET_ADMIN.
   --batch     frames per ring operation (default 64)
   --pod-name  the name sent in the handshake's /connect (default: this host's name)
   --rate PPS  txonly: send at most PPS frames per second (default: as fast as it can)
+  --wait      what a round that moved nothing does: spin (keep polling the rings;
+              a core busy), block (sleep in poll up to 10 ms), or adaptive (the
+              default: spin for 20 ms after the last frame, then block)
 Live stats go to stderr every second; SIGINT/SIGTERM stop cleanly. The totals are
 rx_packets, rx_bytes, tx_packets, tx_bytes, rx_dropped, rx_ring_full, fill_ring_empty,
 seconds, pps.
@@ -70,6 +73,7 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
             opt("batch"),
             opt("pod-name"),
             opt("rate"),
+            opt("wait"),
         ],
     )?;
     if p.help {
@@ -112,7 +116,9 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
     if rate.is_some() && fwd != FwdMode::TxOnly {
         return Err(Usage("--rate applies to --fwd txonly".into()).into());
     }
+    let wait: WaitPolicy = p.get("wait").unwrap_or("adaptive").parse().map_err(Usage)?;
     let opts = RxOptions {
+        wait,
         rate,
         pod_name: p.get("pod-name").map(str::to_string),
         vdev,
@@ -156,6 +162,7 @@ fn totals(port: &Port) -> Totals {
 
 /// What `sockctl rx` was asked to do.
 struct RxOptions {
+    wait: WaitPolicy,
     rate: Option<f64>,
     pod_name: Option<String>,
     vdev: Vdev,
@@ -221,6 +228,7 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
     let mut next_report = start + Duration::from_secs(1);
     let mut last_report = (start, Counters::default());
     let mut rounds = 0u64;
+    let mut next_housekeeping = start;
     let done = |c: &Counters| match count {
         Some(n) if fwd == FwdMode::TxOnly => c.tx_packets >= n,
         Some(n) => c.rx_packets >= n,
@@ -254,8 +262,13 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
             stopped_by = "count";
             break;
         }
-        if moved == 0 || rounds.is_multiple_of(1024) {
-            let now = Instant::now();
+        // Housekeeping (deadline, signals, stats) at most every millisecond:
+        // a spinning loop's idle rounds make no system call of their own.
+        let housekeeping = (moved == 0 || rounds.is_multiple_of(1024))
+            .then(Instant::now)
+            .filter(|now| *now >= next_housekeeping);
+        if let Some(now) = housekeeping {
+            next_housekeeping = now + Duration::from_millis(1);
             if deadline.is_some_and(|d| now >= d) {
                 stopped_by = "duration";
                 break;
@@ -290,34 +303,33 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
                 next_report = now + Duration::from_secs(1);
             }
         }
-        if moved == 0 {
-            if fwd == FwdMode::TxOnly {
-                // Nothing completed and nothing fitted: the TX ring is full.
-                // In copy mode the kernel sends only inside a kick (and asks
-                // for every one); kick again if it asks, then let it run.
-                let mut pending = false;
-                for (f, q) in fwds.iter_mut().zip(port.queues_mut()) {
-                    f.drain_tx(q);
-                    pending |= q.in_flight_tx() > 0;
-                }
-                if pending {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::sleep(Duration::from_micros(50));
-                    if let Err(e) = port.check() {
-                        failure = Some(e);
-                        stopped_by = "error";
-                        break;
-                    }
-                }
+        if moved == 0 && fwd == FwdMode::TxOnly {
+            // Nothing completed and nothing fitted: the TX ring is full.
+            // In copy mode the kernel sends only inside a kick (and asks
+            // for every one); kick again if it asks, then let it run.
+            let mut pending = false;
+            for (f, q) in fwds.iter_mut().zip(port.queues_mut()) {
+                f.drain_tx(q);
+                pending |= q.in_flight_tx() > 0;
+            }
+            if pending {
+                std::thread::yield_now();
             } else {
-                // ppoll, allocation-free; it also lets the kernel's RX side
-                // run, and reports an interface that went away.
-                if let Err(e) = port.wait(Duration::from_millis(10)) {
+                std::thread::sleep(Duration::from_micros(50));
+                if let Err(e) = port.check() {
                     failure = Some(e);
                     stopped_by = "error";
                     break;
                 }
+            }
+        }
+        if fwd != FwdMode::TxOnly {
+            // The waiting policy (allocation-free); it also reports an
+            // interface that went away.
+            if let Err(e) = port.idle(moved, o.wait) {
+                failure = Some(e);
+                stopped_by = "error";
+                break;
             }
         }
     }
