@@ -8,6 +8,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use afxdp_core::abi::bpf::BPF_LINK_TYPE_XDP;
 use afxdp_core::abi::rtnetlink::{
     XDP_FLAGS_DRV_MODE, XDP_FLAGS_REPLACE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_UPDATE_IF_NOEXIST,
 };
@@ -385,22 +386,25 @@ impl Attachment {
         let c = crate::map::c_path("BPF_OBJ_GET", link_pin)?;
         let fd =
             bpf::obj_get(&c, 0).map_err(|e| Error::sys("BPF_OBJ_GET", link_pin.display(), e))?;
-        if !crate::map::fd_kind_is(&fd, "anon_inode:bpf_link") {
+        // What the kernel says the link is: an XDP link on this netdev.
+        let info = bpf::link_info(fd.as_fd()).map_err(|e| {
+            Error::sys("BPF_OBJ_GET_INFO_BY_FD", link_pin.display(), e)
+                .with_detail("what is pinned there is not a BPF link")
+        })?;
+        if info.link_type != BPF_LINK_TYPE_XDP || info.detail[0] != netdev.ifindex() {
             return Err(Error::invalid(
                 "adopt XDP link",
                 link_pin.display(),
-                "what is pinned there is not a BPF link",
+                format!(
+                    "the link pinned there (id {}, type {}) is not an XDP link on {netdev} (ifindex {})",
+                    info.id,
+                    info.link_type,
+                    netdev.ifindex()
+                ),
             ));
         }
         let status = query(&netdev)?;
-        let Some(prog_id) = status.prog_id else {
-            return Err(Error::new(
-                crate::ErrorKind::NotFound,
-                "adopt XDP link",
-                link_pin.display(),
-                format!("nothing is attached to {netdev} any more"),
-            ));
-        };
+        let prog_id = info.prog_id;
         let prog = XdpProgram::from_id(prog_id)?;
         Ok(Attachment {
             netdev,

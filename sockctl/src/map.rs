@@ -43,13 +43,6 @@ pub(crate) fn c_path(op: &'static str, path: &Path) -> Result<CString> {
         .map_err(|_| Error::invalid(op, path.display(), "path contains a NUL byte"))
 }
 
-/// Whether `fd` is of the kind `/proc/self/fd` names `kind` (for example
-/// `anon_inode:bpf_link`).
-pub(crate) fn fd_kind_is(fd: &OwnedFd, kind: &str) -> bool {
-    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw()))
-        .is_ok_and(|k| k.as_os_str() == kind)
-}
-
 /// The magic number of a bpffs in `statfs`'s `f_type`.
 const BPF_FS_MAGIC: u64 = 0xcafe_4a11;
 
@@ -333,8 +326,15 @@ impl XskMap {
                 "check map",
                 format!("map {}", i.id),
                 format!(
-                    "not an XSKMAP: a {kind} map (type {}) with {}-byte keys and {}-byte values",
-                    i.map_type, i.key_size, i.value_size
+                    "not an XSKMAP: {} {kind} map (type {}) with {}-byte keys and {}-byte values",
+                    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                        "an"
+                    } else {
+                        "a"
+                    },
+                    i.map_type,
+                    i.key_size,
+                    i.value_size
                 ),
             ));
         }

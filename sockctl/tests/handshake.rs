@@ -660,7 +660,6 @@ fn a_killed_server_leaves_its_client_receiving() {
 ///  old client keeps receiving; stopped without `--keep-attached`, it
 ///  detaches and unpins.
 #[test]
-#[ignore = "BUG: sockctl/src/attach.rs Attachment::adopt_pinned_link expects /proc/self/fd to read anon_inode:bpf_link; kernel 6.18 says anon_inode:bpf-link, so every adoption fails with \"what is pinned there is not a BPF link\""]
 fn a_restarted_server_adopts_the_attachment() {
     if !privileged("a_restarted_server_adopts_the_attachment") {
         return;

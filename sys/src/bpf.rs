@@ -5,11 +5,11 @@ use core::ffi::CStr;
 use core::mem::size_of;
 
 use afxdp_core::abi::bpf::{
-    BpfInsn, BpfMapInfo, BpfProgInfo, InfoByFdAttr, LinkCreateAttr, MapCreateAttr, MapElemAttr,
-    ObjAttr, ProgLoadAttr, TestRunAttr, BPF_LINK_CREATE, BPF_LINK_DETACH, BPF_MAP_CREATE,
-    BPF_MAP_DELETE_ELEM, BPF_MAP_GET_FD_BY_ID, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM,
-    BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET, BPF_OBJ_GET_INFO_BY_FD, BPF_OBJ_NAME_LEN, BPF_OBJ_PIN,
-    BPF_PROG_GET_FD_BY_ID, BPF_PROG_LOAD, BPF_PROG_TEST_RUN,
+    BpfInsn, BpfLinkInfo, BpfMapInfo, BpfProgInfo, InfoByFdAttr, LinkCreateAttr, MapCreateAttr,
+    MapElemAttr, ObjAttr, ProgLoadAttr, TestRunAttr, BPF_LINK_CREATE, BPF_LINK_DETACH,
+    BPF_MAP_CREATE, BPF_MAP_DELETE_ELEM, BPF_MAP_GET_FD_BY_ID, BPF_MAP_GET_NEXT_KEY,
+    BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET, BPF_OBJ_GET_INFO_BY_FD,
+    BPF_OBJ_NAME_LEN, BPF_OBJ_PIN, BPF_PROG_GET_FD_BY_ID, BPF_PROG_LOAD, BPF_PROG_TEST_RUN,
 };
 
 use crate::arch::{nr, syscall3};
@@ -184,6 +184,16 @@ pub fn prog_info(prog: BorrowedFd<'_>) -> Result<BpfProgInfo> {
     // SAFETY: a zeroed `bpf_prog_info` asks for no arrays, so the kernel
     // writes nothing outside the struct.
     unsafe { obj_get_info(prog, &mut info)? };
+    Ok(info)
+}
+
+/// `BPF_OBJ_GET_INFO_BY_FD` on a link (type, id, program, and the start of
+/// its per-type data).
+pub fn link_info(link: BorrowedFd<'_>) -> Result<BpfLinkInfo> {
+    let mut info = BpfLinkInfo::default();
+    // SAFETY: `bpf_link_info` holds no addresses the kernel would write
+    // through for an XDP link; unknown types only fill the union's words.
+    unsafe { obj_get_info(link, &mut info)? };
     Ok(info)
 }
 

@@ -523,6 +523,29 @@ assert_layout!(BpfMapInfo, size = 88,
     btf_id @ 64, btf_key_type_id @ 68, btf_value_type_id @ 72, btf_vmlinux_id @ 76,
     map_extra @ 80);
 
+/// `BPF_LINK_TYPE_XDP`: a link holding an XDP program on a netdev.
+pub const BPF_LINK_TYPE_XDP: u32 = 6;
+
+/// The head of `struct bpf_link_info`: what `BPF_OBJ_GET_INFO_BY_FD` says
+/// about a link, with the first 32 bytes of its per-type union (for an XDP
+/// link, `detail[0]` is the netdev's ifindex). The kernel fills as much as
+/// the length given allows.
+#[repr(C, align(8))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BpfLinkInfo {
+    /// `BPF_LINK_TYPE_*`.
+    pub link_type: u32,
+    /// Kernel-wide link id.
+    pub id: u32,
+    /// The program it holds.
+    pub prog_id: u32,
+    /// Padding before the 8-aligned union.
+    pub _pad: u32,
+    /// The per-type union's first words (`xdp.ifindex` is `detail[0]`).
+    pub detail: [u32; 8],
+}
+assert_layout!(BpfLinkInfo, size = 48, link_type @ 0, id @ 4, prog_id @ 8, _pad @ 12, detail @ 16);
+
 /// `struct bpf_prog_info`: what `BPF_OBJ_GET_INFO_BY_FD` says about a program.
 ///
 /// The pointer fields (`jited_prog_insns`, `map_ids`, ...) are inputs: leave

@@ -233,7 +233,9 @@ fn exchange(
                 sub(),
                 format!(
                     "the fd handed over is not an XSKMAP: {}",
-                    e.detail().unwrap_or(&e.to_string())
+                    e.detail()
+                        .map(|d| d.trim_start_matches("not an XSKMAP: ").to_string())
+                        .unwrap_or_else(|| e.to_string())
                 ),
             )
         })
