@@ -78,7 +78,7 @@ fn xskmap_pins_and_reopens_and_other_maps_are_refused() {
         array.pin(&dir.join("array")).unwrap();
         let err = XskMap::open_pinned(&dir.join("array")).unwrap_err();
         assert!(
-            err.to_string().contains("not an XSKMAP: a array map"),
+            err.to_string().contains("not an XSKMAP: an array map"),
             "{err}"
         );
 
