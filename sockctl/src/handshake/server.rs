@@ -12,11 +12,13 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use afxdp_core::abi::socket::{PollFd, UCred, POLLERR, POLLHUP, POLLIN};
+pub use afxdp_core::handshake::PodCheck;
 use afxdp_core::handshake::{
-    BusyPoll as WireBusyPoll, HandshakeError, PodCheck, Response, ServerPolicy, ServerSession,
+    BusyPoll as WireBusyPoll, HandshakeError, Response, ServerPolicy, ServerSession,
     MAX_REQUEST_LEN, MAX_RESPONSE_LEN,
 };
 use afxdp_core::Errno;
@@ -30,13 +32,57 @@ use crate::prepare::{prepare_netdev, PrepareOptions, PreparedNetdev};
 use crate::vdev::{DP_BASE_PATH, DP_MAP_NAME, DP_SOCKET_NAME};
 
 /// Which pod names the server accepts in `/connect`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum PodPolicy {
     /// Any name: an explicit choice, for a server whose socket only the
     /// right pod can reach (a per-pod mount, a socket owned by its uid).
     Any,
     /// Only these names.
     Only(Vec<String>),
+    /// Asks `checker` (for example kubelet's pod-resources: is there a pod
+    /// of that name that was allocated this device?).
+    Custom(Arc<dyn PodChecker>),
+}
+
+impl fmt::Debug for PodPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PodPolicy::Any => f.write_str("Any"),
+            PodPolicy::Only(v) => f.debug_tuple("Only").field(v).finish(),
+            PodPolicy::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+impl PartialEq for PodPolicy {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (PodPolicy::Any, PodPolicy::Any) => true,
+            (PodPolicy::Only(a), PodPolicy::Only(b)) => a == b,
+            (PodPolicy::Custom(a), PodPolicy::Custom(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for PodPolicy {}
+
+/// A pod check of the embedder's (see [`PodPolicy::Custom`]). Called from
+/// the server's loop: it should answer quickly (a cached lookup, or a
+/// bounded remote call).
+pub trait PodChecker: Send + Sync {
+    /// Whether the pod named `pod`, connecting on the socket of `iface`
+    /// (`None`: the legacy socket, which serves every interface), may
+    /// connect: [`PodCheck::LookupFailed`] answers `/error` then
+    /// `/host_nak`.
+    fn check_pod(&self, pod: &str, iface: Option<&str>) -> PodCheck;
+
+    /// Whether `pod` may get the XSKMAP of `iface` (default: yes, for an
+    /// accepted pod; the socket already limits the interfaces).
+    fn may_serve(&self, pod: &str, iface: &str) -> bool {
+        let _ = (pod, iface);
+        true
+    }
 }
 
 /// The reference plugin's idle timeout: 30 s by default.
@@ -185,6 +231,15 @@ impl fmt::Display for ConnectionLog {
     }
 }
 
+/// Per-interface settings that differ from the server's (see
+/// [`Server::add_interface_with`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InterfaceOptions {
+    /// Owner of the interface's socket directory, socket and pin (default:
+    /// the server's `socket_owner` and `prepare.pin_owner`).
+    pub owner: Option<Owner>,
+}
+
 /// One served interface.
 struct Served {
     name: String,
@@ -196,8 +251,8 @@ struct Served {
 /// A listening socket: one interface's, or the legacy one (all).
 struct Listener {
     fd: OwnedFd,
-    /// Index into `Server::ifaces`; `None`: the legacy socket.
-    iface: Option<usize>,
+    /// The interface it serves; `None`: the legacy socket (all of them).
+    iface: Option<String>,
 }
 
 struct Conn {
@@ -214,7 +269,7 @@ struct Conn {
 struct ConnPolicy<'a> {
     pods: &'a PodPolicy,
     ifaces: &'a [Served],
-    only: Option<usize>,
+    only: Option<&'a str>,
 }
 
 impl ServerPolicy for ConnPolicy<'_> {
@@ -223,14 +278,20 @@ impl ServerPolicy for ConnPolicy<'_> {
             PodPolicy::Any => PodCheck::Allowed,
             PodPolicy::Only(list) if list.iter().any(|p| p == pod) => PodCheck::Allowed,
             PodPolicy::Only(_) => PodCheck::Denied,
+            PodPolicy::Custom(c) => c.check_pod(pod, self.only),
         }
     }
 
-    fn may_serve(&self, _pod: &str, iface: &str) -> bool {
-        match self.only {
-            Some(i) => self.ifaces[i].name == iface,
+    fn may_serve(&self, pod: &str, iface: &str) -> bool {
+        let served = match self.only {
+            Some(name) => name == iface,
             None => self.ifaces.iter().any(|s| s.name == iface),
-        }
+        };
+        served
+            && match self.pods {
+                PodPolicy::Custom(c) => c.may_serve(pod, iface),
+                _ => true,
+            }
     }
 }
 
@@ -301,38 +362,8 @@ impl Server {
             config,
             poll_fds: Vec::new(),
         };
-        let base = SafeDir::open(&server.config.dir, 0o711, 0o711, Owner::default())?;
         for name in ifaces {
-            let name = name.as_ref();
-            if server.ifaces.iter().any(|s| s.name == name) {
-                return Err(Error::invalid("serve", name, "interface given twice"));
-            }
-            let mut opts = server.config.prepare.clone();
-            let mut pin_dir = None;
-            if let Some(pins) = &server.config.pin_dir {
-                let d = SafeDir::open(pins, 0o711, 0o711, Owner::default())?;
-                let sub = d.subdir(name, 0o711, Owner::default())?;
-                opts.pin = Some(sub.path().join(DP_MAP_NAME));
-                pin_dir = Some(sub.path().to_path_buf());
-            }
-            let prepared = prepare_netdev(name, &opts)?;
-            let dir = base.subdir(name, server.config.dir_mode, server.config.socket_owner)?;
-            let fd = listen_in(
-                &dir,
-                DP_SOCKET_NAME,
-                server.config.socket_mode,
-                server.config.socket_owner,
-            )?;
-            server.listeners.push(Listener {
-                fd,
-                iface: Some(server.ifaces.len()),
-            });
-            server.ifaces.push(Served {
-                name: name.to_string(),
-                prepared,
-                dir,
-                pin_dir,
-            });
+            server.add_interface(name.as_ref())?;
         }
         if let Some(path) = server.config.legacy_socket.clone() {
             let (parent, name) = match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
@@ -358,6 +389,93 @@ impl Server {
             server.legacy = Some(path);
         }
         Ok(server)
+    }
+
+    /// Prepares `name` and listens on `<dir>/<name>/afxdp.sock`, with the
+    /// server's settings; nothing is left behind if a step fails.
+    pub fn add_interface(&mut self, name: &str) -> Result<()> {
+        self.add_interface_with(name, InterfaceOptions::default())
+    }
+
+    /// [`add_interface`](Self::add_interface) with settings of its own
+    /// (the owner of its files: the uid of the pod it is for).
+    pub fn add_interface_with(&mut self, name: &str, iopts: InterfaceOptions) -> Result<()> {
+        if self.ifaces.iter().any(|s| s.name == name) {
+            return Err(Error::new(
+                crate::ErrorKind::Busy,
+                "serve",
+                name,
+                "already served",
+            ));
+        }
+        let socket_owner = iopts.owner.unwrap_or(self.config.socket_owner);
+        let base = SafeDir::open(&self.config.dir, 0o711, 0o711, Owner::default())?;
+        let mut opts = self.config.prepare.clone();
+        if let Some(o) = iopts.owner {
+            opts.pin_owner = o;
+        }
+        let mut pin_dir = None;
+        if let Some(pins) = &self.config.pin_dir {
+            let d = SafeDir::open(pins, 0o711, 0o711, Owner::default())?;
+            let sub = d.subdir(name, 0o711, Owner::default())?;
+            opts.pin = Some(sub.path().join(DP_MAP_NAME));
+            pin_dir = Some(sub.path().to_path_buf());
+        }
+        let prepared = prepare_netdev(name, &opts)?;
+        let dir = base.subdir(name, self.config.dir_mode, socket_owner)?;
+        let fd = listen_in(&dir, DP_SOCKET_NAME, self.config.socket_mode, socket_owner)?;
+        self.listeners.push(Listener {
+            fd,
+            iface: Some(name.to_string()),
+        });
+        self.ifaces.push(Served {
+            name: name.to_string(),
+            prepared,
+            dir,
+            pin_dir,
+        });
+        Ok(())
+    }
+
+    /// Stops serving `name`: closes its socket and the connections that
+    /// came through it (each logged), removes the socket and its directory,
+    /// unpins and detaches. Returns whether it was served.
+    pub fn remove_interface(&mut self, name: &str, log: &mut dyn FnMut(&ConnectionLog)) -> bool {
+        let Some(li) = self
+            .listeners
+            .iter()
+            .position(|l| l.iface.as_deref() == Some(name))
+        else {
+            return false;
+        };
+        let mut i = 0;
+        while i < self.conns.len() {
+            if self.conns[i].listener == li {
+                let c = self.conns.remove(i);
+                log(&self.log_of(c, ConnectionEnd::Shutdown));
+            } else {
+                i += 1;
+            }
+        }
+        self.listeners.remove(li);
+        for c in &mut self.conns {
+            if c.listener > li {
+                c.listener -= 1;
+            }
+        }
+        if let Some(si) = self.ifaces.iter().position(|s| s.name == name) {
+            let s = self.ifaces.remove(si);
+            s.dir.remove_socket(DP_SOCKET_NAME);
+            if let Ok(b) = SafeDir::open_existing(&self.config.dir) {
+                b.remove_dir(name);
+            }
+            let pin_dir = s.pin_dir.clone();
+            drop(s);
+            if let Some(p) = pin_dir {
+                let _ = std::fs::remove_dir(p);
+            }
+        }
+        true
     }
 
     /// The interfaces served, with what was prepared for each.
@@ -449,10 +567,10 @@ impl Server {
     }
 
     fn log_of(&self, c: Conn, end: ConnectionEnd) -> ConnectionLog {
-        let socket_iface = match self.listeners[c.listener].iface {
-            Some(i) => self.ifaces[i].name.clone(),
-            None => "*".to_string(),
-        };
+        let socket_iface = self.listeners[c.listener]
+            .iface
+            .clone()
+            .unwrap_or_else(|| "*".to_string());
         ConnectionLog {
             socket_iface,
             peer: c.peer,
@@ -522,7 +640,7 @@ impl Server {
                 ),
             };
             c.last = Instant::now();
-            let only = self.listeners[c.listener].iface;
+            let only = self.listeners[c.listener].iface.as_deref();
             let policy = ConnPolicy {
                 pods: &self.config.pods,
                 ifaces: &self.ifaces,
