@@ -8,14 +8,29 @@
 //! - [`ring`]: the AF_XDP ring protocol (single producer, single consumer,
 //!   the kernel as peer), over raw pointers or plain memory.
 //! - [`umem`]: UMEM geometry, descriptor validation, a frame allocator.
+//! - [`ebpf`]: the instruction encoder, the embedded six-instruction
+//!   redirect program, a disassembler.
+//! - [`rtnetlink`]: the rtnetlink messages for XDP attach, detach and query.
+//! - [`handshake`]: the device-plugin handshake (DPDK's `use_cni=1`): codec
+//!   and both state machines.
 //!
 //! The system calls that use these types live in `afxdp-sys`; the convenient,
-//! safe API and the `sockctl` tool live in `sockctl`.
+//! safe API and the `sockctl` tool live in `af-xdp`.
 //!
 //! ```
-//! use afxdp_core::abi::if_xdp::XdpDesc;
-//! // A descriptor as the kernel lays it out: 16 bytes.
-//! assert_eq!(core::mem::size_of::<XdpDesc>(), 16);
+//! use afxdp_core::ebpf::{disassemble, RedirectProgram, RedirectVariant};
+//! use afxdp_core::handshake::{Request, Response};
+//!
+//! // The redirect program, as the kernel will get it (map fd 3 patched in).
+//! let prog = RedirectProgram::new(RedirectVariant::Fallback, 3);
+//! assert_eq!(prog.insns().len(), 6);
+//! let mut text = String::new();
+//! disassemble(prog.insns(), &mut text).unwrap();
+//! assert!(text.contains("call bpf_redirect_map"));
+//!
+//! // What DPDK's PMD asks a device plugin, parsed without allocating.
+//! assert_eq!(Request::parse(b"/xsk_map_fd,eth0"), Ok(Request::XskMapFd { iface: "eth0" }));
+//! assert_eq!(Response::parse(b"/fd_ack"), Ok(Response::FdAck));
 //! ```
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
