@@ -119,7 +119,8 @@ pub fn diagnose(opts: &DoctorOptions) -> Vec<Check> {
         caps.map(|c| c.effective),
         opts.frames.unwrap_or(4096),
     ));
-    out.push(unprivileged_bpf());
+    out.push(unprivileged_bpf(caps.map(|c| c.effective)));
+    out.push(bpf_syscall());
     out.push(bpffs());
     out.push(hugepages());
     if let Some(iface) = &opts.iface {
@@ -131,7 +132,8 @@ pub fn diagnose(opts: &DoctorOptions) -> Vec<Check> {
     out
 }
 
-fn kernel() -> Check {
+/// The running kernel's release string and (major, minor).
+fn kernel_version() -> (String, (u32, u32)) {
     let uname = rustix::system::uname();
     let release = uname.release().to_string_lossy().into_owned();
     let mut nums = release
@@ -139,6 +141,11 @@ fn kernel() -> Check {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<u32>().unwrap_or(0));
     let v = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
+    (release, v)
+}
+
+fn kernel() -> Check {
+    let (release, v) = kernel_version();
     let detail = format!("Linux {release}");
     if v < (5, 3) {
         Check::new("kernel", Status::Fail, format!("{detail}: older than 5.3"))
@@ -208,6 +215,7 @@ fn capability_check(eff: Option<CapabilitySet>) -> Check {
     };
     let role = if eff.contains(CapabilitySet::BPF | CapabilitySet::NET_ADMIN)
         || eff.contains(CapabilitySet::SYS_ADMIN | CapabilitySet::NET_ADMIN)
+        || eff.contains(CapabilitySet::BPF | CapabilitySet::SYS_ADMIN)
     {
         "can be the device-plugin side too (load and attach the program)"
     } else {
@@ -215,8 +223,9 @@ fn capability_check(eff: Option<CapabilitySet>) -> Check {
     };
     let detail = format!("effective: {}; {role}", names(eff));
     if !eff.contains(CapabilitySet::NET_RAW) {
-        Check::new("capabilities", Status::Fail, detail)
-            .fix("an AF_XDP socket needs CAP_NET_RAW (Kubernetes: capabilities.add: [NET_RAW])")
+        Check::new("capabilities", Status::Fail, detail).fix(
+            "an AF_XDP socket needs CAP_NET_RAW; a non-root process gets it from ambient capabilities (setpriv --ambient-caps, an OCI runtime's ambient set) or from file capabilities on the binary (setcap cap_net_raw,cap_ipc_lock+ep), since Kubernetes' capabilities.add alone does not reach a non-root uid",
+        )
     } else if !eff.contains(CapabilitySet::IPC_LOCK) {
         Check::new("capabilities", Status::Warn, detail).fix(
             "without CAP_IPC_LOCK the UMEM is charged to RLIMIT_MEMLOCK (see memlock); add IPC_LOCK",
@@ -299,21 +308,58 @@ fn memlock(eff: Option<CapabilitySet>, frames: u32) -> Check {
     }
 }
 
-fn unprivileged_bpf() -> Check {
+fn unprivileged_bpf(eff: Option<CapabilitySet>) -> Check {
+    let (_, v) = kernel_version();
+    let bpf_cap = eff.is_some_and(|e| e.intersects(CapabilitySet::BPF | CapabilitySet::SYS_ADMIN));
     match std::fs::read_to_string("/proc/sys/kernel/unprivileged_bpf_disabled") {
-        Ok(v) => Check::new(
+        // Before 5.19 the sysctl gates every bpf() command, even the map
+        // update a client makes on the map it was handed.
+        Ok(val) if v < (5, 19) && val.trim() != "0" && !bpf_cap => Check::new(
+            "unprivileged_bpf",
+            Status::Fail,
+            format!(
+                "kernel.unprivileged_bpf_disabled = {} on a kernel before 5.19: a client without CAP_BPF cannot even insert its socket into the map",
+                val.trim()
+            ),
+        )
+        .fix("set kernel.unprivileged_bpf_disabled=0, grant CAP_BPF, or use kernel 5.19 or later"),
+        Ok(val) => Check::new(
             "unprivileged_bpf",
             Status::Ok,
             format!(
-                "kernel.unprivileged_bpf_disabled = {}: a client needs no bpf() of its own beyond the map it is handed",
-                v.trim()
+                "kernel.unprivileged_bpf_disabled = {}: {}",
+                val.trim(),
+                if v >= (5, 19) {
+                    "a client needs no bpf() privilege to use the map it is handed (5.19+)"
+                } else {
+                    "a client may use bpf() on the map it is handed"
+                }
             ),
         ),
         Err(_) => Check::new(
             "unprivileged_bpf",
             Status::Ok,
-            "kernel.unprivileged_bpf_disabled: cannot read /proc/sys (not needed by a client)",
+            "kernel.unprivileged_bpf_disabled: cannot read /proc/sys (matters only before 5.19)",
         ),
+    }
+}
+
+/// Whether bpf(2) reaches the kernel at all: a seccomp filter (Kubernetes'
+/// default profile) answers EPERM before the kernel looks at the command.
+fn bpf_syscall() -> Check {
+    // BPF_OBJ_GET_INFO_BY_FD on fd 0, which is not a BPF object: the
+    // kernel answers EINVAL (or EBADF if it is closed); a filter, EPERM.
+    // SAFETY: fd 0 is only borrowed for the call; nothing is written
+    // through it.
+    let fd0 = unsafe { afxdp_sys::BorrowedFd::borrow_raw(0) };
+    match afxdp_sys::bpf::map_info(fd0) {
+        Err(afxdp_core::Errno::EPERM) => Check::new(
+            "bpf syscall",
+            Status::Fail,
+            "bpf(2) answers EPERM before looking at its arguments: a seccomp filter blocks it",
+        )
+        .fix("a client needs bpf() for the map it is handed: allow bpf in the seccomp profile (Kubernetes: seccompProfile Unconfined or a custom profile)"),
+        _ => Check::new("bpf syscall", Status::Ok, "bpf(2) reaches the kernel (no seccomp filter blocks it)"),
     }
 }
 
@@ -329,14 +375,24 @@ fn bpffs() -> Check {
 
 fn hugepages() -> Check {
     match std::fs::read_to_string("/proc/sys/vm/nr_hugepages") {
-        Ok(v) => Check::new(
-            "hugepages",
-            Status::Ok,
-            format!(
-                "{} 2 MiB pages reserved (optional: UmemConfig::hugepages)",
-                v.trim()
-            ),
-        ),
+        Ok(v) => {
+            let size = std::fs::read_to_string("/proc/meminfo")
+                .ok()
+                .and_then(|m| {
+                    m.lines()
+                        .find(|l| l.starts_with("Hugepagesize:"))
+                        .map(|l| l.trim_start_matches("Hugepagesize:").trim().to_string())
+                })
+                .unwrap_or_else(|| "the default size".into());
+            Check::new(
+                "hugepages",
+                Status::Ok,
+                format!(
+                    "{} huge pages of {size} reserved (optional: UmemConfig::hugepages uses 2 MiB pages)",
+                    v.trim()
+                ),
+            )
+        }
         Err(_) => Check::new(
             "hugepages",
             Status::Ok,

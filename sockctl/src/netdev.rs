@@ -21,8 +21,12 @@ pub struct Netdev {
 /// How many queues a netdev has, and who said so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueueCount {
-    /// Number of RX queues (at least 1).
+    /// Number of RX queues the netdev can have (at least 1): what an XSKMAP
+    /// for it must hold.
     pub count: u32,
+    /// Number of RX queues it has now (at least 1): the queues a socket can
+    /// be bound to (ethtool's current counts, or the queues in sysfs).
+    pub active: u32,
     /// Where the number came from: `"ethtool"`, `"rtnetlink"`, `"sysfs"` or
     /// `"default"`.
     pub source: &'static str,
@@ -75,11 +79,18 @@ impl Netdev {
     /// and DPDK do), then rtnetlink (`IFLA_NUM_RX_QUEUES`), then sysfs; 1 if
     /// nobody knows.
     pub fn queue_count(&self) -> QueueCount {
+        let sysfs = netdev::sysfs_rx_queues(&self.name).ok().filter(|&n| n > 0);
         if let Ok(ch) = netdev::channels(&self.name) {
             let n = ch.max_rx.max(ch.max_combined);
             if n > 0 {
+                let now = ch.rx_count.max(ch.combined_count);
                 return QueueCount {
                     count: n,
+                    active: if now > 0 {
+                        now.min(n)
+                    } else {
+                        sysfs.unwrap_or(n).min(n)
+                    },
                     source: "ethtool",
                 };
             }
@@ -88,20 +99,21 @@ impl Netdev {
             if n > 0 {
                 return QueueCount {
                     count: n,
+                    active: sysfs.unwrap_or(n).min(n),
                     source: "rtnetlink",
                 };
             }
         }
-        if let Ok(n) = netdev::sysfs_rx_queues(&self.name) {
-            if n > 0 {
-                return QueueCount {
-                    count: n,
-                    source: "sysfs",
-                };
-            }
+        if let Some(n) = sysfs {
+            return QueueCount {
+                count: n,
+                active: n,
+                source: "sysfs",
+            };
         }
         QueueCount {
             count: 1,
+            active: 1,
             source: "default",
         }
     }

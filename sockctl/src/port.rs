@@ -256,31 +256,34 @@ impl Port {
     /// steps).
     pub fn open_with(vdev: &Vdev, opts: &PortOptions) -> Result<Port> {
         let netdev = Netdev::by_name(&vdev.iface)?;
+        let queues = netdev.queue_count();
+        if vdev.queues().end > queues.active {
+            return Err(Error::invalid(
+                "check queues",
+                &vdev.iface,
+                format!(
+                    "queues {}..{} asked for, but the interface has {} now ({} at most, from {})",
+                    vdev.start_queue,
+                    vdev.queues().end,
+                    queues.active,
+                    queues.count,
+                    queues.source
+                ),
+            )
+            .with_hint(format!(
+                "use fewer queues, or raise them (ethtool -L {} combined N)",
+                vdev.iface
+            )));
+        }
         let map = match &vdev.map {
-            MapSource::Load => {
-                let queues = netdev.queue_count();
-                if vdev.queues().end > queues.count {
-                    return Err(Error::invalid(
-                        "check queues",
-                        &vdev.iface,
-                        format!(
-                            "queues {}..{} asked for, but the interface has {} (from {})",
-                            vdev.start_queue,
-                            vdev.queues().end,
-                            queues.count,
-                            queues.source
-                        ),
-                    ));
-                }
-                Some(MapHolder::Prepared(Box::new(prepare_netdev(
-                    &vdev.iface,
-                    &PrepareOptions {
-                        mode: vdev.xdp_mode.unwrap_or(opts.attach_mode),
-                        attach: AttachKind::Link,
-                        ..Default::default()
-                    },
-                )?)))
-            }
+            MapSource::Load => Some(MapHolder::Prepared(Box::new(prepare_netdev(
+                &vdev.iface,
+                &PrepareOptions {
+                    mode: vdev.xdp_mode.unwrap_or(opts.attach_mode),
+                    attach: AttachKind::Link,
+                    ..Default::default()
+                },
+            )?))),
             MapSource::Pinned(path) => Some(MapHolder::External(XskMap::open_pinned(path)?)),
             // Asked for once the sockets exist, with their busy polling.
             MapSource::Handshake(_) if opts.handshake_busy_poll.is_some() => None,

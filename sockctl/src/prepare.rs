@@ -178,7 +178,12 @@ fn adopt(
         queues,
         adopted: true,
     };
-    prepared.pin_for_clients(opts)?;
+    if let Err(e) = prepared.pin_for_clients(opts) {
+        // Adopted, not made here: running clients depend on it. A failed
+        // takeover leaves it exactly as it was found.
+        let _ = prepared.persist();
+        return Err(e);
+    }
     Ok(prepared)
 }
 
@@ -190,9 +195,16 @@ impl PreparedNetdev {
         let Some(path) = &opts.pin else {
             return Ok(());
         };
-        match XskMap::open_pinned(path) {
+        match crate::map::Map::open_pinned(path) {
             Ok(there) if there.id() == self.map.id() => {}
-            _ => self.map.pin(path)?,
+            // A map pinned by a predecessor that died without cleaning up
+            // (kill -9 without a state directory): replaced.
+            Ok(_) => {
+                std::fs::remove_file(path)
+                    .map_err(|e| Error::from_io("remove stale pin", path.display(), &e))?;
+                self.map.pin(path)?;
+            }
+            Err(_) => self.map.pin(path)?,
         }
         self.pin = Some(path.clone());
         let mode = opts.pin_mode.unwrap_or(0o600);
@@ -207,6 +219,16 @@ impl PreparedNetdev {
             .map_err(|e| io_err("chown", path, e))?;
         }
         Ok(())
+    }
+
+    /// Leaves everything in place if it was adopted (see
+    /// [`is_adopted`](Self::is_adopted)), drops (undoes) it otherwise: what
+    /// a device-plugin side does with an interface it failed to finish
+    /// setting up.
+    pub fn abandon(self) {
+        if self.adopted {
+            let _ = self.persist();
+        }
     }
 
     /// Whether the attachment was adopted from a state directory (an

@@ -200,7 +200,7 @@ impl Umem {
         xsk::umem_reg(fd.as_fd(), &reg).map_err(|e| {
             let err = Error::sys("XDP_UMEM_REG", format!("{} bytes", layout.len()), e);
             match e {
-                Errno::ENOMEM | Errno::EPERM => err.with_hint(
+                Errno::ENOMEM | Errno::ENOBUFS | Errno::EPERM => err.with_hint(
                     "the UMEM is locked memory: grant CAP_IPC_LOCK or raise RLIMIT_MEMLOCK (ulimit -l), or use fewer frames",
                 ),
                 _ => err,

@@ -342,7 +342,8 @@ fn get_map_reports_refusals_by_name() {
                 &ConnectionEnd::PeerClosed
             ),
             (
-                None,
+                // A refused pod is logged by the name it gave.
+                Some("bad"),
                 vec![],
                 &ConnectionEnd::Refused("pod not accepted (/host_nak)".into())
             ),

@@ -227,6 +227,12 @@ fn exchange(
             )
         })?;
         XskMap::from_fd(fd).map_err(|e| {
+            if e.errno() == Some(Errno::EPERM) {
+                // bpf(2) itself refused: not the server's fault.
+                return Error::sys("check the XSKMAP handed over", sub(), Errno::EPERM)
+                    .with_detail("bpf(2) is not allowed here")
+                    .with_hint("a seccomp profile blocks bpf() in this container (Kubernetes' default profile does): allow it, or run the pod Unconfined; on kernels before 5.19, kernel.unprivileged_bpf_disabled must be 0 or the process needs CAP_BPF");
+            }
             Error::new(
                 ErrorKind::Protocol,
                 "device-plugin handshake",

@@ -262,6 +262,8 @@ struct Conn {
     peer: UCred,
     served: Vec<String>,
     last: Instant,
+    /// The pod name of the first `/connect`, accepted or not (for the log).
+    tried_pod: Option<String>,
 }
 
 /// The policy one connection is judged by: the server's pods, and the
@@ -414,16 +416,51 @@ impl Server {
         if let Some(o) = iopts.owner {
             opts.pin_owner = o;
         }
+        // What this call creates, removed again if a later step fails.
+        let mut made_pin_dir: Option<PathBuf> = None;
         let mut pin_dir = None;
         if let Some(pins) = &self.config.pin_dir {
+            ensure_bpffs(pins)?;
             let d = SafeDir::open(pins, 0o711, 0o711, Owner::default())?;
+            let existed = pins.join(name).exists();
             let sub = d.subdir(name, 0o711, Owner::default())?;
+            if !existed {
+                made_pin_dir = Some(sub.path().to_path_buf());
+            }
             opts.pin = Some(sub.path().join(DP_MAP_NAME));
             pin_dir = Some(sub.path().to_path_buf());
         }
-        let prepared = prepare_netdev(name, &opts)?;
-        let dir = base.subdir(name, self.config.dir_mode, socket_owner)?;
-        let fd = listen_in(&dir, DP_SOCKET_NAME, self.config.socket_mode, socket_owner)?;
+        let undo_dirs = |made_pin_dir: &Option<PathBuf>, made_dir: bool| {
+            if let Some(p) = made_pin_dir {
+                let _ = std::fs::remove_dir(p);
+            }
+            if made_dir {
+                base.remove_dir(name);
+            }
+        };
+        let prepared = match prepare_netdev(name, &opts) {
+            Ok(p) => p,
+            Err(e) => {
+                undo_dirs(&made_pin_dir, false);
+                return Err(e);
+            }
+        };
+        let existed = self.config.dir.join(name).exists();
+        let listening = base
+            .subdir(name, self.config.dir_mode, socket_owner)
+            .and_then(|dir| {
+                listen_in(&dir, DP_SOCKET_NAME, self.config.socket_mode, socket_owner)
+                    .map(|fd| (dir, fd))
+            });
+        let (dir, fd) = match listening {
+            Ok(v) => v,
+            Err(e) => {
+                // An adopted attachment stays for the clients using it.
+                prepared.abandon();
+                undo_dirs(&made_pin_dir, !existed);
+                return Err(e);
+            }
+        };
         self.listeners.push(Listener {
             fd,
             iface: Some(name.to_string()),
@@ -574,7 +611,7 @@ impl Server {
         ConnectionLog {
             socket_iface,
             peer: c.peer,
-            pod: c.session.pod().map(str::to_string),
+            pod: c.session.pod().map(str::to_string).or(c.tried_pod),
             served: c.served,
             end,
         }
@@ -599,6 +636,7 @@ impl Server {
                 peer,
                 served: Vec::new(),
                 last: Instant::now(),
+                tried_pod: None,
             };
             if !self.config.allow_uids.is_empty() && !self.config.allow_uids.contains(&peer.uid) {
                 log(&self.log_of(c, ConnectionEnd::UidRejected));
@@ -640,6 +678,11 @@ impl Server {
                 ),
             };
             c.last = Instant::now();
+            if let (Ok(afxdp_core::handshake::Request::Connect { hostname }), None) =
+                (&request, &c.tried_pod)
+            {
+                c.tried_pod = Some(hostname.to_string());
+            }
             let only = self.listeners[c.listener].iface.as_deref();
             let policy = ConnPolicy {
                 pods: &self.config.pods,
@@ -710,7 +753,9 @@ impl Server {
         for c in std::mem::take(&mut self.conns) {
             log(&self.log_of(c, ConnectionEnd::Shutdown));
         }
-        self.remove_sockets();
+        // Kept for the next server: a pod that mounted `<dir>/<iface>` sees
+        // the next socket appear in the very same directory.
+        self.remove_sockets(!keep_attached);
         let ifaces = std::mem::take(&mut self.ifaces);
         let mut first_err = None;
         for s in ifaces {
@@ -739,14 +784,14 @@ impl Server {
         }
     }
 
-    fn remove_sockets(&mut self) {
+    fn remove_sockets(&mut self, remove_dirs: bool) {
         self.listeners.clear();
         for s in &self.ifaces {
             s.dir.remove_socket(DP_SOCKET_NAME);
         }
         let base = self.config.dir.clone();
         for s in &self.ifaces {
-            if let Ok(b) = SafeDir::open_existing(&base) {
+            if let (true, Ok(b)) = (remove_dirs, SafeDir::open_existing(&base)) {
                 b.remove_dir(&s.name);
             }
         }
@@ -765,10 +810,15 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.conns.clear();
-        self.remove_sockets();
+        self.remove_sockets(true);
         for s in std::mem::take(&mut self.ifaces) {
-            let pin_dir = s.pin_dir.clone();
-            drop(s);
+            let Served {
+                prepared, pin_dir, ..
+            } = s;
+            // Dropped without a shutdown (an error in the loop): what was
+            // made here is undone; an attachment adopted from a state
+            // directory stays for the clients that use it.
+            prepared.abandon();
             if let Some(p) = pin_dir {
                 let _ = std::fs::remove_dir(p);
             }
@@ -787,6 +837,22 @@ fn apply_busy_poll(fd: BorrowedFd<'_>, bp: WireBusyPoll) -> bool {
         },
     )
     .is_ok()
+}
+
+/// Makes sure `dir` is on a bpffs, mounting one there if it is not (as the
+/// CLI contract says `--pin-dir` does; needs `CAP_SYS_ADMIN`).
+fn ensure_bpffs(dir: &Path) -> Result<()> {
+    // Created first: a directory inside a bpffs is on it already.
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::from_io("create pin directory", dir.display(), &e))?;
+    if crate::map::on_bpffs(dir) == Some(true) {
+        return Ok(());
+    }
+    rustix::mount::mount("bpf", dir, "bpf", rustix::mount::MountFlags::empty(), None).map_err(|e| {
+        Error::sys("mount bpffs", dir.display(), Errno::from_raw(e.raw_os_error())).with_hint(
+            "pins live on a BPF filesystem: mount one there (mount -t bpf bpf DIR), or run with CAP_SYS_ADMIN",
+        )
+    })
 }
 
 /// The path of the pinned map of `iface` under `pin_dir`.

@@ -140,7 +140,7 @@ fn main() -> ExitCode {
         }
         Err(Failure::Silent(code)) => ExitCode::from(code),
         Err(Failure::Op(e)) => {
-            report(&cli_hints(e));
+            report(&cli_hints(cmd, e));
             ExitCode::from(1)
         }
     }
@@ -177,13 +177,20 @@ fn help_topic(args: &[String]) -> String {
 
 /// Adds this tool's own hints (which name its flags and `--vdev`
 /// arguments) where the library's hint speaks only of the system.
-fn cli_hints(e: af_xdp::Error) -> af_xdp::Error {
+fn cli_hints(cmd: &str, e: af_xdp::Error) -> af_xdp::Error {
     use af_xdp::ErrorKind;
     let op = e.op().to_string();
     match (e.kind(), op.as_str()) {
+        (ErrorKind::PermissionDenied, "BPF_MAP_CREATE" | "BPF_PROG_LOAD" | "BPF_LINK_CREATE")
+            if cmd == "rx" =>
+        {
+            e.with_hint(
+                "loading the program needs CAP_BPF and CAP_NET_ADMIN (or root); without them, get the XSKMAP from a device-plugin side: --vdev ...,use_cni=1 (the handshake) or ...,use_pinned_map=1 (a pinned map)",
+            )
+        }
         (ErrorKind::PermissionDenied, "BPF_MAP_CREATE" | "BPF_PROG_LOAD" | "BPF_LINK_CREATE") => e
             .with_hint(
-                "loading the program needs CAP_BPF and CAP_NET_ADMIN (or root); without them, get the XSKMAP from a device-plugin side: --vdev ...,use_pinned_map=1 (a pinned map)",
+                "the device-plugin side needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN (and CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER with --socket-owner/--pin-owner), or root",
             ),
         (ErrorKind::Unsupported, "bind AF_XDP socket") => {
             e.with_hint("the driver has no zero-copy AF_XDP: add force_copy=1 to --vdev")

@@ -14,9 +14,11 @@ use crate::Failure;
 
 const HELP: &str = "\
 usage: sockctl rx --vdev 'iface=IF[,start_queue=N][,queue_count=N][,use_cni=1|use_pinned_map=1]
-                         [,dp_path=PATH][,force_copy=1][,busy_budget=N][,shared_umem=1]'
+                         [,dp_path=PATH][,force_copy=1][,busy_budget=N][,shared_umem=1]
+                         [,mode=drv|skb]'
                   [--fwd rxdrop|macswap|txonly] [--duration SECS] [--count N] [--json]
-                  [--mode auto|native|skb] [--batch N]
+                  [--mode auto|native|skb] [--batch N] [--wait spin|adaptive|block]
+                  [--rate PPS] [--pod-name NAME]
 
 Open AF_XDP sockets on queues start_queue..start_queue+queue_count of IF, as DPDK's
 net_af_xdp PMD does with the same arguments (same names, meanings and defaults):
@@ -33,6 +35,7 @@ net_af_xdp PMD does with the same arguments (same names, meanings and defaults):
                  CAP_NET_ADMIN, so a failure is a warning)
   shared_umem    one UMEM for all queues
   mode           XDP attach mode when sockctl attaches the program: drv or skb
+                 (sockctl's addition; DPDK has no such argument)
 Without use_pinned_map or use_cni, sockctl creates the XSKMAP, loads the redirect program
 and attaches it itself (as a BPF link: it is gone when sockctl exits), which needs
 CAP_BPF and CAP_NET_ADMIN.
@@ -59,6 +62,10 @@ examples:
   sockctl rx --vdev iface=eth0,use_pinned_map=1 --fwd rxdrop
   sockctl rx --vdev iface=eth0,use_cni=1 --count 1000 --json
 ";
+
+/// How long frames may sit in the TX ring without one completing before
+/// txonly gives up (a down interface or peer never completes them).
+const TX_STALL: Duration = Duration::from_secs(2);
 
 pub fn main(args: &[String]) -> Result<(), Failure> {
     let p = parse(
@@ -228,6 +235,7 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
     let mut next_report = start + Duration::from_secs(1);
     let mut last_report = (start, Counters::default());
     let mut rounds = 0u64;
+    let mut last_progress = start;
     let mut next_housekeeping = start;
     let done = |c: &Counters| match count {
         Some(n) if fwd == FwdMode::TxOnly => c.tx_packets >= n,
@@ -257,6 +265,9 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
             moved += f.poll(q);
         }
         rounds += 1;
+        if moved > 0 {
+            last_progress = Instant::now();
+        }
         let now_counters = port.counters();
         if done(&now_counters) {
             stopped_by = "count";
@@ -311,6 +322,25 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
             for (f, q) in fwds.iter_mut().zip(port.queues_mut()) {
                 f.drain_tx(q);
                 pending |= q.in_flight_tx() > 0;
+            }
+            if pending && last_progress.elapsed() > TX_STALL {
+                failure = Some(
+                    af_xdp::Error::new(
+                        af_xdp::ErrorKind::NetworkDown,
+                        "transmit",
+                        &vdev.iface,
+                        format!(
+                            "no frame completed for {} s with frames in flight",
+                            TX_STALL.as_secs()
+                        ),
+                    )
+                    .with_hint(format!(
+                        "is {} up, and is its peer up? (ip link show {})",
+                        vdev.iface, vdev.iface
+                    )),
+                );
+                stopped_by = "error";
+                break;
             }
             if pending {
                 std::thread::yield_now();
