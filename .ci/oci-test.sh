@@ -54,7 +54,7 @@ cat >"$WORK/bundle/config.json" <<JSON
     "terminal": false,
     "user": { "uid": 65534, "gid": 65534 },
     "args": ["/sockctl", "rx", "--vdev", "iface=xa,use_cni=1", "--count", "$N",
-             "--duration", "60", "--json"],
+             "--duration", "20", "--json"],
     "env": ["PATH=/"],
     "cwd": "/",
     "capabilities": {
@@ -93,7 +93,7 @@ for _ in $(seq 200); do grep -q "^sockctl rx:" "$WORK/container.log" && break; s
 grep -q "^sockctl rx:" "$WORK/container.log" || fail "the container did not open its port"
 
 # Traffic from the peer end (root), paced so that the receiver keeps up.
-ip netns exec "$NS" "$BIN" rx --vdev iface=xb --fwd txonly --count "$N" --rate 200000 \
+ip netns exec "$NS" "$BIN" rx --vdev iface=xb --fwd txonly --count "$N" --rate 100000 \
     --json >"$WORK/sender.out" 2>"$WORK/sender.log"
 
 wait "$CPID" || fail "the container exited with $?"

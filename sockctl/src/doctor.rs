@@ -430,25 +430,39 @@ fn device_plugin(iface: &str, opts: &DoctorOptions) -> Vec<Check> {
                 hostname: opts.pod_name.clone(),
                 step_timeout: std::time::Duration::from_secs(2),
             };
-            out.push(match xskmap_by_handshake(&sock, iface, &hs) {
-                Ok(m) => Check::new(
-                    "handshake",
-                    Status::Ok,
-                    format!(
-                        "{} answers: XSKMAP id {} with {} entries",
-                        sock.display(),
-                        m.id(),
-                        m.max_entries()
+            out.push(
+                match (
+                    iface.is_empty(),
+                    xskmap_by_handshake_or_probe(&sock, iface, &hs),
+                ) {
+                    (true, Ok(_)) => Check::new(
+                        "handshake",
+                        Status::Ok,
+                        format!(
+                            "{} answers the handshake (no interface asked for)",
+                            sock.display()
+                        ),
                     ),
-                ),
-                Err(e) => {
-                    let c = Check::new("handshake", Status::Fail, e.to_string());
-                    match e.hint() {
-                        Some(h) => c.fix(h),
-                        None => c,
+                    (_, Ok(None)) => unreachable!("a map is asked for with an interface"),
+                    (_, Ok(Some(m))) => Check::new(
+                        "handshake",
+                        Status::Ok,
+                        format!(
+                            "{} answers: XSKMAP id {} with {} entries",
+                            sock.display(),
+                            m.id(),
+                            m.max_entries()
+                        ),
+                    ),
+                    (_, Err(e)) => {
+                        let c = Check::new("handshake", Status::Fail, e.to_string());
+                        match e.hint() {
+                            Some(h) => c.fix(h),
+                            None => c,
+                        }
                     }
-                }
-            });
+                },
+            );
         }
     }
     let pin_exists = std::fs::symlink_metadata(&pin).is_ok() && !is_socket_path(&pin);
@@ -491,6 +505,19 @@ fn device_plugin(iface: &str, opts: &DoctorOptions) -> Vec<Check> {
         );
     }
     out
+}
+
+/// The XSKMAP of `iface` by handshake, or (no interface) just a handshake.
+fn xskmap_by_handshake_or_probe(
+    sock: &std::path::Path,
+    iface: &str,
+    hs: &HandshakeOptions,
+) -> crate::Result<Option<XskMap>> {
+    if iface.is_empty() {
+        crate::handshake::probe_handshake(sock, hs).map(|()| None)
+    } else {
+        xskmap_by_handshake(sock, iface, hs).map(Some)
+    }
 }
 
 fn is_socket_path(p: &std::path::Path) -> bool {

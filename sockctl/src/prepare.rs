@@ -66,7 +66,9 @@ pub const STATE_MAP_NAME: &str = "xsks_map";
 /// program attached, and the map's pin if one was asked for.
 ///
 /// Dropping it undoes everything (the pin is removed, the program
-/// detached), unless [`persist`](Self::persist) was called.
+/// detached), unless [`persist`](Self::persist) was called, or it was
+/// adopted from a state directory (then only [`teardown`](Self::teardown)
+/// undoes it).
 #[derive(Debug)]
 pub struct PreparedNetdev {
     // Declared in the order of teardown: unpin, then detach.
@@ -76,6 +78,11 @@ pub struct PreparedNetdev {
     map: XskMap,
     queues: QueueCount,
     adopted: bool,
+    /// Whether an adopted attachment is undone on drop (only by
+    /// [`PreparedNetdev::teardown`]).
+    teardown: bool,
+    /// The state directory's lock, held while this lives.
+    _lock: Option<std::os::fd::OwnedFd>,
 }
 
 /// Prepares `iface` for AF_XDP clients: creates an XSKMAP with one entry
@@ -105,18 +112,78 @@ pub fn prepare_netdev(iface: &str, opts: &PrepareOptions) -> Result<PreparedNetd
             ));
         }
         let dir = state.join(iface);
-        let (link_pin, map_pin) = (dir.join(STATE_LINK_NAME), dir.join(STATE_MAP_NAME));
-        if link_pin.exists() && map_pin.exists() {
-            return adopt(netdev, queues, &link_pin, &map_pin, opts);
-        }
         if let Err(e) = std::fs::create_dir_all(&dir) {
-            return Err(Error::sys(
-                "create state directory",
-                dir.display(),
-                afxdp_core::Errno::from_raw(e.raw_os_error().unwrap_or(0)),
-            ));
+            return Err(Error::from_io("create state directory", dir.display(), &e));
         }
+        // One device-plugin side per state directory: a second one would
+        // adopt the same link and detach it under the first when it exits.
+        let lock = lock_dir(&dir)?;
+        let (link_pin, map_pin) = (dir.join(STATE_LINK_NAME), dir.join(STATE_MAP_NAME));
+        match (link_pin.exists(), map_pin.exists()) {
+            (true, true) => {
+                let mut p = adopt(netdev, queues, &link_pin, &map_pin, opts)?;
+                p._lock = Some(lock);
+                return Ok(p);
+            }
+            (false, false) => {}
+            (link, _) => {
+                let (there, missing) = if link {
+                    (&link_pin, &map_pin)
+                } else {
+                    (&map_pin, &link_pin)
+                };
+                return Err(Error::new(
+                    crate::ErrorKind::Busy,
+                    "adopt attachment",
+                    dir.display(),
+                    format!(
+                        "half a state: {} is pinned, {} is not (a predecessor stopped between the two)",
+                        there.display(),
+                        missing.display()
+                    ),
+                )
+                .with_hint(format!(
+                    "remove {} to start afresh (a pinned link keeps its program attached until its pin is removed)",
+                    there.display()
+                )));
+            }
+        }
+        return prepare_fresh(netdev, queues, iface, opts, Some(lock));
     }
+    prepare_fresh(netdev, queues, iface, opts, None)
+}
+
+/// Takes an exclusive lock on the directory `dir` (held by the fd).
+fn lock_dir(dir: &Path) -> Result<std::os::fd::OwnedFd> {
+    let fd = rustix::fs::open(
+        dir,
+        rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| io_err("open state directory", dir, e))?;
+    rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(|e| {
+        if e == rustix::io::Errno::WOULDBLOCK {
+            Error::new(
+                crate::ErrorKind::Busy,
+                "lock state directory",
+                dir.display(),
+                "another device-plugin side is using it",
+            )
+        } else {
+            io_err("lock state directory", dir, e)
+        }
+    })?;
+    Ok(fd)
+}
+
+/// Creates the map and program, attaches, and pins as asked.
+fn prepare_fresh(
+    netdev: Netdev,
+    queues: QueueCount,
+    iface: &str,
+    opts: &PrepareOptions,
+    lock: Option<std::os::fd::OwnedFd>,
+) -> Result<PreparedNetdev> {
     let map = XskMap::create(queues.count, "xsks_map")?;
     let prog = XdpProgram::load_redirect(&map, opts.variant)?;
     let mut attachment = match opts.attach {
@@ -126,6 +193,8 @@ pub fn prepare_netdev(iface: &str, opts: &PrepareOptions) -> Result<PreparedNetd
     // Pin only once attached; if a pin fails, what is made so far is
     // dropped (unpinned, detached) with the error.
     let mut prepared = PreparedNetdev {
+        _lock: lock,
+        teardown: false,
         pin: None,
         state_map_pin: None,
         attachment: {
@@ -156,9 +225,17 @@ fn adopt(
     opts: &PrepareOptions,
 ) -> Result<PreparedNetdev> {
     let map = XskMap::open_pinned(map_pin)?;
-    let attachment = Attachment::adopt_pinned_link(netdev, link_pin)?;
-    let ids = attachment.program().map_ids()?;
+    let mut attachment = Attachment::adopt_pinned_link(netdev, link_pin)?;
+    let ids = match attachment.program().map_ids() {
+        Ok(ids) => ids,
+        Err(e) => {
+            let _ = attachment.keep_on_drop();
+            return Err(e);
+        }
+    };
     if !ids.contains(&map.id()) {
+        // Not ours to undo: leave it exactly as found.
+        let _ = attachment.keep_on_drop();
         return Err(Error::invalid(
             "adopt attachment",
             link_pin.display(),
@@ -171,6 +248,8 @@ fn adopt(
         .with_hint("remove the state directory's pins for this interface to start afresh"));
     }
     let mut prepared = PreparedNetdev {
+        _lock: None,
+        teardown: false,
         pin: None,
         state_map_pin: Some(map_pin.to_path_buf()),
         attachment,
@@ -178,12 +257,9 @@ fn adopt(
         queues,
         adopted: true,
     };
-    if let Err(e) = prepared.pin_for_clients(opts) {
-        // Adopted, not made here: running clients depend on it. A failed
-        // takeover leaves it exactly as it was found.
-        let _ = prepared.persist();
-        return Err(e);
-    }
+    // On failure the adopted attachment is dropped, which leaves it as it
+    // was found (see `Drop`): running clients depend on it.
+    prepared.pin_for_clients(opts)?;
     Ok(prepared)
 }
 
@@ -222,13 +298,16 @@ impl PreparedNetdev {
     }
 
     /// Leaves everything in place if it was adopted (see
-    /// [`is_adopted`](Self::is_adopted)), drops (undoes) it otherwise: what
-    /// a device-plugin side does with an interface it failed to finish
-    /// setting up.
-    pub fn abandon(self) {
-        if self.adopted {
-            let _ = self.persist();
-        }
+    /// [`is_adopted`](Self::is_adopted)), undoes it otherwise: what a
+    /// device-plugin side does with an interface it failed to finish
+    /// setting up. The same as dropping it.
+    pub fn abandon(self) {}
+
+    /// Undoes everything, adopted or not: unpins (the state directory's
+    /// pins too) and detaches. What a device-plugin side's clean shutdown
+    /// does.
+    pub fn teardown(mut self) {
+        self.teardown = true;
     }
 
     /// Whether the attachment was adopted from a state directory (an
@@ -281,7 +360,16 @@ impl PreparedNetdev {
 }
 
 impl Drop for PreparedNetdev {
+    /// Unpins and detaches, except an adopted attachment (made by another
+    /// process, which clients may be using), which is left as it was found
+    /// unless [`teardown`](PreparedNetdev::teardown) asked otherwise.
     fn drop(&mut self) {
+        if self.adopted && !self.teardown {
+            let _ = self.attachment.keep_on_drop();
+            self.pin = None;
+            self.state_map_pin = None;
+            return;
+        }
         for path in [self.pin.take(), self.state_map_pin.take()]
             .into_iter()
             .flatten()

@@ -397,7 +397,14 @@ fn an_unprivileged_client_receives_every_frame_through_the_handshake() {
     // The files are as the contract says: <dir>/xa 0700 and the socket
     // 0600, both the client's.
     let sock = dir.path().join("xa/afxdp.sock");
-    assert_eq!(mode_uid(&dir.path().join("xa")), (0o700, NOBODY));
+    // The directory stays root's, searchable by the pod's group only; the
+    // socket is the pod's.
+    assert_eq!(mode_uid(&dir.path().join("xa")), (0o710, 0));
+    assert_eq!(
+        std::fs::metadata(dir.path().join("xa")).unwrap().gid(),
+        NOBODY,
+        "group: the pod's"
+    );
     assert_eq!(mode_uid(&sock), (0o600, NOBODY));
     assert!(std::fs::metadata(&sock).unwrap().file_type().is_socket());
 

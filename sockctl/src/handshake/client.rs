@@ -102,6 +102,14 @@ pub fn xskmap_and_busy_poll_by_handshake(
     got.expect("the exchange asked for the map and succeeded")
 }
 
+/// Checks that a device plugin answers at `socket`: `/connect`,
+/// `/version` and `/fin`, asking for nothing (what `sockctl doctor` does
+/// without an interface). Against the reference plugin, which serves one
+/// connection per socket, this uses that connection up.
+pub fn probe_handshake(socket: &Path, opts: &HandshakeOptions) -> Result<()> {
+    exchange(socket, None, None, &[], opts).map(|_| ())
+}
+
 /// The subject of a handshake error: the socket, and the interface.
 fn subject(socket: &Path, iface: Option<&str>) -> String {
     match iface {
@@ -146,6 +154,18 @@ fn exchange(
 ) -> Result<Option<Result<XskMap>>> {
     let hostname = opts.hostname();
     let sub = || subject(socket, iface);
+    let room = MAX_REQUEST_LEN - "/connect,".len();
+    if hostname.len() > room {
+        return Err(Error::invalid(
+            "device-plugin handshake",
+            sub(),
+            format!(
+                "pod name {hostname:?} is {} bytes; /connect carries at most {room} within the protocol's {MAX_REQUEST_LEN}-byte requests",
+                hostname.len()
+            ),
+        )
+        .with_hint("use a shorter pod name (hostname)"));
+    }
     let mut config = ClientConfig::new(&hostname);
     if let Some(i) = iface {
         config = config.map_fd(i);

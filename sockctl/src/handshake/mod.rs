@@ -8,7 +8,7 @@ pub mod paths;
 pub mod server;
 
 pub use client::{
-    busy_poll_by_handshake, default_socket_path, xskmap_and_busy_poll_by_handshake,
-    xskmap_by_handshake, HandshakeOptions, LEGACY_SOCKET_PATH,
+    busy_poll_by_handshake, default_socket_path, probe_handshake,
+    xskmap_and_busy_poll_by_handshake, xskmap_by_handshake, HandshakeOptions, LEGACY_SOCKET_PATH,
 };
 pub use paths::{Owner, SafeDir};

@@ -29,17 +29,6 @@ impl Owner {
     pub fn is_set(&self) -> bool {
         self.uid.is_some() || self.gid.is_some()
     }
-
-    fn apply(&self, fd: impl AsFd, what: &Path) -> Result<()> {
-        if !self.is_set() {
-            return Ok(());
-        }
-        // SAFETY (not unsafe code): ids are plain numbers; the raw
-        // constructors only reject -1, which `u32` from the user may be.
-        let uid = self.uid.map(Uid::from_raw);
-        let gid = self.gid.map(Gid::from_raw);
-        fs::fchown(fd, uid, gid).map_err(|e| io_err("chown", what, e))
-    }
 }
 
 pub(crate) fn io_err(op: &'static str, path: &Path, e: rustix::io::Errno) -> Error {
@@ -63,8 +52,10 @@ impl SafeDir {
     /// component may be a symlink (`ELOOP`), and `..` is refused. The last
     /// component, whether created or found, must be owned by this process's
     /// effective uid (otherwise whoever owns it could swap what the server
-    /// puts there); it then gets `mode` and, if given, `owner`.
-    pub fn open(path: &Path, create_mode: u32, mode: u32, owner: Owner) -> Result<SafeDir> {
+    /// puts there). A directory that existed keeps its mode (`--dir /tmp`
+    /// leaves `/tmp` as it is); one created here gets `create_mode`
+    /// exactly, whatever the umask.
+    pub fn open(path: &Path, create_mode: u32) -> Result<SafeDir> {
         let mut cur: StdOwnedFd = if path.is_absolute() {
             fs::open(
                 "/",
@@ -81,6 +72,7 @@ impl SafeDir {
         }
         .map_err(|e| io_err("open directory", path, e))?;
         let mut walked = PathBuf::from(if path.is_absolute() { "/" } else { "." });
+        let mut created = false;
         for comp in path.components() {
             let name: &OsStr = match comp {
                 Component::RootDir | Component::CurDir => continue,
@@ -94,21 +86,16 @@ impl SafeDir {
                 }
             };
             walked.push(name);
-            cur = open_or_create(&cur, name, create_mode, &walked)?;
+            let (fd, made) = open_or_create(&cur, name, create_mode, &walked)?;
+            if made {
+                fs::fchmod(&fd, Mode::from_raw_mode(create_mode))
+                    .map_err(|e| io_err("chmod", &walked, e))?;
+            }
+            cur = fd;
+            created = made;
         }
-        let st = fs::fstat(&cur).map_err(|e| io_err("stat directory", path, e))?;
-        let euid = rustix::process::geteuid().as_raw();
-        if st.st_uid != euid {
-            return Err(Error::new(
-                ErrorKind::PermissionDenied,
-                "open directory",
-                path.display(),
-                format!("owned by uid {}, not by this process (uid {euid}): refusing to serve from a directory someone else controls", st.st_uid),
-            )
-            .with_hint("remove it, or choose another directory"));
-        }
-        fs::fchmod(&cur, Mode::from_raw_mode(mode)).map_err(|e| io_err("chmod", path, e))?;
-        owner.apply(&cur, path)?;
+        let _ = created;
+        check_ours(&cur, path)?;
         Ok(SafeDir {
             fd: cur,
             path: path.to_path_buf(),
@@ -165,24 +152,19 @@ impl SafeDir {
         &self.path
     }
 
-    /// Opens (creating as needed) the subdirectory `name` of this one (see
-    /// [`open`](Self::open) for the checks).
-    pub fn subdir(&self, name: &str, mode: u32, owner: Owner) -> Result<SafeDir> {
+    /// Opens (creating as needed) the subdirectory `name` of this one; it
+    /// must be (or becomes) this process's, with `mode` and, if given, the
+    /// group `group` (so that a pod's gid may search it while only root can
+    /// change what is in it).
+    pub fn subdir(&self, name: &str, mode: u32, group: Option<u32>) -> Result<SafeDir> {
         let path = self.path.join(name);
         check_name(name, &path)?;
-        let fd = open_or_create(&self.fd, OsStr::new(name), mode, &path)?;
-        let st = fs::fstat(&fd).map_err(|e| io_err("stat directory", &path, e))?;
-        let euid = rustix::process::geteuid().as_raw();
-        if st.st_uid != euid && owner.uid != Some(st.st_uid) {
-            return Err(Error::new(
-                ErrorKind::PermissionDenied,
-                "open directory",
-                path.display(),
-                format!("owned by uid {}, not by this process", st.st_uid),
-            ));
-        }
+        let (fd, _) = open_or_create(&self.fd, OsStr::new(name), mode, &path)?;
+        check_ours(&fd, &path)?;
         fs::fchmod(&fd, Mode::from_raw_mode(mode)).map_err(|e| io_err("chmod", &path, e))?;
-        owner.apply(&fd, &path)?;
+        if let Some(g) = group {
+            fs::fchown(&fd, None, Some(Gid::from_raw(g))).map_err(|e| io_err("chown", &path, e))?;
+        }
         Ok(SafeDir { fd, path })
     }
 
@@ -204,6 +186,19 @@ impl SafeDir {
             Err(e) if e == rustix::io::Errno::NOENT => Ok(()),
             Err(e) => Err(io_err("stat", &path, e)),
             Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Socket => {
+                // Stale only if nobody answers: a live server's socket is
+                // not taken over.
+                if let Ok(addr) = afxdp_sys::unix::UnixAddr::try_from(self.fd_path(name).as_path())
+                {
+                    if afxdp_sys::unix::connect_to(&addr).is_ok() {
+                        return Err(Error::sys(
+                            "replace stale socket",
+                            path.display(),
+                            afxdp_core::Errno::EADDRINUSE,
+                        )
+                        .with_detail("another server is listening on it"));
+                    }
+                }
                 fs::unlinkat(&self.fd, name, AtFlags::empty())
                     .map_err(|e| io_err("remove stale socket", &path, e))
             }
@@ -219,13 +214,20 @@ impl SafeDir {
         }
     }
 
-    /// Removes `name` if it is a socket (at shutdown).
+    /// Removes `name` if it is a socket (at shutdown, after closing it).
     pub fn remove_socket(&self, name: &str) {
-        let _ = self.remove_stale_socket(name);
+        if let Ok(st) = fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            if FileType::from_raw_mode(st.st_mode) == FileType::Socket {
+                let _ = fs::unlinkat(&self.fd, name, AtFlags::empty());
+            }
+        }
     }
 
-    /// Sets the mode and owner of `name` (not following a symlink).
-    pub fn set_mode_owner(&self, name: &str, mode: u32, owner: Owner) -> Result<()> {
+    /// Sets the mode and owner of the socket `name` this process just
+    /// bound: reopened without following a symlink, and changed only if it
+    /// is that socket (a socket, one link, ours), so that nothing renamed
+    /// or linked into its place is changed instead.
+    pub fn set_socket_mode_owner(&self, name: &str, mode: u32, owner: Owner) -> Result<()> {
         let path = self.path.join(name);
         let fd = fs::openat(
             &self.fd,
@@ -234,6 +236,19 @@ impl SafeDir {
             Mode::empty(),
         )
         .map_err(|e| io_err("open", &path, e))?;
+        let st = fs::fstat(&fd).map_err(|e| io_err("stat", &path, e))?;
+        let euid = rustix::process::geteuid().as_raw();
+        if FileType::from_raw_mode(st.st_mode) != FileType::Socket
+            || st.st_nlink != 1
+            || st.st_uid != euid
+        {
+            return Err(Error::new(
+                ErrorKind::PermissionDenied,
+                "set socket mode",
+                path.display(),
+                "what is there now is not the socket this server bound: refusing to change it",
+            ));
+        }
         // fchmod/fchown do not take O_PATH fds: go through /proc.
         let proc = {
             use std::os::fd::AsRawFd;
@@ -259,6 +274,25 @@ impl SafeDir {
     }
 }
 
+/// Refuses a directory not owned by this process's effective uid.
+fn check_ours(fd: &impl AsFd, path: &Path) -> Result<()> {
+    let st = fs::fstat(fd).map_err(|e| io_err("stat directory", path, e))?;
+    let euid = rustix::process::geteuid().as_raw();
+    if st.st_uid != euid {
+        return Err(Error::new(
+            ErrorKind::PermissionDenied,
+            "open directory",
+            path.display(),
+            format!(
+                "owned by uid {}, not by this process (uid {euid}): refusing to serve from a directory someone else controls",
+                st.st_uid
+            ),
+        )
+        .with_hint("remove it, or choose another directory"));
+    }
+    Ok(())
+}
+
 fn check_name(name: &str, path: &Path) -> Result<()> {
     if name.is_empty() || name == "." || name == ".." || name.contains('/') {
         return Err(Error::invalid(
@@ -270,14 +304,23 @@ fn check_name(name: &str, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn open_or_create(parent: &impl AsFd, name: &OsStr, mode: u32, path: &Path) -> Result<StdOwnedFd> {
+/// Opens the directory `name` in `parent` (no symlink followed), creating
+/// it with `mode` if it is missing; says whether it was created here.
+fn open_or_create(
+    parent: &impl AsFd,
+    name: &OsStr,
+    mode: u32,
+    path: &Path,
+) -> Result<(StdOwnedFd, bool)> {
     let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut made = false;
     for _ in 0..3 {
         match fs::openat(parent, name.as_bytes(), flags, Mode::empty()) {
-            Ok(fd) => return Ok(fd),
+            Ok(fd) => return Ok((fd, made)),
             Err(e) if e == rustix::io::Errno::NOENT => {
                 match fs::mkdirat(parent, name.as_bytes(), Mode::from_raw_mode(mode)) {
-                    Ok(()) | Err(rustix::io::Errno::EXIST) => continue,
+                    Ok(()) => made = true,
+                    Err(rustix::io::Errno::EXIST) => {}
                     Err(e) => return Err(io_err("create directory", path, e)),
                 }
             }

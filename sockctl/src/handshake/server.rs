@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use afxdp_core::abi::socket::{PollFd, UCred, POLLERR, POLLHUP, POLLIN};
 pub use afxdp_core::handshake::PodCheck;
 use afxdp_core::handshake::{
-    BusyPoll as WireBusyPoll, HandshakeError, Response, ServerPolicy, ServerSession,
+    BusyPoll as WireBusyPoll, HandshakeError, Response, ServerPolicy, ServerSession, ServerState,
     MAX_REQUEST_LEN, MAX_RESPONSE_LEN,
 };
 use afxdp_core::Errno;
@@ -85,6 +85,15 @@ pub trait PodChecker: Send + Sync {
     }
 }
 
+/// Messages read from one connection per round of [`Server::serve`].
+const MESSAGES_PER_ROUND: usize = 16;
+
+/// The largest `/config_busy_poll` a pod may ask root to set: 1 ms of
+/// busy polling (DPDK uses 20 µs).
+pub const MAX_BUSY_POLL_TIMEOUT_US: u32 = 1000;
+/// The largest busy-poll budget a pod may ask for (DPDK uses 64).
+pub const MAX_BUSY_POLL_BUDGET: u16 = 256;
+
 /// The reference plugin's idle timeout: 30 s by default.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -99,9 +108,12 @@ pub struct ServerConfig {
     /// Mode of each socket (default 0600). A client needs write permission
     /// on it, and search permission on its directories.
     pub socket_mode: u32,
-    /// Owner of each `<dir>/<iface>` and socket (default: this process):
-    /// set it to the client's uid so that an unprivileged client may
-    /// connect while the defaults keep everyone else out.
+    /// Owner of each socket (default: this process): set it to the
+    /// client's uid (and gid) so that an unprivileged client may connect
+    /// while the defaults keep everyone else out. `<dir>/<iface>` stays
+    /// this process's and gets that gid and group search permission, so
+    /// the client can reach the socket but change nothing in the
+    /// directory.
     pub socket_owner: Owner,
     /// The pods accepted.
     pub pods: PodPolicy,
@@ -113,8 +125,9 @@ pub struct ServerConfig {
     /// Also serve every interface on this one socket (the legacy device
     /// plugin's `/tmp/afxdp.sock`).
     pub legacy_socket: Option<PathBuf>,
-    /// Connections served at once; more wait in the listen backlog
-    /// (default 256).
+    /// Connections served at once on each socket (default 256); when
+    /// full, the oldest connection that has not yet sent `/connect` is
+    /// closed to make room.
     pub max_connections: usize,
     /// How each interface is prepared. Its `pin` is ignored: with
     /// `pin_dir`, the map of each interface is pinned at
@@ -284,6 +297,10 @@ impl ServerPolicy for ConnPolicy<'_> {
         }
     }
 
+    fn may_busy_poll(&self, _pod: &str, config: WireBusyPoll) -> bool {
+        config.timeout_us <= MAX_BUSY_POLL_TIMEOUT_US && config.budget <= MAX_BUSY_POLL_BUDGET
+    }
+
     fn may_serve(&self, pod: &str, iface: &str) -> bool {
         let served = match self.only {
             Some(name) => name == iface,
@@ -347,7 +364,7 @@ fn listen_in(dir: &SafeDir, name: &str, mode: u32, owner: Owner) -> Result<Owned
     // client that gave up in between cannot block it.
     rustix::fs::fcntl_setfl(&fd, rustix::fs::OFlags::NONBLOCK)
         .map_err(|e| super::paths::io_err("fcntl O_NONBLOCK", &path, e))?;
-    dir.set_mode_owner(name, mode, owner)?;
+    dir.set_socket_mode_owner(name, mode, owner)?;
     Ok(fd)
 }
 
@@ -411,7 +428,14 @@ impl Server {
             ));
         }
         let socket_owner = iopts.owner.unwrap_or(self.config.socket_owner);
-        let base = SafeDir::open(&self.config.dir, 0o711, 0o711, Owner::default())?;
+        // The directory stays root's: with an owner for the socket, its
+        // group may search it (to reach the socket), nothing more.
+        let dir_group = socket_owner.gid.or(socket_owner.uid);
+        let dir_mode = match dir_group {
+            Some(_) => self.config.dir_mode | 0o010,
+            None => self.config.dir_mode,
+        };
+        let base = SafeDir::open(&self.config.dir, 0o711)?;
         let mut opts = self.config.prepare.clone();
         if let Some(o) = iopts.owner {
             opts.pin_owner = o;
@@ -421,9 +445,9 @@ impl Server {
         let mut pin_dir = None;
         if let Some(pins) = &self.config.pin_dir {
             ensure_bpffs(pins)?;
-            let d = SafeDir::open(pins, 0o711, 0o711, Owner::default())?;
+            let d = SafeDir::open(pins, 0o711)?;
             let existed = pins.join(name).exists();
-            let sub = d.subdir(name, 0o711, Owner::default())?;
+            let sub = d.subdir(name, 0o711, None)?;
             if !existed {
                 made_pin_dir = Some(sub.path().to_path_buf());
             }
@@ -446,12 +470,10 @@ impl Server {
             }
         };
         let existed = self.config.dir.join(name).exists();
-        let listening = base
-            .subdir(name, self.config.dir_mode, socket_owner)
-            .and_then(|dir| {
-                listen_in(&dir, DP_SOCKET_NAME, self.config.socket_mode, socket_owner)
-                    .map(|fd| (dir, fd))
-            });
+        let listening = base.subdir(name, dir_mode, dir_group).and_then(|dir| {
+            listen_in(&dir, DP_SOCKET_NAME, self.config.socket_mode, socket_owner)
+                .map(|fd| (dir, fd))
+        });
         let (dir, fd) = match listening {
             Ok(v) => v,
             Err(e) => {
@@ -506,8 +528,10 @@ impl Server {
             if let Ok(b) = SafeDir::open_existing(&self.config.dir) {
                 b.remove_dir(name);
             }
-            let pin_dir = s.pin_dir.clone();
-            drop(s);
+            let Served {
+                prepared, pin_dir, ..
+            } = s;
+            prepared.teardown();
             if let Some(p) = pin_dir {
                 let _ = std::fs::remove_dir(p);
             }
@@ -642,9 +666,29 @@ impl Server {
                 log(&self.log_of(c, ConnectionEnd::UidRejected));
                 continue;
             }
-            if self.conns.len() >= self.config.max_connections {
-                log(&self.log_of(c, ConnectionEnd::TooManyConnections));
-                continue;
+            // A limit per socket, so that one pod's socket cannot lock the
+            // others out; when full, the oldest connection that has not
+            // even said /connect makes room (a silent one cannot hold a
+            // slot against a real client).
+            let on_this = self.conns.iter().filter(|c| c.listener == li).count();
+            if on_this >= self.config.max_connections {
+                let idle = self
+                    .conns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.listener == li && c.session.state() == ServerState::New)
+                    .min_by_key(|(_, c)| c.last)
+                    .map(|(i, _)| i);
+                match idle {
+                    Some(i) => {
+                        let old = self.conns.remove(i);
+                        log(&self.log_of(old, ConnectionEnd::TooManyConnections));
+                    }
+                    None => {
+                        log(&self.log_of(c, ConnectionEnd::TooManyConnections));
+                        continue;
+                    }
+                }
             }
             self.conns.push(c);
         }
@@ -654,7 +698,10 @@ impl Server {
     /// why it ended, if it did.
     fn on_readable(&mut self, i: usize) -> Option<ConnectionEnd> {
         let mut buf = [0u8; MAX_REQUEST_LEN + 1];
-        loop {
+        // A bounded number of messages per round: a client that keeps its
+        // queue full cannot keep the others (or the idle timeouts, or a
+        // stop signal) waiting; the rest is read next round.
+        for _ in 0..MESSAGES_PER_ROUND {
             let mut slots: [Option<OwnedFd>; 1] = [None];
             let c = &mut self.conns[i];
             let got = unix::recv_msg(c.fd.as_fd(), &mut buf, &mut slots);
@@ -739,6 +786,7 @@ impl Server {
                 });
             }
         }
+        None
     }
 
     /// Ends the server: closes every connection (logging each), then, unless
@@ -771,7 +819,7 @@ impl Server {
                     first_err.get_or_insert(e);
                 }
             } else {
-                drop(prepared);
+                prepared.teardown();
                 if let Some(p) = pin_dir {
                     let _ = std::fs::remove_dir(p);
                 }

@@ -1,0 +1,458 @@
+//! The device-plugin side against a hostile or careless neighbour: a pod
+//! cannot make root change a file of its choosing, a second server cannot
+//! take over a live one, a failed restart leaves running clients alone, one
+//! pod's socket cannot lock out another's, and what the server is asked to
+//! do on a pod's behalf is bounded.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use af_xdp::handshake::server::{PodPolicy, Server, ServerConfig};
+use af_xdp::handshake::{busy_poll_by_handshake, xskmap_by_handshake, HandshakeOptions};
+use af_xdp::{BusyPoll, ErrorKind, Netdev, SocketBuilder, Umem, UmemConfig};
+use afxdp_testkit::{privileged, serial, unique_path, with_bpffs, NetNs, Veth};
+
+const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
+
+struct Tmp(PathBuf);
+impl Tmp {
+    fn new(tag: &str) -> Tmp {
+        let p = unique_path(tag);
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Tmp(p)
+    }
+}
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process killed and reaped on drop.
+struct Kid(Child);
+impl Drop for Kid {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(ns: &NetNs, args: &[&str]) -> Kid {
+    let mut c = ns.command(SOCKCTL);
+    c.arg("serve")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    Kid(c.spawn().unwrap())
+}
+
+fn wait_for(path: &Path) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while !path.exists() {
+        assert!(Instant::now() < until, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn run(ns: &NetNs, args: &[&str]) -> (i32, String) {
+    let out = ns.command(SOCKCTL).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout),
+    )
+}
+
+fn attached(ns: &NetNs) -> bool {
+    ns.ip(&["-d", "link", "show", "xa"]).contains("prog/xdp")
+}
+
+fn opts(host: &str) -> HandshakeOptions {
+    HandshakeOptions {
+        hostname: Some(host.into()),
+        step_timeout: Duration::from_secs(2),
+    }
+}
+
+#[test]
+fn a_pod_owns_its_socket_not_the_directory_root_works_in() {
+    if !privileged("a_pod_owns_its_socket_not_the_directory_root_works_in") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("safe1");
+    let _veth = Veth::new(&ns, 1);
+    let dir = Tmp::new("safe1-dp");
+    // A directory that existed keeps its mode: --dir on a sticky 1777 dir.
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let d = dir.0.to_str().unwrap();
+    let _s = serve(
+        &ns,
+        &[
+            "--iface",
+            "xa",
+            "--allow-any-pod",
+            "--dir",
+            d,
+            "--socket-owner",
+            "65534:65534",
+        ],
+    );
+    let sock = dir.0.join("xa/afxdp.sock");
+    wait_for(&sock);
+    let m = std::fs::metadata(&dir.0).unwrap();
+    assert_eq!(
+        m.mode() & 0o7777,
+        0o1777,
+        "the existing --dir keeps its mode"
+    );
+    let xa = std::fs::metadata(dir.0.join("xa")).unwrap();
+    assert_eq!((xa.uid(), xa.gid(), xa.mode() & 0o7777), (0, 65534, 0o710));
+    let s = std::fs::symlink_metadata(&sock).unwrap();
+    assert_eq!((s.uid(), s.gid(), s.mode() & 0o777), (65534, 65534, 0o600));
+    // The pod cannot put anything in the directory (no write permission).
+    let (code, out) = run(
+        &ns,
+        &[
+            "get-map",
+            "--iface",
+            "xa",
+            "--dp-path",
+            sock.to_str().unwrap(),
+            "--pod-name",
+            "p",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_second_server_does_not_take_over_a_live_one() {
+    if !privileged("a_second_server_does_not_take_over_a_live_one") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("safe2");
+    let _veth = Veth::new(&ns, 1);
+    ns.ip(&["link", "add", "xc", "type", "veth", "peer", "name", "xd"]);
+    ns.ip(&["link", "set", "xc", "up"]);
+    let dir = Tmp::new("safe2-dp");
+    let dir2 = Tmp::new("safe2-dp2");
+    let legacy = dir.0.join("afxdp.sock");
+    let l = legacy.to_str().unwrap();
+    let _first = serve(
+        &ns,
+        &[
+            "--iface",
+            "xa",
+            "--allow-any-pod",
+            "--dir",
+            dir.0.to_str().unwrap(),
+            "--legacy-socket",
+            l,
+        ],
+    );
+    wait_for(&legacy);
+    // Another interface, the same legacy socket: the live socket is not
+    // unlinked from under the first server.
+    let (code, out) = run(
+        &ns,
+        &[
+            "serve",
+            "--iface",
+            "xc",
+            "--allow-any-pod",
+            "--dir",
+            dir2.0.to_str().unwrap(),
+            "--legacy-socket",
+            l,
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("EADDRINUSE") && out.contains("another server is listening"),
+        "{out}"
+    );
+    // The first still answers there, and the second left nothing attached.
+    let got = ns.run(|| xskmap_by_handshake(&legacy, "xa", &opts("p")));
+    assert!(got.is_ok(), "{:?}", got.err());
+    assert!(!ns.ip(&["-d", "link", "show", "xc"]).contains("prog/xdp"));
+}
+
+#[test]
+fn a_second_server_on_the_same_state_directory_is_refused_and_a_failed_restart_keeps_the_attachment(
+) {
+    if !privileged("a_second_server_on_the_same_state_directory_is_refused_and_a_failed_restart_keeps_the_attachment") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("safe3");
+    let _veth = Veth::new(&ns, 1);
+    with_bpffs(|bpf| {
+        let state = bpf.join("state");
+        let st = state.to_str().unwrap();
+        let dir = Tmp::new("safe3-dp");
+        let dir2 = Tmp::new("safe3-dp2");
+        let d = dir.0.to_str().unwrap();
+        let mut first = serve(
+            &ns,
+            &[
+                "--iface",
+                "xa",
+                "--allow-any-pod",
+                "--dir",
+                d,
+                "--state-dir",
+                st,
+                "--keep-attached",
+            ],
+        );
+        wait_for(&dir.0.join("xa/afxdp.sock"));
+        // Another server, another socket directory, the same state: refused.
+        let (code, out) = run(
+            &ns,
+            &[
+                "serve",
+                "--iface",
+                "xa",
+                "--allow-any-pod",
+                "--dir",
+                dir2.0.to_str().unwrap(),
+                "--state-dir",
+                st,
+            ],
+        );
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("another device-plugin side"), "{out}");
+        assert!(attached(&ns), "the refusal detached nothing");
+        // Stop the first, leaving everything for the next.
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(first.0.id() as i32, libc::SIGINT) };
+        assert!(first.0.wait().unwrap().success());
+        assert!(attached(&ns));
+        // A restart that fails after adopting (a regular file where its
+        // socket goes) leaves the attachment and its pins as they were.
+        std::fs::create_dir_all(dir.0.join("xa")).unwrap();
+        std::fs::write(dir.0.join("xa/afxdp.sock"), b"not a socket").unwrap();
+        let (code, out) = run(
+            &ns,
+            &[
+                "serve",
+                "--iface",
+                "xa",
+                "--allow-any-pod",
+                "--dir",
+                d,
+                "--state-dir",
+                st,
+            ],
+        );
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("not a socket"), "{out}");
+        assert!(
+            attached(&ns),
+            "a failed restart cut running clients off: {out}"
+        );
+        assert!(state.join("xa/link").exists() && state.join("xa/xsks_map").exists());
+        // A good restart adopts it, and a default stop cleans everything.
+        std::fs::remove_file(dir.0.join("xa/afxdp.sock")).unwrap();
+        let mut again = serve(
+            &ns,
+            &[
+                "--iface",
+                "xa",
+                "--allow-any-pod",
+                "--dir",
+                d,
+                "--state-dir",
+                st,
+            ],
+        );
+        wait_for(&dir.0.join("xa/afxdp.sock"));
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(again.0.id() as i32, libc::SIGTERM) };
+        assert!(again.0.wait().unwrap().success());
+        assert!(!attached(&ns));
+        assert!(!state.join("xa/link").exists());
+    });
+}
+
+#[test]
+fn one_sockets_silent_connections_cannot_lock_out_another_or_a_real_client() {
+    if !privileged("one_sockets_silent_connections_cannot_lock_out_another_or_a_real_client") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("safe4");
+    let _veth = Veth::new(&ns, 1);
+    ns.ip(&["link", "add", "xc", "type", "veth", "peer", "name", "xd"]);
+    ns.ip(&["link", "set", "xc", "up"]);
+    ns.ip(&["link", "set", "xd", "up"]);
+    let dir = Tmp::new("safe4-dp");
+    ns.run(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let cfg = ServerConfig {
+            dir: dir.0.clone(),
+            pods: PodPolicy::Any,
+            max_connections: 4,
+            ..Default::default()
+        };
+        let mut server = Server::new(&["xa", "xc"], cfg).unwrap();
+        let flag = stop.clone();
+        let t = std::thread::spawn(move || {
+            let mut logs = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                server
+                    .serve(Duration::from_millis(20), &mut |l| logs.push(l.clone()))
+                    .unwrap();
+            }
+            logs
+        });
+        let xa = dir.0.join("xa/afxdp.sock");
+        let xc = dir.0.join("xc/afxdp.sock");
+        // Eight silent connections on xa: more than the four it allows.
+        let addr = afxdp_sys::unix::UnixAddr::try_from(xa.as_path()).unwrap();
+        let silent: Vec<_> = (0..8)
+            .map(|_| {
+                let c = afxdp_sys::unix::connect_to(&addr).unwrap();
+                std::thread::sleep(Duration::from_millis(30));
+                c
+            })
+            .collect();
+        // xc is not affected, and a real client on xa gets through.
+        assert!(xskmap_by_handshake(&xc, "xc", &opts("p")).is_ok());
+        assert!(xskmap_by_handshake(&xa, "xa", &opts("p")).is_ok());
+        drop(silent);
+        stop.store(true, Ordering::Relaxed);
+        let logs = t.join().unwrap();
+        let evicted = logs
+            .iter()
+            .filter(|l| l.to_string().contains("too many connections"))
+            .count();
+        assert!(evicted >= 4, "silent connections made room: {evicted}");
+    });
+}
+
+#[test]
+fn what_a_pod_may_ask_is_bounded() {
+    if !privileged("what_a_pod_may_ask_is_bounded") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("safe5");
+    let veth = Veth::new(&ns, 1);
+    let dir = Tmp::new("safe5-dp");
+    ns.run(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let cfg = ServerConfig {
+            dir: dir.0.clone(),
+            pods: PodPolicy::Any,
+            ..Default::default()
+        };
+        let mut server = Server::new(&["xa"], cfg).unwrap();
+        let flag = stop.clone();
+        let t = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                server
+                    .serve(Duration::from_millis(20), &mut |_| {})
+                    .unwrap();
+            }
+        });
+        let sock = dir.0.join("xa/afxdp.sock");
+        let dev = Netdev::by_name(&veth.a).unwrap();
+        let umem = Umem::new(UmemConfig {
+            frame_count: 64,
+            ..Default::default()
+        })
+        .unwrap();
+        let (xsk, _q) = SocketBuilder::new(&umem, &dev, 0).build().unwrap();
+        // DPDK's 20 µs / 64 is fine; 35 minutes of busy polling is not.
+        busy_poll_by_handshake(
+            &sock,
+            &[xsk.as_fd()],
+            BusyPoll {
+                timeout_us: 20,
+                budget: 64,
+            },
+            &opts("p"),
+        )
+        .unwrap();
+        let e = busy_poll_by_handshake(
+            &sock,
+            &[xsk.as_fd()],
+            BusyPoll {
+                timeout_us: 2_000_000_000,
+                budget: 64,
+            },
+            &opts("p"),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Refused, "{e}");
+        let e = busy_poll_by_handshake(
+            &sock,
+            &[xsk.as_fd()],
+            BusyPoll {
+                timeout_us: 20,
+                budget: 65535,
+            },
+            &opts("p"),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Refused, "{e}");
+        // A pod name too long for /connect is a clear client error.
+        let long = "p".repeat(60);
+        let e = xskmap_by_handshake(&sock, "xa", &opts(&long)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        assert!(e.to_string().contains("at most 55"), "{e}");
+        stop.store(true, Ordering::Relaxed);
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn doctor_probes_a_dp_path_without_an_interface_and_queue_counts_are_checked() {
+    if !privileged("doctor_probes_a_dp_path_without_an_interface_and_queue_counts_are_checked") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("safe6");
+    let _veth = Veth::new(&ns, 1);
+    let dir = Tmp::new("safe6-dp");
+    let d = dir.0.to_str().unwrap();
+    let _s = serve(&ns, &["--iface", "xa", "--allow-any-pod", "--dir", d]);
+    let sock = dir.0.join("xa/afxdp.sock");
+    wait_for(&sock);
+    let (code, out) = run(
+        &ns,
+        &["doctor", "--dp-path", sock.to_str().unwrap(), "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let hs = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "handshake")
+        .unwrap();
+    assert_eq!(hs["status"], "ok", "{out}");
+    assert!(code == 0 || code == 1, "{out}");
+    // One queue on this veth: asking for two says so before anything binds.
+    let (code, out) = run(
+        &ns,
+        &[
+            "rx",
+            "--vdev",
+            &format!(
+                "iface=xa,use_cni=1,queue_count=2,dp_path={}",
+                sock.display()
+            ),
+            "--count",
+            "1",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("has 1 now"), "{out}");
+}
