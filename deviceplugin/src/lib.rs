@@ -1,0 +1,357 @@
+//! `afxdp-device-plugin`: a Kubernetes device plugin for AF_XDP netdevs, a
+//! drop-in replacement for the reference AF_XDP device plugin, built on the
+//! `af-xdp` library (no libbpf, no libxdp, no cgo).
+//!
+//! It reads the reference plugin's `config.json` ([`config`]), finds each
+//! pool's netdevs ([`devices`]), serves one `DevicePlugin` per pool on
+//! `<plugin_dir>/afxdp-<pool>.sock` and registers it with kubelet as
+//! `afxdp/<pool>`, again whenever kubelet restarts ([`kubelet`]). Health is
+//! real: a netdev that is gone or down is reported unhealthy. Allocate has
+//! the library prepare each device and serve the handshake on
+//! `<dp_dir>/<dev>/afxdp.sock` ([`handshake`]), and returns the mounts and
+//! environment the reference plugin returns ([`plugin`]), so DPDK's AF_XDP
+//! PMD (`use_cni=1` or `use_pinned_map=1`) works unchanged in the pod. A
+//! `/connect,<pod>` is accepted when kubelet's pod-resources API says a pod
+//! of that name holds that very device ([`podcheck`]).
+//!
+//! [`run`] starts it all and returns a [`Daemon`]; the binary parses flags,
+//! calls it and waits for a signal.
+
+pub mod api;
+pub mod config;
+pub mod devices;
+pub mod handshake;
+pub mod kubelet;
+pub mod log;
+pub mod plugin;
+pub mod podcheck;
+pub mod uds;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::devices::{NetdevState, Sysfs};
+use crate::handshake::{Handshake, HandshakeConfig, HandshakeThread};
+use crate::kubelet::Endpoint;
+use crate::plugin::{device_list, PoolPlugin};
+use crate::podcheck::PodResourcesCheck;
+
+/// Kubelet's device-plugin directory.
+pub const DEFAULT_PLUGIN_DIR: &str = "/var/lib/kubelet/device-plugins";
+/// Kubelet's pod-resources socket.
+pub const DEFAULT_POD_RESOURCES_SOCKET: &str = "/var/lib/kubelet/pod-resources/kubelet.sock";
+/// Where the handshake sockets go (DPDK's default directory).
+pub const DEFAULT_DP_DIR: &str = af_xdp::vdev::DP_BASE_PATH;
+/// Where XSKMAPs are pinned for `bpfMapPinningEnable` pools (a bpffs).
+pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/afxdp_dp";
+
+/// Everything [`run`] needs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The parsed config.
+    pub config: Config,
+    /// Kubelet's device-plugin directory (its `kubelet.sock`, our sockets).
+    pub plugin_dir: PathBuf,
+    /// Kubelet's pod-resources socket.
+    pub pod_resources_socket: PathBuf,
+    /// Where handshake sockets go: `<dp_dir>/<dev>/afxdp.sock`.
+    pub dp_dir: PathBuf,
+    /// Where pins go: `<pin_dir>/<dev>/xsks_map` (on a bpffs).
+    pub pin_dir: PathBuf,
+    /// A bpffs directory that keeps attachments across a restart of the
+    /// daemon (`None`: detach everything on exit).
+    pub state_dir: Option<PathBuf>,
+    /// This node's name, for the config's `nodes` entries.
+    pub node_name: String,
+    /// How often netdev health is checked.
+    pub health_interval: Duration,
+    /// How often kubelet's socket and ours are checked.
+    pub kubelet_interval: Duration,
+    /// How long a pod check may wait for kubelet's pod-resources answer.
+    pub pod_lookup_timeout: Duration,
+    /// Where device discovery reads netdevs (`/sys/class/net`).
+    pub sysfs_net: PathBuf,
+}
+
+impl Options {
+    /// The defaults (kubelet's paths, DPDK's directory), for `config`.
+    pub fn new(config: Config) -> Options {
+        Options {
+            config,
+            plugin_dir: DEFAULT_PLUGIN_DIR.into(),
+            pod_resources_socket: DEFAULT_POD_RESOURCES_SOCKET.into(),
+            dp_dir: DEFAULT_DP_DIR.into(),
+            pin_dir: DEFAULT_PIN_DIR.into(),
+            state_dir: None,
+            node_name: node_name(),
+            health_interval: Duration::from_millis(500),
+            kubelet_interval: Duration::from_millis(250),
+            pod_lookup_timeout: Duration::from_secs(2),
+            sysfs_net: "/sys/class/net".into(),
+        }
+    }
+}
+
+/// This node's name: `$NODE_NAME` (a DaemonSet sets it from
+/// `spec.nodeName`), else the host name.
+pub fn node_name() -> String {
+    if let Ok(n) = std::env::var("NODE_NAME") {
+        if !n.is_empty() {
+            return n;
+        }
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The running daemon; [`shutdown`](Self::shutdown) (or drop) stops it:
+/// its sockets are removed and every device is unserved.
+pub struct Daemon {
+    rt: Option<tokio::runtime::Runtime>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    handshake: Option<HandshakeThread>,
+    pools: Vec<(String, Vec<String>)>,
+}
+
+/// Starts the daemon: discovers the devices, starts the handshake thread,
+/// listens on each pool's socket, and starts health checks and kubelet
+/// registration (which waits for kubelet's socket).
+pub fn run(opts: Options) -> Result<Daemon, String> {
+    log::set_level(opts.config.log_level);
+    let found = devices::discover(&opts.config, &Sysfs::at(&opts.sysfs_net), &opts.node_name);
+    if found.is_empty() {
+        warn!(
+            "no pool has a device on node {:?}: nothing is registered",
+            opts.node_name
+        );
+    }
+    if found.iter().any(|(p, _)| p.bpf_map_pinning) {
+        std::fs::create_dir_all(&opts.pin_dir)
+            .map_err(|e| format!("create pin directory {}: {e}", opts.pin_dir.display()))?;
+        if af_xdp::map::on_bpffs(&opts.pin_dir) != Some(true) {
+            return Err(format!(
+                "pin directory {} is not on a bpffs, which bpfMapPinningEnable needs (mount -t bpf bpf /sys/fs/bpf, or give --pin-dir)",
+                opts.pin_dir.display()
+            ));
+        }
+    }
+    let resources: HashMap<String, String> = found
+        .iter()
+        .flat_map(|(p, devs)| devs.iter().map(|d| (d.clone(), p.resource_name())))
+        .collect();
+    let checker = PodResourcesCheck::new(
+        opts.pod_resources_socket.clone(),
+        opts.pod_lookup_timeout,
+        resources,
+    )
+    .map_err(|e| format!("pod check runtime: {e}"))?;
+    let hs_thread = HandshakeThread::start(HandshakeConfig {
+        dp_dir: opts.dp_dir.clone(),
+        pin_dir: opts.pin_dir.clone(),
+        state_dir: opts.state_dir.clone(),
+        checker: Arc::new(checker),
+    })
+    .map_err(|e| format!("start the handshake thread: {e}"))?;
+    let hs = hs_thread.handle();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("afxdp-dp")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    let _guard = rt.enter();
+    let (shutdown, shutdown_rx) = watch::channel(false);
+
+    let mut endpoints = Vec::new();
+    let mut watched = Vec::new();
+    for (pool, devs) in &found {
+        let states: Vec<NetdevState> = devs.iter().map(|d| NetdevState::of(d)).collect();
+        let list = device_list(
+            &devs
+                .iter()
+                .zip(&states)
+                .map(|(d, s)| (d.clone(), s.healthy()))
+                .collect::<Vec<_>>(),
+        );
+        for (d, s) in devs.iter().zip(&states) {
+            info!("{}: {d} is {}", pool.resource_name(), describe(*s));
+        }
+        let (tx, rx) = watch::channel(list);
+        let pool = Arc::new(pool.clone());
+        let devs = Arc::new(devs.clone());
+        let service = PoolPlugin::new(pool.clone(), devs.clone(), rx, hs.clone());
+        let mut ep = Endpoint::new(pool.clone(), &opts.plugin_dir, service);
+        ep.listen().map_err(|e| {
+            format!(
+                "{}: listen on {}: {e}",
+                pool.resource_name(),
+                opts.plugin_dir.join(pool.endpoint()).display()
+            )
+        })?;
+        endpoints.push(ep);
+        watched.push(Watched {
+            resource: pool.resource_name(),
+            devices: devs.iter().cloned().zip(states).collect(),
+            tx,
+        });
+    }
+    let tasks = vec![
+        rt.spawn(watch_health(
+            watched,
+            hs.clone(),
+            opts.health_interval,
+            shutdown_rx.clone(),
+        )),
+        rt.spawn(kubelet::supervise(
+            endpoints,
+            opts.plugin_dir.clone(),
+            opts.kubelet_interval,
+            shutdown_rx,
+        )),
+    ];
+    drop(_guard);
+    info!(
+        "started: {} pool(s) {:?}, handshake sockets in {}, kubelet at {}",
+        found.len(),
+        found
+            .iter()
+            .map(|(p, _)| p.resource_name())
+            .collect::<Vec<_>>(),
+        opts.dp_dir.display(),
+        opts.plugin_dir.join(kubelet::KUBELET_SOCKET).display()
+    );
+    Ok(Daemon {
+        rt: Some(rt),
+        shutdown,
+        tasks,
+        handshake: Some(hs_thread),
+        pools: found.into_iter().map(|(p, d)| (p.name, d)).collect(),
+    })
+}
+
+impl Daemon {
+    /// The pools served, each with its devices.
+    pub fn pools(&self) -> &[(String, Vec<String>)] {
+        &self.pools
+    }
+
+    /// Blocks until SIGTERM or SIGINT.
+    pub fn wait_for_signal(&self) -> std::io::Result<()> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let rt = self.rt.as_ref().expect("running");
+        rt.block_on(async {
+            let mut term = signal(SignalKind::terminate())?;
+            let mut int = signal(SignalKind::interrupt())?;
+            tokio::select! {
+                _ = term.recv() => info!("SIGTERM: stopping"),
+                _ = int.recv() => info!("SIGINT: stopping"),
+            }
+            Ok(())
+        })
+    }
+
+    /// Stops everything: the pools' sockets are removed (kubelet sees the
+    /// plugin go), ListAndWatch streams end, and every device is unserved.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let Some(rt) = self.rt.take() else {
+            return;
+        };
+        let _ = self.shutdown.send(true);
+        let tasks = std::mem::take(&mut self.tasks);
+        rt.block_on(async {
+            for t in tasks {
+                let _ = tokio::time::timeout(Duration::from_secs(3), t).await;
+            }
+        });
+        rt.shutdown_timeout(Duration::from_secs(2));
+        if let Some(h) = self.handshake.take() {
+            h.stop();
+        }
+        info!("stopped");
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn describe(s: NetdevState) -> &'static str {
+    match s {
+        NetdevState::Gone => "absent (unhealthy)",
+        NetdevState::Down(_) => "down (unhealthy)",
+        NetdevState::Up(_) => "up (healthy)",
+    }
+}
+
+/// One pool's devices as health last saw them.
+struct Watched {
+    resource: String,
+    devices: Vec<(String, NetdevState)>,
+    tx: watch::Sender<Vec<api::v1beta1::Device>>,
+}
+
+/// Checks every device every `interval`; a change of health goes to the
+/// pool's ListAndWatch streams, a netdev that (re)appears to the handshake
+/// thread (which prepares it anew if it is another netdev now).
+async fn watch_health(
+    mut pools: Vec<Watched>,
+    hs: Handshake,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+        for pool in &mut pools {
+            let mut changed = false;
+            for (dev, last) in &mut pool.devices {
+                let now = NetdevState::of(dev);
+                if now == *last {
+                    continue;
+                }
+                if let Some(i) = now.index().filter(|_| now.index() != last.index()) {
+                    hs.netdev_seen(dev, i);
+                }
+                if now.healthy() != last.healthy() {
+                    changed = true;
+                    if now.healthy() {
+                        info!("{}: {dev} is {}", pool.resource, describe(now));
+                    } else {
+                        warn!("{}: {dev} is {}", pool.resource, describe(now));
+                    }
+                }
+                *last = now;
+            }
+            if changed {
+                let list: Vec<(String, bool)> = pool
+                    .devices
+                    .iter()
+                    .map(|(d, s)| (d.clone(), s.healthy()))
+                    .collect();
+                pool.tx.send_replace(device_list(&list));
+            }
+        }
+    }
+    // The senders go with `pools`: every ListAndWatch stream ends.
+}

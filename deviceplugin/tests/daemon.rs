@@ -1,0 +1,424 @@
+//! The daemon end to end, against a kubelet stand-in (no kubelet can run
+//! here: the stand-in in `common/` is written against the same `.proto`
+//! definitions, and says so). The daemon runs as its own process in a
+//! network namespace with a veth pair; the stand-in and the handshake
+//! clients run in this test process.
+//!
+//! - it registers each pool with the right version, endpoint and resource;
+//! - ListAndWatch reports the veth healthy, unhealthy within 2 s of it
+//!   going down or being deleted, and healthy again when it is back (a new
+//!   netdev of that name is prepared anew);
+//! - Allocate returns the reference plugin's mounts and environment, after
+//!   which a real client (`xskmap_by_handshake`, as DPDK's `use_cni=1`
+//!   does) gets the XSKMAP under the pod name kubelet's pod-resources
+//!   reports for that device; another pod gets `/host_nak`, and a failing
+//!   pod-resources `/error`;
+//! - a kubelet restart (its socket made anew, the plugin directory cleared)
+//!   is followed by a new registration within 2 s;
+//! - a pinned-map pool mounts a pin owned by the pool's uid, mode 0600.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use af_xdp::handshake::{xskmap_by_handshake, HandshakeOptions};
+use af_xdp::{ErrorKind, XskMap};
+use afxdp_testkit::{privileged, with_bpffs, NetNs, Veth};
+use common::{pod, Kubelet, Plugin, TempDir, BIN};
+
+const POOL_UID: u32 = 1500;
+/// The capabilities the DaemonSet gives the daemon
+/// (deploy/device-plugin/daemonset.yaml): the daemon runs with no others.
+const CAPS: &str = "+bpf,+net_admin,+sys_admin,+chown";
+const RESOURCE: &str = "afxdp/pool1";
+const ENDPOINT: &str = "afxdp-pool1.sock";
+/// The health promise: a change shows within this long.
+const HEALTH: Duration = Duration::from_secs(2);
+
+fn write_config(dir: &Path, pinning: bool) -> std::path::PathBuf {
+    let path = dir.join("config.json");
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"logLevel":"debug","pools":[{{"name":"pool1","mode":"primary",
+                "devices":[{{"name":"xa"}}],"udsTimeout":60,"uid":{POOL_UID},
+                "bpfMapPinningEnable":{pinning}}}]}}"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Starts the daemon in `ns` against the stand-in.
+fn start(ns: &NetNs, tmp: &Path, k: &Kubelet, pin_dir: Option<&Path>) -> Plugin {
+    start_with(ns, tmp, k, pin_dir, &[])
+}
+
+fn start_with(
+    ns: &NetNs,
+    tmp: &Path,
+    k: &Kubelet,
+    pin_dir: Option<&Path>,
+    extra: &[&str],
+) -> Plugin {
+    let config = write_config(tmp, pin_dir.is_some());
+    let mut cmd = ns.command("setpriv");
+    cmd.arg(format!("--bounding-set=-all,{CAPS}"))
+        .arg("--")
+        .arg(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--plugin-dir")
+        .arg(&k.plugin_dir)
+        .arg("--pod-resources-socket")
+        .arg(&k.pod_resources_socket)
+        .arg("--dp-dir")
+        .arg(tmp.join("dp"));
+    if let Some(p) = pin_dir {
+        cmd.arg("--pin-dir").arg(p);
+    }
+    cmd.args(extra);
+    Plugin::spawn(cmd)
+}
+
+/// Sends `/connect,<pod>` on a raw SOCK_SEQPACKET connection and returns
+/// every message the server sends until it closes (at most 5 s).
+fn raw_connect(socket: &Path, pod_name: &str) -> Vec<String> {
+    let (socket, msg) = (socket.to_path_buf(), format!("/connect,{pod_name}"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use afxdp_sys::unix;
+        let addr = unix::UnixAddr::try_from(socket.as_path()).unwrap();
+        let fd = unix::connect_to(&addr).unwrap();
+        unix::send_msg(fd.as_fd(), msg.as_bytes(), &[]).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        while let Ok(m) = unix::recv_msg(fd.as_fd(), &mut buf, &mut []) {
+            if m.len == 0 {
+                break;
+            }
+            got.push(String::from_utf8_lossy(&buf[..m.len]).into_owned());
+        }
+        let _ = tx.send(got);
+    });
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("the server closes the connection")
+}
+
+fn handshake(socket: &Path, pod_name: &str) -> af_xdp::Result<XskMap> {
+    xskmap_by_handshake(
+        socket,
+        "xa",
+        &HandshakeOptions {
+            hostname: Some(pod_name.to_string()),
+            step_timeout: Duration::from_secs(5),
+        },
+    )
+}
+
+#[test]
+fn registers_lists_allocates_and_checks_the_pod() {
+    if !privileged("registers_lists_allocates_and_checks_the_pod") {
+        return;
+    }
+    let tmp = TempDir::new("dp-main");
+    let ns = NetNs::new("dpmain");
+    let _veth = Veth::new(&ns, 2);
+    let k = Kubelet::start(tmp.path());
+    let t0 = Instant::now();
+    let mut plugin = start(&ns, tmp.path(), &k, None);
+
+    // Registration: kubelet's version, our socket's file name, afxdp/<pool>.
+    let (at, reg) = k.wait_registration(0, Duration::from_secs(10));
+    eprintln!("registered {:?} after start", at - t0);
+    assert_eq!(reg.version, "v1beta1");
+    assert_eq!(reg.endpoint, ENDPOINT);
+    assert_eq!(reg.resource_name, RESOURCE);
+    assert!(k.plugin_dir.join(ENDPOINT).exists());
+
+    // ListAndWatch: the veth end, healthy, at once.
+    let watch = k.watch(ENDPOINT);
+    assert_eq!(
+        watch.next(Duration::from_secs(5)),
+        vec![("xa".to_string(), "Healthy".to_string())]
+    );
+
+    // Allocate: the reference plugin's mounts and environment.
+    let resp = k.allocate(ENDPOINT, &["xa"]).expect("Allocate");
+    assert_eq!(resp.container_responses.len(), 1);
+    let c = &resp.container_responses[0];
+    assert_eq!(
+        c.envs.get("AFXDP_DEVICES_POOL1").map(String::as_str),
+        Some("xa")
+    );
+    assert_eq!(c.mounts.len(), 1, "{:?}", c.mounts);
+    let m = &c.mounts[0];
+    assert_eq!(m.container_path, "/tmp/afxdp_dp/xa/afxdp.sock");
+    assert!(!m.read_only);
+    let socket = Path::new(&m.host_path).to_path_buf();
+    assert_eq!(socket, tmp.path().join("dp/xa/afxdp.sock"));
+    let meta = std::fs::metadata(&socket).expect("the socket exists once Allocate returns");
+    assert_eq!((meta.uid(), meta.gid()), (POOL_UID, POOL_UID));
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+
+    // The pod kubelet says holds afxdp/pool1 xa gets the XSKMAP, on as many
+    // connections as it likes.
+    k.set_pods(Some(vec![
+        pod("default", "web-0", RESOURCE, &["xa"]),
+        pod("other", "web-1", "afxdp/pool2", &["xa"]),
+        pod("other", "web-2", RESOURCE, &["xb"]),
+    ]));
+    for _ in 0..3 {
+        let map = handshake(&socket, "web-0").expect("the allocated pod gets the XSKMAP");
+        assert_eq!(map.max_entries(), 2, "one entry per queue of the veth");
+    }
+
+    // A pod that does not hold this device under this resource: /host_nak.
+    for intruder in ["web-1", "web-2", "nobody"] {
+        let e = handshake(&socket, intruder).expect_err("refused");
+        assert_eq!(e.kind(), ErrorKind::Refused, "{intruder}: {e}");
+        assert!(e.to_string().contains("not accepted"), "{intruder}: {e}");
+        assert_eq!(raw_connect(&socket, intruder), ["/host_nak"]);
+    }
+
+    // pod-resources failing: /error then /host_nak, never the map.
+    k.set_pods(None);
+    let e = handshake(&socket, "web-0").expect_err("refused while List fails");
+    assert_eq!(e.kind(), ErrorKind::Refused, "{e}");
+    assert!(e.to_string().contains("failed to check"), "{e}");
+    assert_eq!(raw_connect(&socket, "web-0"), ["/error", "/host_nak"]);
+    k.set_pods(Some(vec![pod("default", "web-0", RESOURCE, &["xa"])]));
+    handshake(&socket, "web-0").expect("served again once List answers");
+
+    // Health: down is unhealthy, up is healthy again.
+    let down = Instant::now();
+    ns.ip(&["link", "set", "xa", "down"]);
+    let at = watch.wait_for("xa", "Unhealthy", HEALTH);
+    eprintln!("down -> Unhealthy in {:?}", at - down);
+    let up = Instant::now();
+    ns.ip(&["link", "set", "xa", "up"]);
+    let at = watch.wait_for("xa", "Healthy", HEALTH);
+    eprintln!("up -> Healthy in {:?}", at - up);
+
+    let log = plugin.log();
+    assert!(
+        log.contains("pod check: pod default/web-0 holds afxdp/pool1 xa: accepted"),
+        "{log}"
+    );
+    plugin.stop();
+    assert!(
+        !socket.exists(),
+        "the handshake socket is removed on SIGTERM"
+    );
+    assert!(
+        !k.plugin_dir.join(ENDPOINT).exists(),
+        "so is the plugin's socket"
+    );
+}
+
+#[test]
+fn netdev_deleted_while_allocated_is_unhealthy_until_it_returns() {
+    if !privileged("netdev_deleted_while_allocated_is_unhealthy_until_it_returns") {
+        return;
+    }
+    let tmp = TempDir::new("dp-del");
+    let ns = NetNs::new("dpdel");
+    let _veth = Veth::new(&ns, 1);
+    let k = Kubelet::start(tmp.path());
+    let mut plugin = start(&ns, tmp.path(), &k, None);
+    k.wait_registration(0, Duration::from_secs(10));
+    let watch = k.watch(ENDPOINT);
+    watch.wait_for("xa", "Healthy", Duration::from_secs(5));
+    let resp = k.allocate(ENDPOINT, &["xa"]).expect("Allocate");
+    let socket = Path::new(&resp.container_responses[0].mounts[0].host_path).to_path_buf();
+    k.set_pods(Some(vec![pod("default", "web-0", RESOURCE, &["xa"])]));
+    handshake(&socket, "web-0").expect("served");
+
+    let gone = Instant::now();
+    ns.ip(&["link", "del", "xa"]);
+    let at = watch.wait_for("xa", "Unhealthy", HEALTH);
+    eprintln!("deleted -> Unhealthy in {:?}", at - gone);
+
+    // A new netdev of that name: healthy, and prepared anew (program
+    // attached to it, a new XSKMAP on the same socket path).
+    let back = Instant::now();
+    let _veth = Veth::new(&ns, 1);
+    let at = watch.wait_for("xa", "Healthy", HEALTH);
+    eprintln!("re-created -> Healthy in {:?}", at - back);
+    plugin.wait_log("serving xa again", HEALTH);
+    assert!(
+        ns.ip(&["link", "show", "xa"]).contains("xdp"),
+        "the program is attached to the new xa"
+    );
+    let map = handshake(&socket, "web-0").expect("served again on the same path");
+    assert_eq!(map.max_entries(), 1);
+    plugin.stop();
+}
+
+#[test]
+fn netdev_moved_into_a_pod_namespace_keeps_its_program() {
+    if !privileged("netdev_moved_into_a_pod_namespace_keeps_its_program") {
+        return;
+    }
+    // What a CNI does once the pod is set up: the allocated netdev moves
+    // into the pod's network namespace, and back when the pod is gone.
+    let tmp = TempDir::new("dp-move");
+    let ns = NetNs::new("dpmove");
+    let pod_ns = NetNs::new("dpmovepod");
+    let _veth = Veth::new(&ns, 1);
+    let k = Kubelet::start(tmp.path());
+    let mut plugin = start(&ns, tmp.path(), &k, None);
+    k.wait_registration(0, Duration::from_secs(10));
+    let watch = k.watch(ENDPOINT);
+    let resp = k.allocate(ENDPOINT, &["xa"]).expect("Allocate");
+    let socket = Path::new(&resp.container_responses[0].mounts[0].host_path).to_path_buf();
+    k.set_pods(Some(vec![pod("default", "web-0", RESOURCE, &["xa"])]));
+
+    ns.ip(&["link", "set", "xa", "netns", pod_ns.name()]);
+    // Not in the node's namespace any more: reported unhealthy (kubelet
+    // keeps the allocation), but still served and still attached.
+    watch.wait_for("xa", "Unhealthy", HEALTH);
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(
+        pod_ns.ip(&["link", "show", "xa"]).contains("xdp"),
+        "the program stays attached in the pod's namespace"
+    );
+    handshake(&socket, "web-0").expect("the map is still served");
+
+    pod_ns.ip(&["link", "set", "xa", "netns", ns.name()]);
+    ns.ip(&["link", "set", "xa", "up"]);
+    watch.wait_for("xa", "Healthy", HEALTH);
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(
+        !plugin.log().contains("preparing it anew"),
+        "the same netdev back: nothing to prepare:\n{}",
+        plugin.log()
+    );
+    assert!(ns.ip(&["link", "show", "xa"]).contains("xdp"));
+    plugin.stop();
+}
+
+#[test]
+fn kubelet_restart_is_followed_by_registration_within_two_seconds() {
+    if !privileged("kubelet_restart_is_followed_by_registration_within_two_seconds") {
+        return;
+    }
+    let tmp = TempDir::new("dp-restart");
+    let ns = NetNs::new("dprestart");
+    let _veth = Veth::new(&ns, 1);
+    let mut k = Kubelet::start(tmp.path());
+    let mut plugin = start(&ns, tmp.path(), &k, None);
+    k.wait_registration(0, Duration::from_secs(10));
+    for round in 1..=2 {
+        let restarted = k.restart();
+        let (at, reg) = k.wait_registration(round, Duration::from_secs(2));
+        eprintln!(
+            "kubelet restart {round}: registered again in {:?}",
+            at - restarted
+        );
+        assert_eq!(reg.endpoint, ENDPOINT);
+        assert_eq!(reg.resource_name, RESOURCE);
+        // The plugin's socket, cleared with the directory, is back and
+        // answers (kubelet calls ListAndWatch right after Register).
+        let watch = k.watch(ENDPOINT);
+        assert_eq!(
+            watch.next(Duration::from_secs(5)),
+            vec![("xa".to_string(), "Healthy".to_string())]
+        );
+    }
+    assert_eq!(k.registrations(), 3, "one registration per kubelet start");
+    plugin.stop();
+}
+
+#[test]
+fn pinned_map_pool_mounts_a_pin_the_pool_uid_may_open() {
+    if !privileged("pinned_map_pool_mounts_a_pin_the_pool_uid_may_open") {
+        return;
+    }
+    // A private bpffs, in a mount namespace this thread and the daemon it
+    // starts share; it goes when the closure returns.
+    with_bpffs(|bpffs| {
+        let tmp = TempDir::new("dp-pin");
+        let ns = NetNs::new("dppin");
+        let _veth = Veth::new(&ns, 2);
+        let k = Kubelet::start(tmp.path());
+        let pin_dir = bpffs.join("afxdp_dp");
+        let mut plugin = start(&ns, tmp.path(), &k, Some(&pin_dir));
+        k.wait_registration(0, Duration::from_secs(10));
+        let resp = k.allocate(ENDPOINT, &["xa"]).expect("Allocate");
+        let c = &resp.container_responses[0];
+        let mounts: Vec<(&str, &str)> = c
+            .mounts
+            .iter()
+            .map(|m| (m.container_path.as_str(), m.host_path.as_str()))
+            .collect();
+        let pin = pin_dir.join("xa/xsks_map");
+        assert_eq!(
+            mounts,
+            vec![
+                (
+                    "/tmp/afxdp_dp/xa/afxdp.sock",
+                    tmp.path().join("dp/xa/afxdp.sock").to_str().unwrap()
+                ),
+                ("/tmp/afxdp_dp/xa/xsks_map", pin.to_str().unwrap()),
+            ]
+        );
+        let meta = std::fs::metadata(&pin).expect("pinned");
+        assert_eq!((meta.uid(), meta.gid()), (POOL_UID, POOL_UID));
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        let map = XskMap::open_pinned(&pin).expect("an XSKMAP is pinned there");
+        assert_eq!(map.max_entries(), 2);
+        plugin.stop();
+        assert!(!pin.exists(), "unpinned on SIGTERM");
+    });
+}
+
+/// The id of the XDP program attached to `dev` in `ns`, if any.
+fn xdp_prog_id(ns: &NetNs, dev: &str) -> Option<String> {
+    let out = ns.ip(&["-d", "link", "show", dev]);
+    let at = out.find("prog/xdp id ")? + "prog/xdp id ".len();
+    Some(out[at..].split_whitespace().next()?.to_string())
+}
+
+#[test]
+fn state_dir_keeps_the_program_across_a_restart_of_the_daemon() {
+    if !privileged("state_dir_keeps_the_program_across_a_restart_of_the_daemon") {
+        return;
+    }
+    with_bpffs(|bpffs| {
+        let tmp = TempDir::new("dp-state");
+        let ns = NetNs::new("dpstate");
+        let _veth = Veth::new(&ns, 1);
+        let k = Kubelet::start(tmp.path());
+        let state = bpffs.join("state");
+        std::fs::create_dir(&state).unwrap();
+        let args = ["--state-dir", state.to_str().unwrap()];
+        k.set_pods(Some(vec![pod("default", "web-0", RESOURCE, &["xa"])]));
+
+        let mut first = start_with(&ns, tmp.path(), &k, None, &args);
+        k.wait_registration(0, Duration::from_secs(10));
+        let resp = k.allocate(ENDPOINT, &["xa"]).expect("Allocate");
+        let socket = Path::new(&resp.container_responses[0].mounts[0].host_path).to_path_buf();
+        let map = handshake(&socket, "web-0").expect("served");
+        let prog = xdp_prog_id(&ns, "xa").expect("attached");
+        first.stop();
+        assert_eq!(
+            xdp_prog_id(&ns, "xa").as_deref(),
+            Some(prog.as_str()),
+            "still attached after the daemon stopped"
+        );
+
+        // The next daemon adopts the program and the XSKMAP (the one a
+        // running pod already holds) when the device is allocated again.
+        let mut second = start_with(&ns, tmp.path(), &k, None, &args);
+        k.wait_registration(1, Duration::from_secs(10));
+        k.allocate(ENDPOINT, &["xa"]).expect("Allocate");
+        second.wait_log("adopted from the state directory", Duration::from_secs(2));
+        assert_eq!(xdp_prog_id(&ns, "xa").as_deref(), Some(prog.as_str()));
+        let again = handshake(&socket, "web-0").expect("served again");
+        assert_eq!(again.id(), map.id(), "the same XSKMAP");
+        second.stop();
+    });
+}
