@@ -72,6 +72,7 @@
 
 pub mod attach;
 pub mod busy_poll;
+pub mod cni;
 pub mod doctor;
 pub mod error;
 pub mod fwd;

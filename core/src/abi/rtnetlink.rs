@@ -1,6 +1,8 @@
 //! `linux/netlink.h`, `linux/rtnetlink.h` and the XDP part of
 //! `linux/if_link.h`: the route-netlink messages that attach, detach and
-//! query XDP programs.
+//! query XDP programs; and the link, address and route messages a CNI
+//! plugin sends (move a link to a namespace, rename it, set it up, give it
+//! addresses and routes).
 
 use super::assert_layout;
 
@@ -218,3 +220,149 @@ pub struct SockaddrNl {
     pub nl_groups: u32,
 }
 assert_layout!(SockaddrNl, size = 12, nl_family @ 0, nl_pad @ 2, nl_pid @ 4, nl_groups @ 8);
+
+// ---- links, addresses and routes (what a CNI plugin configures) ----
+
+/// A new address, or one in the answer to `RTM_GETADDR`.
+pub const RTM_NEWADDR: u16 = 20;
+/// Delete an address.
+pub const RTM_DELADDR: u16 = 21;
+/// Get addresses (a dump).
+pub const RTM_GETADDR: u16 = 22;
+/// A new route, or one in the answer to `RTM_GETROUTE`.
+pub const RTM_NEWROUTE: u16 = 24;
+/// Delete a route.
+pub const RTM_DELROUTE: u16 = 25;
+/// Get routes (a dump).
+pub const RTM_GETROUTE: u16 = 26;
+
+/// NEW: replace what exists.
+pub const NLM_F_REPLACE: u16 = 0x100;
+/// NEW: fail if it exists.
+pub const NLM_F_EXCL: u16 = 0x200;
+/// NEW: create if it does not exist.
+pub const NLM_F_CREATE: u16 = 0x400;
+/// NEW: add to the end of the list.
+pub const NLM_F_APPEND: u16 = 0x800;
+
+/// `IFLA_ADDRESS`: the link-layer (MAC) address.
+pub const IFLA_ADDRESS: u16 = 1;
+/// `IFLA_BROADCAST`: the link-layer broadcast address.
+pub const IFLA_BROADCAST: u16 = 2;
+/// `IFLA_OPERSTATE`: `u8`, RFC 2863 operational state (`IF_OPER_*`).
+pub const IFLA_OPERSTATE: u16 = 16;
+/// `IFLA_NET_NS_PID`: `u32`, move the link to the network namespace of
+/// this process.
+pub const IFLA_NET_NS_PID: u16 = 19;
+/// `IFLA_NET_NS_FD`: `u32`, move the link to the network namespace this
+/// fd refers to (a `/proc/PID/ns/net` or `/run/netns/NAME` file).
+pub const IFLA_NET_NS_FD: u16 = 28;
+
+/// `ifi_flags`: administratively up.
+pub const IFF_UP: u32 = 0x1;
+/// `ifi_flags`: broadcast address valid.
+pub const IFF_BROADCAST: u32 = 0x2;
+/// `ifi_flags`: a loopback device.
+pub const IFF_LOOPBACK: u32 = 0x8;
+/// `ifi_flags`: operationally up (RFC 2863 `up`).
+pub const IFF_RUNNING: u32 = 0x40;
+/// `ifi_flags`: the carrier is on (layer 1 up).
+pub const IFF_LOWER_UP: u32 = 0x1_0000;
+
+/// `IFA_ADDRESS`: the address (the peer's on a point-to-point link, else
+/// the same as `IFA_LOCAL`).
+pub const IFA_ADDRESS: u16 = 1;
+/// `IFA_LOCAL`: the local address.
+pub const IFA_LOCAL: u16 = 2;
+/// `IFA_LABEL`: the address label (IPv4), a string.
+pub const IFA_LABEL: u16 = 3;
+/// `IFA_BROADCAST`: the IPv4 broadcast address.
+pub const IFA_BROADCAST: u16 = 4;
+/// `IFA_FLAGS`: `u32`, all the `IFA_F_*` flags (`ifa_flags` holds the low 8).
+pub const IFA_FLAGS: u16 = 8;
+
+/// `ifa_flags`: do not run duplicate address detection (IPv6).
+pub const IFA_F_NODAD: u8 = 0x02;
+/// `ifa_flags`: a permanent (configured, not autoconf) address.
+pub const IFA_F_PERMANENT: u8 = 0x80;
+
+/// `RTA_DST`: the destination prefix.
+pub const RTA_DST: u16 = 1;
+/// `RTA_SRC`: the source prefix.
+pub const RTA_SRC: u16 = 2;
+/// `RTA_OIF`: `u32`, the output interface index.
+pub const RTA_OIF: u16 = 4;
+/// `RTA_GATEWAY`: the next hop.
+pub const RTA_GATEWAY: u16 = 5;
+/// `RTA_PRIORITY`: `u32`, the metric.
+pub const RTA_PRIORITY: u16 = 6;
+/// `RTA_PREFSRC`: the preferred source address.
+pub const RTA_PREFSRC: u16 = 7;
+/// `RTA_METRICS`: nested `RTAX_*` values.
+pub const RTA_METRICS: u16 = 8;
+/// `RTA_TABLE`: `u32`, the table (any id; `rtm_table` holds ids below 256).
+pub const RTA_TABLE: u16 = 15;
+
+/// `RTAX_MTU`: `u32`, the path MTU of the route.
+pub const RTAX_MTU: u16 = 2;
+/// `RTAX_ADVMSS`: `u32`, the MSS to advertise.
+pub const RTAX_ADVMSS: u16 = 8;
+
+/// `rtm_table`: no table given (use `RTA_TABLE`).
+pub const RT_TABLE_UNSPEC: u8 = 0;
+/// `rtm_table`: the main table.
+pub const RT_TABLE_MAIN: u8 = 254;
+/// `rtm_protocol`: installed at boot or by an administrator's tool.
+pub const RTPROT_BOOT: u8 = 3;
+/// `rtm_protocol`: installed by the administrator.
+pub const RTPROT_STATIC: u8 = 4;
+/// `rtm_scope`: global.
+pub const RT_SCOPE_UNIVERSE: u8 = 0;
+/// `rtm_scope`: on this link (no gateway).
+pub const RT_SCOPE_LINK: u8 = 253;
+/// `rtm_scope`: on this host.
+pub const RT_SCOPE_HOST: u8 = 254;
+/// `rtm_type`: a unicast route.
+pub const RTN_UNICAST: u8 = 1;
+
+/// `struct ifaddrmsg`: the fixed header of address messages.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IfAddrMsg {
+    /// `AF_INET` or `AF_INET6`.
+    pub ifa_family: u8,
+    /// Prefix length.
+    pub ifa_prefixlen: u8,
+    /// The low 8 bits of the `IFA_F_*` flags.
+    pub ifa_flags: u8,
+    /// `RT_SCOPE_*`.
+    pub ifa_scope: u8,
+    /// Interface index.
+    pub ifa_index: u32,
+}
+assert_layout!(IfAddrMsg, size = 8, ifa_family @ 0, ifa_prefixlen @ 1, ifa_flags @ 2, ifa_scope @ 3, ifa_index @ 4);
+
+/// `struct rtmsg`: the fixed header of route messages.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RtMsg {
+    /// `AF_INET` or `AF_INET6`.
+    pub rtm_family: u8,
+    /// Destination prefix length.
+    pub rtm_dst_len: u8,
+    /// Source prefix length.
+    pub rtm_src_len: u8,
+    /// TOS filter.
+    pub rtm_tos: u8,
+    /// `RT_TABLE_*` (ids of 256 and up go in `RTA_TABLE`).
+    pub rtm_table: u8,
+    /// `RTPROT_*`: who installed the route.
+    pub rtm_protocol: u8,
+    /// `RT_SCOPE_*`.
+    pub rtm_scope: u8,
+    /// `RTN_*`.
+    pub rtm_type: u8,
+    /// `RTM_F_*`.
+    pub rtm_flags: u32,
+}
+assert_layout!(RtMsg, size = 12, rtm_family @ 0, rtm_dst_len @ 1, rtm_src_len @ 2, rtm_tos @ 3, rtm_table @ 4, rtm_protocol @ 5, rtm_scope @ 6, rtm_type @ 7, rtm_flags @ 8);

@@ -9,6 +9,8 @@ pub const AF_UNSPEC: u16 = 0;
 pub const AF_UNIX: u16 = 1;
 /// IPv4.
 pub const AF_INET: u16 = 2;
+/// IPv6.
+pub const AF_INET6: u16 = 10;
 /// Netlink.
 pub const AF_NETLINK: u16 = 16;
 /// Packet sockets.

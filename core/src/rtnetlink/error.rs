@@ -39,6 +39,16 @@ pub enum EncodeError {
     /// [`AttrWriter::end_nest`](super::AttrWriter::end_nest) was given a
     /// [`Nest`](super::Nest) that does not belong to the bytes written.
     BadNest,
+    /// A prefix length longer than the address (32 for IPv4, 128 for IPv6).
+    InvalidPrefix {
+        /// The prefix length given.
+        len: u8,
+        /// The longest the family allows.
+        max: u8,
+    },
+    /// Addresses of different families in one request (an IPv4 route via an
+    /// IPv6 gateway, an IPv6 address with an IPv4 broadcast).
+    MixedFamilies,
 }
 
 impl fmt::Display for EncodeError {
@@ -58,6 +68,13 @@ impl fmt::Display for EncodeError {
                 write!(f, "interface name of {len} bytes: must be 1 to 15 bytes")
             }
             Self::BadNest => f.write_str("netlink nest ended out of order"),
+            Self::InvalidPrefix { len, max } => {
+                write!(
+                    f,
+                    "prefix length {len} is longer than the address ({max} bits)"
+                )
+            }
+            Self::MixedFamilies => f.write_str("IPv4 and IPv6 addresses mixed in one request"),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! rtnetlink codec: XDP attach/detach/query requests and reply parsing, no
-//! allocation, no system call.
+//! rtnetlink codec: XDP attach/detach/query requests, the link, address
+//! and route requests of a CNI plugin, and reply parsing; no allocation, no
+//! system call.
 //!
 //! Sans-I/O: requests are encoded into a caller buffer, received datagrams
 //! are parsed in place; the `sys` layer does the `sendto`/`recv`. Everything
@@ -9,6 +10,11 @@
 //!   getters), [`AttrWriter`] appends them and nests.
 //! - Requests: [`XdpSetLink`] (`RTM_SETLINK` + `IFLA_XDP`: attach, replace,
 //!   detach) and [`GetLink`] (`RTM_GETLINK` by index or name).
+//! - What a CNI plugin sends: [`SetLink`] (`RTM_SETLINK`: move to a network
+//!   namespace, rename, up/down), [`AddrRequest`] (`RTM_NEWADDR`,
+//!   `RTM_DELADDR`), [`GetAddrs`] (`RTM_GETADDR` dump, answered by
+//!   [`IfAddr`]s), [`RouteRequest`] (`RTM_NEWROUTE`, `RTM_DELROUTE`); a
+//!   [`Link`] answer also gives the MAC address and flags.
 //! - Replies: [`Messages`] frames a datagram, each [`Message`] has a
 //!   [`Body`]: [`Ack`], [`NlError`] (an [`Errno`](crate::Errno) and the
 //!   extended-ack text in [`ExtAck`]), `Done`, [`Link`] (with its
@@ -51,19 +57,26 @@
 //! ```
 
 mod ack;
+mod addr;
 mod attr;
+mod compose;
 mod error;
 mod link;
+mod link_config;
 mod message;
 mod request;
+mod route;
 mod seq;
 mod text;
 mod wire;
 
 pub use ack::{Ack, ExtAck, NlError};
+pub use addr::{ipv4_broadcast, AddrOp, AddrRequest, GetAddrs, IfAddr};
 pub use attr::{Attr, AttrWriter, Attrs, Nest};
 pub use error::{AttrError, EncodeError, ParseError};
 pub use link::{Link, XdpLinkState, XdpMode};
+pub use link_config::SetLink;
 pub use message::{Body, Message, Messages};
 pub use request::{GetLink, XdpSetLink};
+pub use route::{RouteOp, RouteRequest};
 pub use seq::{Pending, SeqCounter};

@@ -28,6 +28,7 @@ macro_rules! errln {
 }
 
 mod args;
+mod cni;
 mod demo;
 mod doctor;
 mod getmap;
@@ -59,6 +60,10 @@ application side (unprivileged where a device-plugin side exists):
   demo           the whole story on this machine: namespace, device-plugin side,
                  unprivileged client, traffic, summary, cleanup (as root)
   rx             open AF_XDP sockets like DPDK's net_af_xdp (--vdev) and forward
+
+Kubernetes:
+  cni            the AF_XDP CNI plugin (also run as `afxdp`): moves the device into
+                 the pod's network namespace, IPAM, ethtool commands
 
 examples:
   sockctl prog dump
@@ -93,6 +98,9 @@ impl From<Usage> for Failure {
 }
 
 fn main() -> ExitCode {
+    if cni::invoked_as_plugin() {
+        return cni::plugin_main();
+    }
     let args: Vec<String> = match std::env::args_os()
         .skip(1)
         .map(|a| a.into_string())
@@ -129,6 +137,7 @@ fn main() -> ExitCode {
         "get-map" => getmap::main(rest),
         "doctor" => doctor::main(rest),
         "demo" => demo::main(rest),
+        "cni" => cni::main(rest),
         other => Err(Failure::Usage(Usage(format!("unknown command {other:?}")))),
     };
     match result {
@@ -158,6 +167,7 @@ const TOPICS: &[&[&str]] = &[
     &["get-map"],
     &["doctor"],
     &["demo"],
+    &["cni"],
 ];
 
 /// `sockctl` followed by the known command words of `args`, for pointing at

@@ -1,0 +1,582 @@
+//! The commands: `ADD`, `DEL`, `CHECK`, `VERSION`, `STATUS`, `GC`, each in
+//! the order of steps the module documentation gives, with what a failure
+//! part-way must undo.
+
+use std::io;
+use std::path::Path;
+
+use afxdp_core::rtnetlink::SetLink;
+use afxdp_core::Errno;
+
+use super::config::{NetConf, Version};
+use super::json::{Json, ObjectBuilder};
+use super::link::{self, Rtnl};
+use super::log::Log;
+use super::netns::NetNs;
+use super::result::{CniResult, Interface};
+use super::{codes, ethtool, ipam, CniEnv, CniError, LATEST_VERSION, SUPPORTED_VERSIONS};
+use crate::error::Error;
+
+/// Runs the command `env` names; returns the version to write an error in
+/// and what to print (or the error).
+pub(super) fn dispatch(env: &CniEnv, stdin: &[u8]) -> (String, Result<String, CniError>) {
+    let latest = LATEST_VERSION.to_string();
+    let Some(command) = env.command.as_deref() else {
+        return (
+            latest,
+            Err(CniError::new(
+                codes::INVALID_ENV,
+                "CNI_COMMAND is not set",
+                "a CNI plugin is run with CNI_COMMAND (ADD, DEL, CHECK, VERSION, STATUS, GC) and the network configuration on stdin",
+            )),
+        );
+    };
+    if command == "VERSION" {
+        return (latest, Ok(version_answer()));
+    }
+    let conf = match NetConf::parse(stdin) {
+        Ok(c) => c,
+        Err(e) => return (latest, Err(e)),
+    };
+    let version = match conf.version() {
+        Ok(v) => v,
+        Err(e) => return (latest, Err(e)),
+    };
+    let log = Log::open(
+        &conf.log_file,
+        &conf.log_level,
+        format!("{command} {}", env.container_id.as_deref().unwrap_or("-")),
+    );
+    let result = match command {
+        "ADD" => add(env, &conf, stdin, &log)
+            .map(|r| r.to_json(version))
+            .inspect(|_| log.info("done")),
+        "DEL" => del(env, &conf, stdin, &log).map(|()| String::new()),
+        "CHECK" => check(env, &conf, version, stdin, &log).map(|()| String::new()),
+        "STATUS" | "GC" => delegate_only(command, env, &conf, version, stdin),
+        other => Err(CniError::new(
+            codes::INVALID_ENV,
+            format!("unknown CNI_COMMAND {other:?}"),
+            "one of ADD, DEL, CHECK, VERSION, STATUS, GC",
+        )),
+    };
+    if let Err(e) = &result {
+        log.error(&e.to_string());
+    }
+    (version.to_string(), result)
+}
+
+/// The answer to `VERSION`.
+fn version_answer() -> String {
+    ObjectBuilder::new()
+        .put("cniVersion", Json::str(LATEST_VERSION))
+        .put(
+            "supportedVersions",
+            Json::Array(SUPPORTED_VERSIONS.iter().map(|v| Json::str(*v)).collect()),
+        )
+        .build()
+        .to_pretty()
+}
+
+/// A required `CNI_*` variable.
+fn required<'a, T: ?Sized>(v: Option<&'a T>, name: &str, command: &str) -> Result<&'a T, CniError> {
+    v.ok_or_else(|| {
+        CniError::new(
+            codes::INVALID_ENV,
+            format!("{name} is required for {command}"),
+            format!("the runtime did not set {name}"),
+        )
+    })
+}
+
+/// A library error as a CNI error with `code`.
+fn cni(code: u32, msg: impl Into<String>, e: &Error) -> CniError {
+    let mut details = e.to_string();
+    if let Some(h) = e.hint() {
+        details.push_str("; hint: ");
+        details.push_str(h);
+    }
+    CniError::new(code, msg, details)
+}
+
+/// Opens the container's namespace; a missing one is
+/// [`codes::UNKNOWN_CONTAINER`].
+fn open_netns(path: &Path) -> Result<NetNs, CniError> {
+    NetNs::open(path).map_err(|e| {
+        let code = if e.kind() == io::ErrorKind::NotFound {
+            codes::UNKNOWN_CONTAINER
+        } else {
+            codes::IO_FAILURE
+        };
+        CniError::new(
+            code,
+            "cannot open the container's network namespace",
+            format!("{}: {e}", path.display()),
+        )
+    })
+}
+
+fn host_netns() -> Result<NetNs, CniError> {
+    NetNs::current().map_err(|e| {
+        CniError::new(
+            codes::IO_FAILURE,
+            "cannot open the host's network namespace",
+            e.to_string(),
+        )
+    })
+}
+
+/// The name the device has in the pod: `CNI_IFNAME` with `renameDevice`,
+/// else its own.
+fn pod_name<'a>(conf: &NetConf, device: &'a str, ifname: &'a str) -> &'a str {
+    if conf.rename_device {
+        ifname
+    } else {
+        device
+    }
+}
+
+/// `ADD`: see the module documentation.
+fn add(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<CniResult, CniError> {
+    conf.validate()?;
+    let device = conf.device()?;
+    required(env.container_id.as_deref(), "CNI_CONTAINERID", "ADD")?;
+    let netns_path = required(env.netns.as_deref(), "CNI_NETNS", "ADD")?;
+    let ifname = required(env.ifname.as_deref(), "CNI_IFNAME", "ADD")?;
+    let in_pod = pod_name(conf, device, ifname);
+    if conf.rename_device && !afxdp_core::abi::ethtool::is_valid_ifname(ifname.as_bytes()) {
+        return Err(CniError::new(
+            codes::INVALID_ENV,
+            "invalid CNI_IFNAME",
+            format!("{ifname:?} is not an interface name"),
+        ));
+    }
+    let pod = open_netns(netns_path)?;
+    let host = host_netns()?;
+    if pod.same_as(&host) {
+        return Err(CniError::new(
+            codes::INVALID_ENV,
+            "CNI_NETNS is the host's network namespace",
+            netns_path.display().to_string(),
+        ));
+    }
+    log.info(&format!(
+        "device {device} -> {} as {in_pod}",
+        netns_path.display()
+    ));
+
+    let mut rtnl = Rtnl::open().map_err(|e| cni(codes::NETLINK, "rtnetlink", &e))?;
+    let Some(dev) = rtnl
+        .link_by_name(device)
+        .map_err(|e| cni(codes::NETLINK, "cannot look up the device", &e))?
+    else {
+        let already = pod
+            .run(|| Rtnl::open()?.link_by_name(in_pod))
+            .ok()
+            .flatten()
+            .is_some();
+        let details = if already {
+            format!(
+                "{device} is not in the host's network namespace: it is in the container's already ({}), as {in_pod}",
+                netns_path.display()
+            )
+        } else {
+            format!("no link named {device} in the host's network namespace")
+        };
+        return Err(CniError::new(
+            codes::DEVICE_NOT_FOUND,
+            format!("device not found: {device}"),
+            details,
+        ));
+    };
+    log.debug(&format!(
+        "found {device}: ifindex {}, mac {}",
+        dev.ifindex, dev.mac
+    ));
+
+    let ipam_type = conf.ipam_type();
+    let ipam_result = match ipam_type {
+        Some(t) => {
+            let r = ipam::add(t, env, stdin)?;
+            log.info(&format!(
+                "IPAM {t}: {}",
+                r.ips
+                    .iter()
+                    .map(|i| i.address.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            Some(r)
+        }
+        None => None,
+    };
+
+    let attached = attach(
+        conf,
+        &mut rtnl,
+        &dev,
+        device,
+        in_pod,
+        &pod,
+        &host,
+        ipam_result.as_ref(),
+        log,
+    );
+    let iface = match attached {
+        Ok(i) => i,
+        Err(e) => {
+            // Give the addresses back: the attachment failed.
+            if let Some(t) = ipam_type {
+                if let Err(d) = ipam::exec(t, "DEL", env, stdin) {
+                    log.warn(&format!("IPAM {t} DEL after a failed ADD: {d}"));
+                }
+            }
+            return Err(e);
+        }
+    };
+
+    let mut result = ipam_result.unwrap_or_default();
+    result.interfaces = vec![Interface {
+        name: iface.name,
+        mac: iface.mac,
+        mtu: iface.mtu,
+        sandbox: netns_path.display().to_string(),
+        ..Interface::default()
+    }];
+    for ip in &mut result.ips {
+        ip.interface = Some(0);
+    }
+    if let Some(dns) = &conf.dns {
+        if !dns.is_empty() {
+            result.dns = dns.clone();
+        }
+    }
+    Ok(result)
+}
+
+/// The part of `ADD` after IPAM: ethtool, move, configure in the pod. On
+/// failure after the move, the device is moved back.
+#[allow(clippy::too_many_arguments)]
+fn attach(
+    conf: &NetConf,
+    rtnl: &mut Rtnl,
+    dev: &link::LinkState,
+    device: &str,
+    in_pod: &str,
+    pod: &NetNs,
+    host: &NetNs,
+    ipam: Option<&CniResult>,
+    log: &Log,
+) -> Result<Interface, CniError> {
+    let ip = ipam.and_then(CniResult::first_ip).map(|i| i.to_string());
+    if !conf.ethtool_cmds.is_empty() {
+        ethtool::run_all(&conf.ethtool_cmds, device, ip.as_deref())?;
+        log.info(&format!(
+            "ran {} ethtool command(s)",
+            conf.ethtool_cmds.len()
+        ));
+    }
+
+    let mut mv = SetLink::new(dev.ifindex).move_to_netns(pod.as_raw_fd());
+    if in_pod != device {
+        mv = mv.rename(in_pod.as_bytes());
+    }
+    rtnl.set_link("move to the container's network namespace", device, &mv)
+        .map_err(|e| {
+            let msg = format!("cannot move {device} into the container's network namespace");
+            cni(codes::NETLINK, msg, &e)
+        })?;
+    log.info(&format!("moved {device} into {}", pod.path().display()));
+
+    let configured = pod.run(|| configure_in_pod(in_pod, ipam));
+    match configured {
+        Ok(iface) => {
+            log.info(&format!("{in_pod} is up, mac {}", iface.mac));
+            Ok(iface)
+        }
+        Err(e) => {
+            let undo = pod.run(|| move_back(in_pod, device, host));
+            if let Err(u) = undo {
+                log.error(&format!("moving {in_pod} back after a failed ADD: {u}"));
+            }
+            Err(cni(
+                codes::NETLINK,
+                format!("cannot configure {in_pod} in the container"),
+                &e,
+            ))
+        }
+    }
+}
+
+/// In the pod's namespace: set the device up, give it the IPAM result's
+/// addresses and routes, and describe it.
+fn configure_in_pod(name: &str, ipam: Option<&CniResult>) -> crate::Result<Interface> {
+    let mut rtnl = Rtnl::open()?;
+    let dev = rtnl.link_by_name(name)?.ok_or_else(|| {
+        Error::new(
+            crate::ErrorKind::NotFound,
+            "find the moved device",
+            name,
+            "it is not in the container's network namespace after the move",
+        )
+    })?;
+    if let Some(r) = ipam {
+        if r.ips.iter().any(|i| i.address.addr.is_ipv6()) {
+            link::enable_ipv6(name);
+        }
+    }
+    rtnl.set_link("set up", name, &SetLink::new(dev.ifindex).set_up(true))?;
+    if let Some(r) = ipam {
+        for ip in &r.ips {
+            rtnl.add_addr(dev.ifindex, name, &ip.address)?;
+        }
+        for route in &r.routes {
+            let gw = r.gateway_for(&route.dst.addr);
+            rtnl.add_route(dev.ifindex, name, route, gw)?;
+        }
+    }
+    let now = rtnl.link_by_name(name)?.unwrap_or(dev);
+    Ok(Interface {
+        name: now.name,
+        mac: now.mac,
+        mtu: now.mtu,
+        ..Interface::default()
+    })
+}
+
+/// In the pod's namespace: set `name` down and move it to `host` as
+/// `device`. `Ok(false)` if there is no `name` here.
+fn move_back(name: &str, device: &str, host: &NetNs) -> crate::Result<bool> {
+    let mut rtnl = Rtnl::open()?;
+    let Some(dev) = rtnl.link_by_name(name)? else {
+        return Ok(false);
+    };
+    rtnl.set_link("set down", name, &SetLink::new(dev.ifindex).set_up(false))?;
+    let mut mv = SetLink::new(dev.ifindex).move_to_netns(host.as_raw_fd());
+    if name != device {
+        mv = mv.rename(device.as_bytes());
+    }
+    rtnl.set_link("move back to the host's network namespace", name, &mv)?;
+    Ok(true)
+}
+
+/// The interface of `prevResult` that is in `sandbox`, if any.
+fn prev_interface(conf: &NetConf, sandbox: &Path) -> Option<(usize, Interface)> {
+    let prev = CniResult::from_value(conf.prev_result.as_ref()?).ok()?;
+    let sandbox = sandbox.display().to_string();
+    prev.interfaces
+        .into_iter()
+        .enumerate()
+        .find(|(_, i)| i.sandbox == sandbox)
+}
+
+/// Whether opening or entering a namespace failed because it is gone.
+fn is_gone(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::NotFound)
+}
+
+/// `DEL`: see the module documentation.
+fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniError> {
+    required(env.container_id.as_deref(), "CNI_CONTAINERID", "DEL")?;
+    let mut first_err: Option<CniError> = None;
+    // Without a device there was never an attachment to undo (ADD would
+    // have refused): still release the addresses.
+    match (conf.device(), env.netns.as_deref()) {
+        (Err(_), _) => log.warn("no valid deviceID: nothing to move back"),
+        (Ok(_), None) => log.info("no CNI_NETNS: nothing to move back"),
+        (Ok(device), Some(path)) => {
+            let ifname = env.ifname.as_deref().unwrap_or(device);
+            let mut in_pod = pod_name(conf, device, ifname).to_string();
+            if let Some((_, i)) = prev_interface(conf, path) {
+                in_pod = i.name;
+            }
+            match NetNs::open(path) {
+                Err(e) if is_gone(&e) => log.info(&format!(
+                    "{} is gone (a node reboot, or the sandbox removed first): nothing to move back; a physical device returns to the host by itself",
+                    path.display()
+                )),
+                Err(e) => {
+                    first_err = Some(CniError::new(
+                        codes::IO_FAILURE,
+                        "cannot open the container's network namespace",
+                        format!("{}: {e}", path.display()),
+                    ))
+                }
+                Ok(pod) => {
+                    let host = host_netns()?;
+                    match pod.run(|| move_back(&in_pod, device, &host)) {
+                        Ok(true) => {
+                            log.info(&format!("moved {in_pod} back to the host as {device}"))
+                        }
+                        Ok(false) => log.info(&format!(
+                            "{in_pod} is not in {}: already back, or gone",
+                            path.display()
+                        )),
+                        // A bind mount left behind without its namespace,
+                        // or a file that is not one: nothing to move.
+                        Err(e)
+                            if e.op() == super::netns::ENTER_OP
+                                && e.errno() == Some(Errno::EINVAL) =>
+                        {
+                            log.info(&format!(
+                                "{} is not a network namespace any more",
+                                path.display()
+                            ))
+                        }
+                        Err(e) => {
+                            first_err = Some(cni(
+                                codes::NETLINK,
+                                format!("cannot move {in_pod} back to the host"),
+                                &e,
+                            ))
+                        }
+                    }
+                }
+            }
+            if !conf.ethtool_cmds.is_empty() && first_err.is_none() {
+                for failed in ethtool::reset(device) {
+                    log.debug(&format!("ethtool reset: {failed}"));
+                }
+            }
+        }
+    }
+    if let Some(t) = conf.ipam_type() {
+        match ipam::exec(t, "DEL", env, stdin) {
+            Ok(_) => log.info(&format!("IPAM {t}: released")),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => {
+            log.info("done");
+            Ok(())
+        }
+    }
+}
+
+/// `CHECK`: see the module documentation.
+fn check(
+    env: &CniEnv,
+    conf: &NetConf,
+    version: Version,
+    stdin: &[u8],
+    log: &Log,
+) -> Result<(), CniError> {
+    if version < Version::V0_4_0 {
+        return Err(CniError::new(
+            codes::INCOMPATIBLE_VERSION,
+            "config version does not allow CHECK",
+            format!("CHECK needs cniVersion 0.4.0 or later, the config is {version}"),
+        ));
+    }
+    conf.validate()?;
+    let device = conf.device()?;
+    required(env.container_id.as_deref(), "CNI_CONTAINERID", "CHECK")?;
+    let netns_path = required(env.netns.as_deref(), "CNI_NETNS", "CHECK")?;
+    let ifname = required(env.ifname.as_deref(), "CNI_IFNAME", "CHECK")?;
+    let prev_value = conf.prev_result.as_ref().ok_or_else(|| {
+        CniError::new(
+            codes::INVALID_CONFIG,
+            "required prevResult missing",
+            "CHECK compares the attachment with ADD's result, which the runtime gives as prevResult",
+        )
+    })?;
+    let prev = CniResult::from_value(prev_value)
+        .map_err(|e| CniError::new(codes::DECODE_FAILURE, "cannot decode prevResult", e.details))?;
+    if let Some(t) = conf.ipam_type() {
+        ipam::exec(t, "CHECK", env, stdin)?;
+    }
+    let pod = open_netns(netns_path)?;
+    let (index, expected) = prev_interface(conf, netns_path).unwrap_or_else(|| {
+        let name = pod_name(conf, device, ifname).to_string();
+        (
+            usize::MAX,
+            Interface {
+                name,
+                ..Interface::default()
+            },
+        )
+    });
+    let failed = |msg: String, details: String| CniError::new(codes::CHECK_FAILED, msg, details);
+    let name = expected.name.as_str();
+    let (state, addrs) = pod
+        .run(|| {
+            let mut rtnl = Rtnl::open()?;
+            let Some(l) = rtnl.link_by_name(name)? else {
+                return Ok((None, vec![]));
+            };
+            let addrs = rtnl.addrs(l.ifindex)?;
+            Ok((Some(l), addrs))
+        })
+        .map_err(|e| {
+            cni(
+                codes::NETLINK,
+                "cannot inspect the container's network namespace",
+                &e,
+            )
+        })?;
+    let Some(state) = state else {
+        return Err(failed(
+            format!("{name} is not in the container's network namespace"),
+            netns_path.display().to_string(),
+        ));
+    };
+    if !state.up {
+        return Err(failed(
+            format!("{name} is down"),
+            "ADD left it up".to_string(),
+        ));
+    }
+    if !expected.mac.is_empty() && !expected.mac.eq_ignore_ascii_case(&state.mac) {
+        return Err(failed(
+            format!("{name} has MAC {}, not {}", state.mac, expected.mac),
+            "the prevResult's interface is not the device in the namespace".to_string(),
+        ));
+    }
+    for ip in &prev.ips {
+        let ours = match ip.interface {
+            Some(i) => i == index,
+            None => true,
+        };
+        if ours && !addrs.contains(&ip.address) {
+            return Err(failed(
+                format!("{name} does not have {}", ip.address),
+                format!(
+                    "it has [{}]",
+                    addrs
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    log.info(&format!("{name} is in place, up, with its addresses"));
+    Ok(())
+}
+
+/// `STATUS` and `GC` (1.1.0): this plugin keeps no state of its own, so
+/// the answer is the IPAM plugin's, or success without one.
+fn delegate_only(
+    command: &str,
+    env: &CniEnv,
+    conf: &NetConf,
+    version: Version,
+    stdin: &[u8],
+) -> Result<String, CniError> {
+    if version < Version::V1_1_0 {
+        return Err(CniError::new(
+            codes::INCOMPATIBLE_VERSION,
+            format!("config version does not allow {command}"),
+            format!("{command} needs cniVersion 1.1.0 or later, the config is {version}"),
+        ));
+    }
+    if let Some(t) = conf.ipam_type() {
+        ipam::exec(t, command, env, stdin)?;
+    }
+    Ok(String::new())
+}

@@ -1,0 +1,582 @@
+//! The AF_XDP CNI plugin, invoked exactly as the CNI spec prescribes: the
+//! binary under the name `afxdp` (a symlink to `sockctl`), `CNI_*` in its
+//! environment, the network configuration on stdin, the result or error
+//! read from stdout. Against real namespaces: a "host" namespace holding a
+//! veth pair, a "container" namespace the device moves into, host-local
+//! from Debian's containernetworking-plugins as the IPAM plugin.
+//!
+//! ADD moves the veth end and configures host-local's addresses, CHECK
+//! passes and then fails once the link is set down, DEL returns it; DEL
+//! twice; DEL after the container's namespace was deleted (a node reboot);
+//! a missing device; bad JSON; an unsupported cniVersion; a failing
+//! ethtool command reported in the error.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use afxdp_testkit::{privileged, unique_path, NetNs, Veth};
+use serde_json::{json, Value};
+
+const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
+
+/// Whether a test that needs `what` (a tool on this machine) may run: a
+/// loud skip without it, a failure under `AFXDP_REQUIRE_PRIVILEGED=1`.
+fn have(test: &str, what: &str, found: bool) -> bool {
+    if found {
+        return true;
+    }
+    let required = std::env::var("AFXDP_REQUIRE_PRIVILEGED").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{test}: needs {what} (apt-get install containernetworking-plugins ethtool)"
+    );
+    eprintln!("!!! SKIPPED {test}: {what} is not installed");
+    false
+}
+
+/// The directory holding the host-local IPAM plugin.
+fn cni_path() -> Option<&'static str> {
+    ["/usr/lib/cni", "/opt/cni/bin"]
+        .into_iter()
+        .find(|d| Path::new(d).join("host-local").is_file())
+}
+
+fn ethtool_installed() -> bool {
+    ["/usr/sbin/ethtool", "/sbin/ethtool", "/usr/bin/ethtool"]
+        .iter()
+        .any(|p| Path::new(p).is_file())
+}
+
+/// The plugin as a runtime installs it: `afxdp` in a directory of its own
+/// (a symlink to the test build of `sockctl`), removed on drop.
+struct Plugin {
+    dir: PathBuf,
+}
+
+impl Plugin {
+    fn new() -> Plugin {
+        let dir = unique_path("cni-bin");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink(SOCKCTL, dir.join("afxdp")).unwrap();
+        Plugin { dir }
+    }
+
+    fn exe(&self) -> PathBuf {
+        self.dir.join("afxdp")
+    }
+}
+
+impl Drop for Plugin {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What one invocation gave.
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success: {self:?}");
+        self
+    }
+
+    /// Asserts a CNI error with `code` and returns it.
+    fn error(self, code: u64) -> Value {
+        assert_eq!(self.code, 1, "expected failure: {self:?}");
+        let e = self.json();
+        assert_eq!(e["code"], code, "{e}");
+        assert!(e["msg"].is_string(), "{e}");
+        e
+    }
+}
+
+/// One CNI attachment under test: the host namespace with its veth pair,
+/// the container's namespace, a host-local data directory, a log file.
+struct Setup {
+    plugin: Plugin,
+    host: NetNs,
+    pod: Option<NetNs>,
+    data_dir: PathBuf,
+    log: PathBuf,
+    cni_path: &'static str,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let host = NetNs::new("cni-host");
+        Veth::new(&host, 1);
+        let data_dir = unique_path("cni-ipam");
+        Setup {
+            plugin: Plugin::new(),
+            host,
+            pod: Some(NetNs::new("cni-pod")),
+            log: data_dir.join("afxdp-cni.log"),
+            data_dir,
+            cni_path: cni_path().unwrap_or("/usr/lib/cni"),
+        }
+    }
+
+    fn pod(&self) -> &NetNs {
+        self.pod.as_ref().expect("pod namespace")
+    }
+
+    fn pod_path(&self) -> String {
+        format!("/run/netns/{}", self.pod().name())
+    }
+
+    /// A configuration like DPDK's guide's NAD (the deviceID Multus adds),
+    /// with host-local giving an IPv4 and an IPv6 address.
+    fn conf(&self, version: &str) -> Value {
+        let mut ranges = vec![json!([{
+            "subnet": "10.55.0.0/24", "rangeStart": "10.55.0.200",
+            "rangeEnd": "10.55.0.220", "gateway": "10.55.0.1"
+        }])];
+        if version != "0.3.0" {
+            ranges.push(json!([{ "subnet": "fd00:55::/64", "gateway": "fd00:55::1" }]));
+        }
+        json!({
+            "cniVersion": version,
+            "name": "afxdp-network",
+            "type": "afxdp",
+            "mode": "primary",
+            "deviceID": "xa",
+            "logFile": self.log,
+            "logLevel": "debug",
+            "ipam": {
+                "type": "host-local",
+                "dataDir": self.data_dir,
+                "ranges": ranges,
+                "routes": [{ "dst": "0.0.0.0/0" }, { "dst": "10.99.0.0/16", "gw": "10.55.0.254" }]
+            }
+        })
+    }
+
+    /// Runs the plugin in the host namespace as a runtime would, with
+    /// container id `c1`, `CNI_IFNAME` `eth0`, the container's namespace.
+    fn invoke(&self, command: &str, conf: &Value) -> Out {
+        let netns = self
+            .pod
+            .as_ref()
+            .map(|_| self.pod_path())
+            .unwrap_or_default();
+        self.invoke_with(command, conf.to_string().as_bytes(), &netns, "eth0")
+    }
+
+    fn invoke_with(&self, command: &str, stdin: &[u8], netns: &str, ifname: &str) -> Out {
+        let mut cmd = self.host.command(self.plugin.exe());
+        cmd.env("CNI_COMMAND", command)
+            .env("CNI_CONTAINERID", "c1")
+            .env("CNI_NETNS", netns)
+            .env("CNI_IFNAME", ifname)
+            .env("CNI_ARGS", "IgnoreUnknown=1")
+            .env("CNI_PATH", self.cni_path);
+        run(cmd, stdin)
+    }
+
+    /// The links of the host namespace, one name a line.
+    fn host_links(&self) -> String {
+        self.host.ip(&["-o", "link", "show"])
+    }
+
+    /// host-local's reservation files for this network.
+    fn reserved(&self) -> Vec<String> {
+        match std::fs::read_dir(self.data_dir.join("afxdp-network")) {
+            Ok(d) => d
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains('.') || n.contains(':'))
+                .filter(|n| !n.starts_with("last_reserved_ip"))
+                .collect(),
+            Err(_) => vec![],
+        }
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+fn run(mut cmd: Command, stdin: &[u8]) -> Out {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the plugin");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `conf` with `prevResult` set, as a runtime gives it to CHECK and DEL.
+fn with_prev(conf: &Value, prev: &Value) -> Value {
+    let mut c = conf.clone();
+    c["prevResult"] = prev.clone();
+    c
+}
+
+fn ready(test: &str) -> bool {
+    privileged(test) && have(test, "host-local (CNI plugins)", cni_path().is_some())
+}
+
+#[test]
+fn add_moves_the_device_and_configures_ipam_check_passes_then_fails_del_returns_it() {
+    if !ready("add_check_del") {
+        return;
+    }
+    let s = Setup::new();
+    let conf = s.conf("1.0.0");
+
+    let result = s.invoke("ADD", &conf).ok().json();
+    assert_eq!(result["cniVersion"], "1.0.0");
+    let iface = &result["interfaces"][0];
+    assert_eq!(iface["name"], "xa", "{result}");
+    assert_eq!(iface["mac"], "02:00:00:00:00:0a", "{result}");
+    assert_eq!(iface["sandbox"], s.pod_path().as_str());
+    let ips = result["ips"].as_array().unwrap();
+    assert_eq!(ips.len(), 2, "{result}");
+    assert_eq!(ips[0]["address"], "10.55.0.200/24");
+    assert_eq!(ips[0]["gateway"], "10.55.0.1");
+    assert_eq!(ips[0]["interface"], 0);
+    assert!(ips[0].get("version").is_none(), "1.0.0 has no ip version");
+    assert!(ips[1]["address"].as_str().unwrap().starts_with("fd00:55::"));
+
+    // The device is in the container, up, with both addresses and the
+    // routes; it is gone from the host.
+    let link = s.pod().ip(&["-o", "link", "show", "xa"]);
+    assert!(link.contains("state UP") || link.contains(",UP"), "{link}");
+    let addrs = s.pod().ip(&["-o", "addr", "show", "dev", "xa"]);
+    assert!(
+        addrs.contains("inet 10.55.0.200/24 brd 10.55.0.255"),
+        "{addrs}"
+    );
+    assert!(
+        addrs.contains(ips[1]["address"].as_str().unwrap()),
+        "{addrs}"
+    );
+    let routes = s.pod().ip(&["route", "show"]);
+    assert!(routes.contains("default via 10.55.0.1 dev xa"), "{routes}");
+    assert!(
+        routes.contains("10.99.0.0/16 via 10.55.0.254 dev xa"),
+        "{routes}"
+    );
+    assert!(!s.host_links().contains(" xa"), "{}", s.host_links());
+    assert_eq!(s.reserved().len(), 2, "{:?}", s.reserved());
+
+    // CHECK, as the spec prescribes it: the same configuration, with ADD's
+    // result as prevResult. It passes; without one of the addresses, or
+    // with the device down, it fails.
+    let checked = with_prev(&conf, &result);
+    let out = s.invoke("CHECK", &checked).ok();
+    assert_eq!(out.stdout, "");
+    s.pod().ip(&["addr", "del", "10.55.0.200/24", "dev", "xa"]);
+    let e = s.invoke("CHECK", &checked).error(104);
+    assert_eq!(e["msg"], "xa does not have 10.55.0.200/24", "{e}");
+    s.pod().ip(&["addr", "add", "10.55.0.200/24", "dev", "xa"]);
+    s.invoke("CHECK", &checked).ok();
+    s.pod().ip(&["link", "set", "xa", "down"]);
+    let e = s.invoke("CHECK", &checked).error(104);
+    assert_eq!(e["msg"], "xa is down", "{e}");
+
+    // DEL: back on the host, down, addresses released.
+    s.invoke("DEL", &checked).ok();
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(!host.contains("state UP"), "{host}");
+    assert!(!s.pod().ip(&["-o", "link", "show"]).contains(" xa"));
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+    // CHECK now fails: host-local first (its own code and words, passed
+    // on), and without IPAM, the device is not in the container.
+    let e = s.invoke("CHECK", &checked).error(999);
+    assert!(
+        e["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("IPAM plugin host-local: "),
+        "{e}"
+    );
+    let mut no_ipam = checked.clone();
+    no_ipam.as_object_mut().unwrap().remove("ipam");
+    let e = s.invoke("CHECK", &no_ipam).error(104);
+    assert_eq!(
+        e["msg"], "xa is not in the container's network namespace",
+        "{e}"
+    );
+
+    // The log has the story.
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(log.contains("ADD c1: moved xa into"), "{log}");
+    assert!(
+        log.contains("DEL c1: moved xa back to the host as xa"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_dpdk_guide_configuration_at_0_3_0_gets_a_0_3_0_result() {
+    if !ready("dpdk_guide_0_3_0") {
+        return;
+    }
+    let s = Setup::new();
+    let conf = s.conf("0.3.0");
+    let result = s.invoke("ADD", &conf).ok().json();
+    assert_eq!(result["cniVersion"], "0.3.0");
+    assert_eq!(result["ips"][0]["version"], "4", "{result}");
+    assert_eq!(result["ips"][0]["interface"], 0, "{result}");
+    // 0.3.x has no CHECK.
+    let e = s.invoke("CHECK", &with_prev(&conf, &result)).error(1);
+    assert_eq!(e["msg"], "config version does not allow CHECK");
+    s.invoke("DEL", &with_prev(&conf, &result)).ok();
+    assert!(s.host_links().contains(" xa"));
+}
+
+#[test]
+fn del_twice_and_del_without_add_succeed() {
+    if !ready("del_twice") {
+        return;
+    }
+    let s = Setup::new();
+    let conf = s.conf("1.0.0");
+    // DEL before any ADD (a runtime cleaning up after a failed ADD).
+    s.invoke("DEL", &conf).ok();
+    let result = s.invoke("ADD", &conf).ok().json();
+    let conf = with_prev(&conf, &result);
+    s.invoke("DEL", &conf).ok();
+    // The device is already back: still success, nothing changes.
+    s.invoke("DEL", &conf).ok();
+    assert!(s.host_links().contains(" xa"));
+    assert!(s.reserved().is_empty());
+    // Without CNI_NETNS at all (allowed for DEL).
+    s.invoke_with("DEL", conf.to_string().as_bytes(), "", "eth0")
+        .ok();
+}
+
+#[test]
+fn del_after_the_container_namespace_is_gone_succeeds_and_releases_ipam() {
+    if !ready("del_after_reboot") {
+        return;
+    }
+    let mut s = Setup::new();
+    let conf = s.conf("1.0.0");
+    let result = s.invoke("ADD", &conf).ok().json();
+    assert_eq!(s.reserved().len(), 2);
+    let path = s.pod_path();
+    // What a node reboot leaves: the namespace (and a veth in it) gone,
+    // the runtime calling DEL for the old sandbox.
+    drop(s.pod.take());
+    assert!(!Path::new(&path).exists());
+    let out = s.invoke_with(
+        "DEL",
+        with_prev(&conf, &result).to_string().as_bytes(),
+        &path,
+        "eth0",
+    );
+    let out = out.ok();
+    assert_eq!(out.stdout, "");
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+    // A file where the namespace was (a bind mount gone): the same.
+    let stale = unique_path("cni-stale-netns");
+    std::fs::write(&stale, b"").unwrap();
+    let out = s.invoke_with(
+        "DEL",
+        conf.to_string().as_bytes(),
+        stale.to_str().unwrap(),
+        "eth0",
+    );
+    let _ = std::fs::remove_file(&stale);
+    out.ok();
+}
+
+#[test]
+fn rename_device_names_it_cni_ifname_in_the_pod_and_back_on_del() {
+    if !ready("rename_device") {
+        return;
+    }
+    let s = Setup::new();
+    let mut conf = s.conf("1.0.0");
+    conf["renameDevice"] = json!(true);
+    let out = s.invoke_with("ADD", conf.to_string().as_bytes(), &s.pod_path(), "net1");
+    let result = out.ok().json();
+    assert_eq!(result["interfaces"][0]["name"], "net1");
+    let links = s.pod().ip(&["-o", "link", "show"]);
+    assert!(links.contains(" net1@"), "{links}");
+    let conf = with_prev(&conf, &result);
+    s.invoke_with("CHECK", conf.to_string().as_bytes(), &s.pod_path(), "net1")
+        .ok();
+    s.invoke_with("DEL", conf.to_string().as_bytes(), &s.pod_path(), "net1")
+        .ok();
+    assert!(s.host_links().contains(" xa"), "{}", s.host_links());
+}
+
+#[test]
+fn a_missing_device_is_a_cni_error_that_names_it() {
+    if !ready("missing_device") {
+        return;
+    }
+    let s = Setup::new();
+    let mut conf = s.conf("1.0.0");
+    conf["deviceID"] = json!("nosuchdev0");
+    let e = s.invoke("ADD", &conf).error(100);
+    assert_eq!(e["msg"], "device not found: nosuchdev0", "{e}");
+    assert_eq!(e["cniVersion"], "1.0.0");
+    // Nothing was allocated.
+    assert!(s.reserved().is_empty());
+    // ADD twice: the second time the device is in the pod already, and
+    // the error says so.
+    let conf = s.conf("1.0.0");
+    s.invoke("ADD", &conf).ok();
+    let e = s.invoke("ADD", &conf).error(100);
+    assert!(
+        e["details"]
+            .as_str()
+            .unwrap()
+            .contains("in the container's already"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_failing_ethtool_command_is_reported_and_nothing_is_left_behind() {
+    if !ready("ethtool_failure") || !have("ethtool_failure", "ethtool", ethtool_installed()) {
+        return;
+    }
+    let s = Setup::new();
+    let mut conf = s.conf("1.0.0");
+    // A veth has no n-tuple filters: the second command fails, after the
+    // first ran with -device- substituted.
+    conf["ethtoolCmds"] = json!([
+        "-K -device- tx off",
+        "-N -device- flow-type udp4 dst-ip -ip- action 1"
+    ]);
+    let e = s.invoke("ADD", &conf).error(102);
+    assert_eq!(
+        e["msg"], "ethtool -N xa flow-type udp4 dst-ip 10.55.0.200 action 1: failed",
+        "{e}"
+    );
+    let details = e["details"].as_str().unwrap();
+    assert!(details.contains("exit status"), "{e}");
+    assert!(details.contains("Operation not supported"), "{e}");
+    // The device stayed on the host, the address was given back.
+    assert!(s.host_links().contains(" xa"));
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+    let features = s.host.exec(&["ethtool", "-k", "xa"]);
+    assert!(features.contains("tx-checksumming: off"), "{features}");
+    // With only the command that works, ADD succeeds.
+    conf["ethtoolCmds"] = json!(["-K -device- tx off"]);
+    s.invoke("ADD", &conf).ok();
+}
+
+#[test]
+fn a_failure_after_the_move_moves_the_device_back_and_releases_ipam() {
+    if !ready("add_rollback") {
+        return;
+    }
+    let s = Setup::new();
+    let mut conf = s.conf("1.0.0");
+    // A gateway that is not on the link: the route fails after the device
+    // moved and got its addresses.
+    conf["ipam"]["routes"] = json!([{ "dst": "10.99.0.0/16", "gw": "192.0.2.1" }]);
+    let e = s.invoke("ADD", &conf).error(101);
+    assert_eq!(e["msg"], "cannot configure xa in the container", "{e}");
+    let details = e["details"].as_str().unwrap();
+    assert!(
+        details.contains("add route: 10.99.0.0/16 via 192.0.2.1 dev xa"),
+        "{e}"
+    );
+    assert!(details.contains("ENETUNREACH"), "{e}");
+    // Undone: the device is back on the host, the addresses released.
+    assert!(s.host_links().contains(" xa"), "{}", s.host_links());
+    assert!(!s.pod().ip(&["-o", "link", "show"]).contains(" xa"));
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+}
+
+#[test]
+fn bad_json_and_unsupported_versions_are_cni_errors() {
+    // No privilege needed: nothing is touched before the input is read.
+    let plugin = Plugin::new();
+    let invoke = |command: &str, stdin: &[u8]| {
+        let mut cmd = Command::new(plugin.exe());
+        cmd.env("CNI_COMMAND", command)
+            .env("CNI_CONTAINERID", "c1")
+            .env("CNI_NETNS", "/run/netns/none")
+            .env("CNI_IFNAME", "eth0")
+            .env("CNI_PATH", "/nonexistent");
+        run(cmd, stdin)
+    };
+    let e = invoke("ADD", b"{\"cniVersion\": \"1.0.0\", ").error(6);
+    assert_eq!(e["msg"], "cannot decode the network configuration");
+    assert_eq!(e["cniVersion"], "1.1.0");
+    let e = invoke("ADD", br#"{"cniVersion": "1.0.0", "ethtoolCmds": "x"}"#).error(6);
+    assert!(
+        e["details"].as_str().unwrap().contains("ethtoolCmds"),
+        "{e}"
+    );
+    for v in ["0.2.0", "2.0.0", "", "latest"] {
+        let conf = json!({"cniVersion": v, "type": "afxdp", "deviceID": "xa"});
+        let e = invoke("ADD", conf.to_string().as_bytes()).error(1);
+        assert_eq!(e["msg"], "incompatible CNI versions", "{e}");
+        assert!(e["details"]
+            .as_str()
+            .unwrap()
+            .contains("0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0"));
+    }
+    // A configuration error says which field.
+    let conf = json!({"cniVersion": "1.0.0", "type": "afxdp"});
+    let e = invoke("ADD", conf.to_string().as_bytes()).error(7);
+    assert_eq!(e["msg"], "no device specified");
+    let conf = json!({"cniVersion": "1.0.0", "type": "afxdp", "deviceID": "xa", "mode": "cdq"});
+    let e = invoke("ADD", conf.to_string().as_bytes()).error(7);
+    assert!(e["details"].as_str().unwrap().contains("cdq"), "{e}");
+    // STATUS needs 1.1.0; with it and no IPAM, success.
+    let conf = json!({"cniVersion": "1.0.0", "type": "afxdp", "deviceID": "xa"});
+    invoke("STATUS", conf.to_string().as_bytes()).error(1);
+    let conf = json!({"cniVersion": "1.1.0", "type": "afxdp", "deviceID": "xa"});
+    invoke("STATUS", conf.to_string().as_bytes()).ok();
+    // An unknown command, and none at all.
+    invoke("FROB", conf.to_string().as_bytes()).error(4);
+    let mut cmd = Command::new(plugin.exe());
+    cmd.env_remove("CNI_COMMAND");
+    let out = run(cmd, b"");
+    assert!(out.stderr.contains("sockctl cni --help"), "{out:?}");
+    out.error(4);
+}
+
+#[test]
+fn version_lists_every_supported_version() {
+    let plugin = Plugin::new();
+    let mut cmd = Command::new(plugin.exe());
+    cmd.env("CNI_COMMAND", "VERSION");
+    let v = run(cmd, br#"{"cniVersion":"1.0.0"}"#).ok().json();
+    assert_eq!(
+        v,
+        json!({"cniVersion": "1.1.0",
+               "supportedVersions": ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]})
+    );
+    // The same binary as `sockctl cni`, and its --help.
+    let mut cmd = Command::new(SOCKCTL);
+    cmd.arg("cni").env("CNI_COMMAND", "VERSION");
+    assert_eq!(run(cmd, b"").ok().json(), v);
+    let help = Command::new(plugin.exe()).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("usage:") && help.contains("example"),
+        "{help}"
+    );
+}
