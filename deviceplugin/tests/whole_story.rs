@@ -19,7 +19,7 @@
 //!    daemon's socket, is validated through pod-resources (the daemon logs
 //!    the pod check), and receives every frame sent from the peer end on
 //!    the host.
-//! 5. `podman rm` (CNI DEL): the device is back on the host, down, and its
+//! 5. `podman rm` (CNI DEL): the device is back on the host, up and healthy, and its
 //!    lease released. The stand-in forgets the pod (the daemon refuses its
 //!    name from then on), and SIGTERM stops the daemon: no XDP program
 //!    attached, no socket left or listening, nothing pinned.
@@ -680,14 +680,16 @@ network_config_dir = "{w}/net.d"
     eprintln!("the container received: {totals}");
     clock.step("the receiver exited with every frame");
 
-    // podman rm (CNI DEL): the device back on the host, down, its address
-    // given back.
+    // podman rm (CNI DEL): the device back on the host, up again (so the
+    // daemon counts it healthy and can hand it to the next pod), its
+    // address given back.
     scene.ok(&["rm", "-f", "-t", "0", &scene.container]);
     clock.step("podman rm");
     let cni = scene.cni_log();
     assert!(host_has(&dev), "{dev} did not come back:\n{cni}");
     let back = run("ip", &["-o", "link", "show", &dev]);
-    assert!(!back.contains(",UP"), "{back}");
+    assert!(back.contains(",UP"), "{back}");
+    watch.wait_for(&dev, "Healthy", Duration::from_secs(5));
     let leases: Vec<String> = std::fs::read_dir(work.join(format!("ipam/{}", scene.network)))
         .map(|d| {
             d.flatten()

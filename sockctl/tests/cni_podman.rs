@@ -467,7 +467,7 @@ network_config_dir = "{w}/net.d"
     assert_eq!(totals["rx_packets"], FRAMES, "{logs}");
     eprintln!("the container received: {totals}");
 
-    // podman rm: the device is back on the host, down, its address given
+    // podman rm: the device is back on the host, up, its address given
     // back; podman called ADD and DEL (never CHECK).
     scene.podman_ok(&["rm", &scene.container]);
     assert!(
@@ -476,7 +476,7 @@ network_config_dir = "{w}/net.d"
         scene.log()
     );
     let back = run("ip", &["-o", "link", "show", &dev]);
-    assert!(!back.contains(",UP"), "{back}");
+    assert!(back.contains(",UP"), "{back}");
     let leases: Vec<_> = std::fs::read_dir(work.join(format!("ipam/{}", scene.network)))
         .map(|d| {
             d.flatten()

@@ -14,7 +14,7 @@
 //!   into `CNI_NETNS` (renamed to `CNI_IFNAME` with `renameDevice`), set it
 //!   up, give it the addresses and routes, and print the result with the
 //!   device's MAC address. A failure part-way undoes what was done.
-//! - `DEL`: move the device back under its own name, down, and release the
+//! - `DEL`: move the device back under its own name, up again (as the pool had it), and release the
 //!   addresses. Idempotent: a namespace that is gone (a node reboot) or a
 //!   device already back is success, not "Link not found".
 //! - `CHECK`: the device is in the namespace, up, with the MAC and the

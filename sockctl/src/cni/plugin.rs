@@ -360,6 +360,15 @@ fn move_back(name: &str, device: &str, host: &NetNs) -> crate::Result<bool> {
     Ok(true)
 }
 
+/// In the host's namespace (the plugin's own): sets `device` up.
+fn set_up_in_host(device: &str) -> crate::Result<()> {
+    let mut rtnl = Rtnl::open()?;
+    if let Some(dev) = rtnl.link_by_name(device)? {
+        rtnl.set_link("set up", device, &SetLink::new(dev.ifindex).set_up(true))?;
+    }
+    Ok(())
+}
+
 /// The interface of `prevResult` that is in `sandbox`, if any.
 fn prev_interface(conf: &NetConf, sandbox: &Path) -> Option<(usize, Interface)> {
     let prev = CniResult::from_value(conf.prev_result.as_ref()?).ok()?;
@@ -406,7 +415,13 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
                     let host = host_netns()?;
                     match pod.run(|| move_back(&in_pod, device, &host)) {
                         Ok(true) => {
-                            log.info(&format!("moved {in_pod} back to the host as {device}"))
+                            log.info(&format!("moved {in_pod} back to the host as {device}"));
+                            // Up again, as the pool had it: a device plugin
+                            // counts a down device unhealthy, and would never
+                            // hand it to another pod.
+                            if let Err(e) = set_up_in_host(device) {
+                                log.error(&format!("setting {device} up again: {e}"));
+                            }
                         }
                         Ok(false) => log.info(&format!(
                             "{in_pod} is not in {}: already back, or gone",
