@@ -1,162 +1,334 @@
-//! Per-descriptor cost of the ring protocol (`afxdp_core::ring`) at batch
-//! sizes 1, 16 and 64, against `std::sync::mpsc::sync_channel` (the standard
-//! library's bounded channel) measured in the same run.
+//! Per-descriptor cost of the ring protocol: `afxdp_core::ring` against
+//! libxdp's inline ring functions (`<xdp/xsk.h>`, compiled by the build
+//! script from `c/ring_libxdp.c`) and the `xdpilone` crate, in the same
+//! run, on the same workloads (see `benches/src/ring.rs`):
 //!
-//! Two measurements:
-//! - one thread plays both ends: reserve+write+submit a batch, then
-//!   peek+read+release it; this is the cost of the operations themselves;
-//! - two threads, a producer and a consumer, move 4M descriptors through a
-//!   ring of 2048: this adds the cross-core traffic a real kernel peer
-//!   causes.
+//! - fill: reserve + write address + submit, the kernel side consuming;
+//! - RX: the kernel side producing, peek + read descriptor + release;
+//!
+//! at batch 1, 16 and 64, with the kernel side simulated in the same thread
+//! (one thread) or on a second thread (two threads). Samples alternate
+//! between the peers round by round; each row gives the median ns per
+//! descriptor with [min-max] over the rounds, and the ratio ours / peer
+//! (below 1: we are cheaper) as the ratio of medians with [min-max] of the
+//! per-round ratios.
 //!
 //! Run: `cargo bench -p afxdp-benches --bench ring`
+//! Environment:
+//!   RING_DESCS    descriptors per sample (default 100000000)
+//!   RING_ROUNDS   rounds (samples per peer) (default 5)
+//!   RING_MEM      `socket` (default when an AF_XDP socket can be made:
+//!                 every peer's rings are the kernel's mapping of a never
+//!                 bound AF_XDP socket) or `plain` (ours and libxdp over
+//!                 plain memory with the kernel's layout; xdpilone, which
+//!                 can only map a socket, keeps its socket)
+//!   RING_THREADS  `1`, `2` or `both` (default)
+//!   RING_BATCHES  comma list of batch sizes (default 1,16,64)
+//!   RING_DIRS     `fill`, `rx` or both (default)
+//!   RING_PROTO    `1`: also measure the prototype of a change to
+//!                 `afxdp_core::ring` (`benches/src/proto.rs`)
 
 use std::hint::black_box;
-use std::sync::mpsc::sync_channel;
+use std::time::Instant;
 
-use afxdp_benches::ns_per_item;
-use afxdp_core::abi::if_xdp::XdpDesc;
-use afxdp_core::ring::{split_slices, RingIndices};
+use afxdp_benches::ring::{
+    libxdp, ours, run_two_threads, Dir, RingMem, Xdpilone, KERNEL_SIDE_IN_C,
+};
+use afxdp_benches::{load_average, proto, Samples};
 
-const RING: usize = 2048;
-const SAMPLES: usize = 15;
+const RING: u32 = 2048;
 
-fn desc(i: u64) -> XdpDesc {
-    XdpDesc {
-        addr: i << 11,
-        len: 64,
-        options: 0,
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Peer {
+    Ours,
+    Libxdp,
+    Xdpilone,
+    /// `afxdp_benches::proto` (RING_PROTO=1): the peer index checked once
+    /// when loaded; reload when short.
+    Proto,
+    /// The same, reloading the producer index only when nothing is cached.
+    ProtoEmpty,
+    /// `Proto` with the common case on a branch, the reload out of line.
+    ProtoFast,
+    /// `Proto` with the common case on a branch, the reload inline.
+    ProtoFastInline,
+}
+
+impl Peer {
+    fn name(self) -> &'static str {
+        match self {
+            Peer::Ours => "afxdp",
+            Peer::Libxdp => "libxdp",
+            Peer::Xdpilone => "xdpilone",
+            Peer::Proto => "proto",
+            Peer::ProtoEmpty => "proto-empty",
+            Peer::ProtoFast => "proto-fast",
+            Peer::ProtoFastInline => "proto-fast-inl",
+        }
+    }
+
+    /// Index into `Rings::mem` for the peers over a `RingMem` of their own.
+    fn slot(self) -> usize {
+        match self {
+            Peer::Ours => 0,
+            Peer::Libxdp => 1,
+            Peer::Proto => 2,
+            Peer::ProtoEmpty => 3,
+            Peer::ProtoFast => 4,
+            Peer::ProtoFastInline => 5,
+            Peer::Xdpilone => usize::MAX,
+        }
     }
 }
 
-/// One thread: `rounds` times, produce a batch then consume it.
-fn ours_single(batch: u32, rounds: u64) -> f64 {
-    let mut idx = RingIndices::new();
-    let mut slots = vec![XdpDesc::default(); RING];
-    let (mut prod, mut cons, _) = split_slices(&mut idx, &mut slots).unwrap();
-    ns_per_item(SAMPLES, rounds * u64::from(batch), || {
-        let mut sum = 0u64;
-        for r in 0..rounds {
-            let mut b = prod.reserve(batch);
-            for i in 0..b.len() {
-                b.write(i, desc(r + u64::from(i)));
-            }
-            b.submit();
-            let p = cons.peek(batch);
-            for i in 0..p.len() {
-                sum = sum.wrapping_add(p.read(i).addr);
-            }
-            p.release();
-        }
-        black_box(sum);
-    })
+/// Everything the peers run on, made once.
+struct Rings {
+    /// (fill, RX) of each peer but xdpilone, by `Peer::slot`.
+    mem: Vec<(RingMem, RingMem)>,
+    xdpilone: Option<Xdpilone>,
 }
 
-fn mpsc_single(batch: u32, rounds: u64) -> f64 {
-    let (tx, rx) = sync_channel::<XdpDesc>(RING);
-    ns_per_item(SAMPLES, rounds * u64::from(batch), || {
-        let mut sum = 0u64;
-        for r in 0..rounds {
-            for i in 0..u64::from(batch) {
-                tx.try_send(desc(r + i)).unwrap();
-            }
-            for _ in 0..batch {
-                sum = sum.wrapping_add(rx.try_recv().unwrap().addr);
-            }
+impl Rings {
+    fn mem(&self, peer: Peer, dir: Dir) -> &RingMem {
+        if peer == Peer::Xdpilone {
+            let x = self.xdpilone.as_ref().unwrap();
+            return match dir {
+                Dir::Fill => x.fill_mem(),
+                Dir::Rx => x.rx_mem(),
+            };
         }
-        black_box(sum);
-    })
-}
+        let (f, r) = &self.mem[peer.slot()];
+        match dir {
+            Dir::Fill => f,
+            Dir::Rx => r,
+        }
+    }
 
-/// Two threads move `total` descriptors in batches of `batch`.
-fn ours_threads(batch: u32, total: u64) -> f64 {
-    ns_per_item(5, total, || {
-        let mut idx = RingIndices::new();
-        let mut slots = vec![XdpDesc::default(); RING];
-        let (mut prod, mut cons, _) = split_slices(&mut idx, &mut slots).unwrap();
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                let mut sent = 0u64;
-                while sent < total {
-                    let want = (total - sent).min(u64::from(batch)) as u32;
-                    let mut b = prod.reserve(want);
-                    for i in 0..b.len() {
-                        b.write(i, desc(sent + u64::from(i)));
+    /// One sample: moves `descs` descriptors; returns the ns per
+    /// descriptor and a checksum every peer must agree on.
+    fn run(&mut self, peer: Peer, dir: Dir, threads: u32, batch: u32, descs: u64) -> (f64, u64) {
+        let batch = black_box(batch);
+        let rounds = black_box(descs / u64::from(batch));
+        let n = rounds * u64::from(batch);
+        let t = Instant::now();
+        let sum = if threads == 1 {
+            if peer == Peer::Xdpilone {
+                let x = self.xdpilone.as_mut().unwrap();
+                match dir {
+                    Dir::Fill => x.fill_one(batch, rounds),
+                    Dir::Rx => x.rx_one(batch, rounds),
+                }
+            } else {
+                let m = self.mem(peer, dir);
+                match (peer, dir) {
+                    (Peer::Ours, Dir::Fill) => ours::fill_one(m, batch, rounds),
+                    (Peer::Ours, Dir::Rx) => ours::rx_one(m, batch, rounds),
+                    (Peer::Libxdp, Dir::Fill) => libxdp::fill_one(m, batch, rounds),
+                    (Peer::Libxdp, Dir::Rx) => libxdp::rx_one(m, batch, rounds),
+                    (Peer::Proto | Peer::ProtoEmpty, Dir::Fill) => {
+                        proto::fill_one::<0>(m, batch, rounds)
                     }
-                    sent += u64::from(b.len());
-                    b.submit();
+                    (Peer::ProtoFast, Dir::Fill) => proto::fill_one::<1>(m, batch, rounds),
+                    (_, Dir::Fill) => proto::fill_one::<2>(m, batch, rounds),
+                    (Peer::Proto, Dir::Rx) => proto::rx_one::<false, 0>(m, batch, rounds),
+                    (Peer::ProtoEmpty, Dir::Rx) => proto::rx_one::<true, 0>(m, batch, rounds),
+                    (Peer::ProtoFast, Dir::Rx) => proto::rx_one::<false, 1>(m, batch, rounds),
+                    (_, Dir::Rx) => proto::rx_one::<false, 2>(m, batch, rounds),
                 }
-            });
-            let mut got = 0u64;
-            let mut sum = 0u64;
-            while got < total {
-                let p = cons.peek(batch);
-                for i in 0..p.len() {
-                    sum = sum.wrapping_add(p.read(i).addr);
-                }
-                got += u64::from(p.len());
-                p.release();
             }
-            black_box(sum);
-        });
-    })
-}
-
-fn mpsc_threads(batch: u32, total: u64) -> f64 {
-    ns_per_item(5, total, || {
-        let (tx, rx) = sync_channel::<XdpDesc>(RING);
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                for i in 0..total {
-                    tx.send(desc(i)).unwrap();
-                }
-            });
-            let mut sum = 0u64;
-            let mut got = 0u64;
-            while got < total {
-                // Receive in the same batch pattern: block for one, then
-                // take what is there up to the batch.
-                sum = sum.wrapping_add(rx.recv().unwrap().addr);
-                got += 1;
-                for _ in 1..batch {
-                    match rx.try_recv() {
-                        Ok(d) => {
-                            sum = sum.wrapping_add(d.addr);
-                            got += 1;
+        } else {
+            let (u, k) = match peer {
+                Peer::Xdpilone => self.xdpilone.as_mut().unwrap().two_threads(dir, batch, n),
+                _ => {
+                    let m = self.mem(peer, dir);
+                    let user = || match (peer, dir) {
+                        (Peer::Ours, Dir::Fill) => ours::fill_user(m, batch, n),
+                        (Peer::Ours, Dir::Rx) => ours::rx_user(m, batch, n),
+                        (Peer::Libxdp, Dir::Fill) => libxdp::fill_user(m, batch, n),
+                        (Peer::Libxdp, Dir::Rx) => libxdp::rx_user(m, batch, n),
+                        (Peer::Proto | Peer::ProtoEmpty, Dir::Fill) => {
+                            proto::fill_user::<0>(m, batch, n)
                         }
-                        Err(_) => break,
-                    }
+                        (Peer::ProtoFast, Dir::Fill) => proto::fill_user::<1>(m, batch, n),
+                        (_, Dir::Fill) => proto::fill_user::<2>(m, batch, n),
+                        (Peer::Proto, Dir::Rx) => proto::rx_user::<false, 0>(m, batch, n),
+                        (Peer::ProtoEmpty, Dir::Rx) => proto::rx_user::<true, 0>(m, batch, n),
+                        (Peer::ProtoFast, Dir::Rx) => proto::rx_user::<false, 1>(m, batch, n),
+                        (_, Dir::Rx) => proto::rx_user::<false, 2>(m, batch, n),
+                    };
+                    run_two_threads(m, dir, n, user)
                 }
-            }
-            black_box(sum);
-        });
-    })
+            };
+            assert_eq!(
+                u,
+                k,
+                "{} {}: user and kernel sides disagree",
+                peer.name(),
+                dir.name()
+            );
+            u
+        };
+        let ns = t.elapsed().as_nanos() as f64 / n as f64;
+        (ns, black_box(sum))
+    }
 }
 
 fn main() {
-    println!("ring protocol: ns per descriptor (median of samples); peer: std::sync::mpsc::sync_channel({RING})");
-    println!();
-    println!("one thread (reserve+write+submit, then peek+read+release):");
+    let descs = env_u64("RING_DESCS", 100_000_000);
+    let rounds = env_u64("RING_ROUNDS", 5).max(1) as usize;
+    let threads: Vec<u32> = match std::env::var("RING_THREADS").as_deref() {
+        Ok("1") => vec![1],
+        Ok("2") => vec![2],
+        _ => vec![1, 2],
+    };
+    let want_plain = std::env::var("RING_MEM").is_ok_and(|v| v == "plain");
+    let batches: Vec<u32> = std::env::var("RING_BATCHES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|b| b.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 16, 64]);
+    let dirs: Vec<Dir> = match std::env::var("RING_DIRS").as_deref() {
+        Ok("fill") => vec![Dir::Fill],
+        Ok("rx") => vec![Dir::Rx],
+        _ => vec![Dir::Fill, Dir::Rx],
+    };
+
+    let xdpilone = match Xdpilone::new(RING) {
+        Ok(x) => Some(x),
+        Err(e) => {
+            eprintln!(
+                "!!! SKIPPED peer xdpilone: its rings exist only as an AF_XDP socket's mappings, and none could be made ({e}); run as root (CAP_NET_RAW)"
+            );
+            None
+        }
+    };
+    let with_proto = std::env::var("RING_PROTO").is_ok_and(|v| v == "1");
+    let socket_mem = |dir| {
+        if want_plain {
+            return None;
+        }
+        RingMem::socket(dir, RING).ok()
+    };
+    let pair = || match (socket_mem(Dir::Fill), socket_mem(Dir::Rx)) {
+        (Some(f), Some(r)) => (f, r, true),
+        _ => (
+            RingMem::plain(Dir::Fill, RING),
+            RingMem::plain(Dir::Rx, RING),
+            false,
+        ),
+    };
+    let mut mem = Vec::new();
+    let mut all_socket = true;
+    for _ in 0..6 {
+        let (f, r, sock) = pair();
+        all_socket &= sock;
+        mem.push((f, r));
+    }
+    let mem_kind = if all_socket {
+        "the kernel's mappings of never bound AF_XDP sockets (one per peer and ring)"
+    } else {
+        "plain memory with the kernel's ring layout (xdpilone: its socket's mappings)"
+    };
+    let mut rings = Rings { mem, xdpilone };
+    let mut peers = vec![Peer::Ours];
+    if libxdp::AVAILABLE {
+        peers.push(Peer::Libxdp);
+    } else {
+        eprintln!("!!! SKIPPED peer libxdp: the build script found no <xdp/xsk.h> (install libxdp-dev); see the build warning");
+    }
+    if rings.xdpilone.is_some() {
+        peers.push(Peer::Xdpilone);
+    }
+    if with_proto {
+        peers.extend([
+            Peer::Proto,
+            Peer::ProtoEmpty,
+            Peer::ProtoFast,
+            Peer::ProtoFastInline,
+        ]);
+    }
+
+    println!("ring protocol: ns per descriptor, median [min-max] over {rounds} alternating rounds of {descs} descriptors");
     println!(
-        "{:>6} {:>12} {:>12} {:>14}",
-        "batch", "afxdp ring", "mpsc", "ring / mpsc"
+        "ring of {RING} entries in {mem_kind}; load average at start {:.2}",
+        load_average()
     );
-    for batch in [1u32, 16, 64] {
-        let rounds = 2_000_000 / u64::from(batch);
-        let ours = ours_single(batch, rounds);
-        let peer = mpsc_single(batch, rounds);
-        println!("{batch:>6} {ours:>12.2} {peer:>12.2} {:>14.3}", ours / peer);
+    println!("ratio = afxdp / peer (below 1: afxdp is cheaper); ratio of medians [min-max of per-round ratios]");
+    for &th in &threads {
+        println!();
+        match th {
+            1 => println!(
+                "one thread (the kernel side simulated in the same thread, a batch at a time, by {}):",
+                if KERNEL_SIDE_IN_C {
+                    "one out-of-line C function shared by every peer (c/kernel_sim.c)"
+                } else {
+                    "the Rust copy in benches/src/ring.rs (no C compiler)"
+                }
+            ),
+            _ => println!("two threads (user side on CPU 0; the kernel side on CPU 1, 64 entries per poll as NAPI):"),
+        }
+        print!("{:<5} {:>5}", "ring", "batch");
+        for p in &peers {
+            print!(" {:>22}", p.name());
+        }
+        for p in &peers[1..] {
+            print!(" {:>24}", format!("afxdp/{}", p.name()));
+        }
+        println!();
+        for &dir in &dirs {
+            for &batch in &batches {
+                // Warm-up: every peer once, a tenth of the work.
+                let mut check = None;
+                for &p in &peers {
+                    let (_, sum) = rings.run(p, dir, th, batch, descs / 10);
+                    if th == 1 {
+                        assert_eq!(
+                            *check.get_or_insert(sum),
+                            sum,
+                            "{} computed another sum",
+                            p.name()
+                        );
+                    }
+                }
+                let mut samples = vec![Samples::new(); peers.len()];
+                let mut ratios = vec![Samples::new(); peers.len()];
+                for round in 0..rounds {
+                    let mut this = vec![0.0; peers.len()];
+                    for k in 0..peers.len() {
+                        let i = (round + k) % peers.len();
+                        let (ns, _) = rings.run(peers[i], dir, th, batch, descs);
+                        this[i] = ns;
+                        samples[i].push(ns);
+                    }
+                    for i in 1..peers.len() {
+                        ratios[i].push(this[0] / this[i]);
+                    }
+                }
+                print!("{:<5} {batch:>5}", dir.name());
+                for s in &samples {
+                    print!(" {:>22}", s.range(3));
+                }
+                for i in 1..peers.len() {
+                    print!(
+                        " {:>24}",
+                        format!(
+                            "{:.2} [{:.2}-{:.2}]",
+                            samples[0].median() / samples[i].median(),
+                            ratios[i].min(),
+                            ratios[i].max()
+                        )
+                    );
+                }
+                println!();
+            }
+        }
     }
     println!();
-    println!("two threads (producer and consumer on different cores, 4M descriptors):");
-    println!(
-        "{:>6} {:>12} {:>12} {:>14}",
-        "batch", "afxdp ring", "mpsc", "ring / mpsc"
-    );
-    for batch in [1u32, 16, 64] {
-        let total = 4_000_000;
-        let ours = ours_threads(batch, total);
-        let peer = mpsc_threads(batch, total);
-        println!("{batch:>6} {ours:>12.2} {peer:>12.2} {:>14.3}", ours / peer);
-    }
+    println!("load average at end {:.2}", load_average());
 }
