@@ -296,9 +296,14 @@ impl<'r, T: Copy> Consumer<'r, T> {
         let prod = word(parts.producer).load(Ordering::Acquire);
         Consumer {
             mask: parts.size - 1,
+            // A broken peer's index is never taken (see `available`).
+            cached_prod: if prod.wrapping_sub(cons) <= parts.size {
+                prod
+            } else {
+                cons
+            },
             parts,
             cons,
-            cached_prod: prod,
             _mem: PhantomData,
         }
     }
@@ -317,24 +322,30 @@ impl<'r, T: Copy> Consumer<'r, T> {
         if ready >= wanted {
             return ready;
         }
-        self.cached_prod = word(self.parts.producer).load(Ordering::Acquire);
+        self.reload();
         self.cached_ready()
     }
 
-    /// Entries known ready without looking at the peer.
+    /// Loads the producer index, checked once here: a producer index more
+    /// than `size` ahead of ours, or behind it, is a broken peer and is not
+    /// taken (nothing new is ready, as the producer side treats a consumer
+    /// that runs ahead; handing out old entries again could give one frame
+    /// to two owners).
+    #[inline]
+    fn reload(&mut self) {
+        let prod = word(self.parts.producer).load(Ordering::Acquire);
+        if prod.wrapping_sub(self.cons) <= self.parts.size {
+            self.cached_prod = prod;
+        }
+    }
+
+    /// Entries known ready without looking at the peer. The invariant
+    /// `cached_prod - cons <= size` holds: `cached_prod` is taken only when
+    /// checked (`reload`, `new`), and `cons` advances only over entries it
+    /// showed ready.
     #[inline]
     fn cached_ready(&self) -> u32 {
-        // `prod - cons` entries are ready (at most `size`). A producer index
-        // more than `size` ahead of ours, or behind it, is a broken peer:
-        // then nothing is ready, as the producer side treats a consumer that
-        // runs ahead. Handing out old entries again could give one frame to
-        // two owners.
-        let ready = self.cached_prod.wrapping_sub(self.cons);
-        if ready > self.parts.size {
-            0
-        } else {
-            ready
-        }
+        self.cached_prod.wrapping_sub(self.cons)
     }
 
     /// Looks at up to `n` ready entries (fewer, or none, if fewer are ready).
@@ -342,7 +353,12 @@ impl<'r, T: Copy> Consumer<'r, T> {
     /// unreleased leaves them for the next peek.
     #[inline]
     pub fn peek(&mut self, n: u32) -> Peeked<'_, 'r, T> {
-        let len = n.min(self.available(n));
+        // The common case on a branch: the cached view already has `n`.
+        if self.cached_ready() >= n {
+            return Peeked { ring: self, len: n };
+        }
+        self.reload();
+        let len = n.min(self.cached_ready());
         Peeked { ring: self, len }
     }
 
