@@ -584,7 +584,7 @@ pub fn unpin_thread() {
 }
 
 /// `total` descriptors through `m` with the kernel thread
-/// ([`kernel_fill_thread`] or [`kernel_rx_thread`]) on CPU 1 and `user`
+/// (`kernel_fill_thread` or `kernel_rx_thread`) on CPU 1 and `user`
 /// (the peer's user side) on this thread, pinned to CPU 0 for the call.
 /// Returns the user side's and the kernel side's sums (equal when both did
 /// their job).
