@@ -56,48 +56,10 @@ impl SafeDir {
     /// leaves `/tmp` as it is); one created here gets `create_mode`
     /// exactly, whatever the umask.
     pub fn open(path: &Path, create_mode: u32) -> Result<SafeDir> {
-        let mut cur: StdOwnedFd = if path.is_absolute() {
-            fs::open(
-                "/",
-                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-        } else {
-            fs::openat(
-                CWD,
-                ".",
-                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-        }
-        .map_err(|e| io_err("open directory", path, e))?;
-        let mut walked = PathBuf::from(if path.is_absolute() { "/" } else { "." });
-        let mut created = false;
-        for comp in path.components() {
-            let name: &OsStr = match comp {
-                Component::RootDir | Component::CurDir => continue,
-                Component::Normal(n) => n,
-                Component::ParentDir | Component::Prefix(_) => {
-                    return Err(Error::invalid(
-                        "open directory",
-                        path.display(),
-                        "a path with `..` is not accepted",
-                    ))
-                }
-            };
-            walked.push(name);
-            let (fd, made) = open_or_create(&cur, name, create_mode, &walked)?;
-            if made {
-                fs::fchmod(&fd, Mode::from_raw_mode(create_mode))
-                    .map_err(|e| io_err("chmod", &walked, e))?;
-            }
-            cur = fd;
-            created = made;
-        }
-        let _ = created;
-        check_ours(&cur, path)?;
+        let fd = walk(path, Some(create_mode))?;
+        check_ours(&fd, path)?;
         Ok(SafeDir {
-            fd: cur,
+            fd,
             path: path.to_path_buf(),
         })
     }
@@ -106,43 +68,8 @@ impl SafeDir {
     /// any component, and without changing it (for a directory that is not
     /// ours, such as `/tmp`).
     pub fn open_existing(path: &Path) -> Result<SafeDir> {
-        let mut cur: StdOwnedFd = if path.is_absolute() {
-            fs::open(
-                "/",
-                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-        } else {
-            fs::openat(
-                CWD,
-                ".",
-                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-        }
-        .map_err(|e| io_err("open directory", path, e))?;
-        for comp in path.components() {
-            let name: &OsStr = match comp {
-                Component::RootDir | Component::CurDir => continue,
-                Component::Normal(n) => n,
-                Component::ParentDir | Component::Prefix(_) => {
-                    return Err(Error::invalid(
-                        "open directory",
-                        path.display(),
-                        "a path with `..` is not accepted",
-                    ))
-                }
-            };
-            cur = fs::openat(
-                &cur,
-                name.as_bytes(),
-                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(|e| io_err("open directory", path, e))?;
-        }
         Ok(SafeDir {
-            fd: cur,
+            fd: walk(path, None)?,
             path: path.to_path_buf(),
         })
     }
@@ -272,6 +199,53 @@ impl SafeDir {
     pub fn remove_dir(&self, name: &str) {
         let _ = fs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR);
     }
+}
+
+/// Walks `path` one component at a time from `/` (or the working
+/// directory), following no symlink and refusing `..`. With `create`, a
+/// missing component is made with that mode (exactly, whatever the umask);
+/// without, every component must exist.
+fn walk(path: &Path, create: Option<u32>) -> Result<StdOwnedFd> {
+    let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC;
+    let mut cur: StdOwnedFd = if path.is_absolute() {
+        fs::open("/", flags, Mode::empty())
+    } else {
+        fs::openat(CWD, ".", flags, Mode::empty())
+    }
+    .map_err(|e| io_err("open directory", path, e))?;
+    let mut walked = PathBuf::from(if path.is_absolute() { "/" } else { "." });
+    for comp in path.components() {
+        let name: &OsStr = match comp {
+            Component::RootDir | Component::CurDir => continue,
+            Component::Normal(n) => n,
+            Component::ParentDir | Component::Prefix(_) => {
+                return Err(Error::invalid(
+                    "open directory",
+                    path.display(),
+                    "a path with `..` is not accepted",
+                ))
+            }
+        };
+        walked.push(name);
+        cur = match create {
+            Some(mode) => {
+                let (fd, made) = open_or_create(&cur, name, mode, &walked)?;
+                if made {
+                    fs::fchmod(&fd, Mode::from_raw_mode(mode))
+                        .map_err(|e| io_err("chmod", &walked, e))?;
+                }
+                fd
+            }
+            None => fs::openat(
+                &cur,
+                name.as_bytes(),
+                flags | OFlags::NOFOLLOW,
+                Mode::empty(),
+            )
+            .map_err(|e| io_err("open directory", path, e))?,
+        };
+    }
+    Ok(cur)
 }
 
 /// Refuses a directory not owned by this process's effective uid.

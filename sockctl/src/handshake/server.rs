@@ -261,6 +261,22 @@ struct Served {
     pin_dir: Option<PathBuf>,
 }
 
+impl Served {
+    /// Gives the interface up: its attachment undone (`teardown`: even an
+    /// adopted one; otherwise an adopted one is left to its clients), and
+    /// its pin directory removed if empty.
+    fn finish(self, teardown: bool) {
+        if teardown {
+            self.prepared.teardown();
+        } else {
+            self.prepared.abandon();
+        }
+        if let Some(p) = self.pin_dir {
+            let _ = std::fs::remove_dir(p);
+        }
+    }
+}
+
 /// A listening socket: one interface's, or the legacy one (all).
 struct Listener {
     fd: OwnedFd,
@@ -528,13 +544,7 @@ impl Server {
             if let Ok(b) = SafeDir::open_existing(&self.config.dir) {
                 b.remove_dir(name);
             }
-            let Served {
-                prepared, pin_dir, ..
-            } = s;
-            prepared.teardown();
-            if let Some(p) = pin_dir {
-                let _ = std::fs::remove_dir(p);
-            }
+            s.finish(true);
         }
         true
     }
@@ -804,27 +814,15 @@ impl Server {
         // Kept for the next server: a pod that mounted `<dir>/<iface>` sees
         // the next socket appear in the very same directory.
         self.remove_sockets(!keep_attached);
-        let ifaces = std::mem::take(&mut self.ifaces);
         let mut first_err = None;
-        for s in ifaces {
-            let Served {
-                name,
-                prepared,
-                dir,
-                pin_dir,
-            } = s;
-            drop(dir);
+        for s in std::mem::take(&mut self.ifaces) {
             if keep_attached {
-                if let Err(e) = prepared.persist() {
+                if let Err(e) = s.prepared.persist() {
                     first_err.get_or_insert(e);
                 }
             } else {
-                prepared.teardown();
-                if let Some(p) = pin_dir {
-                    let _ = std::fs::remove_dir(p);
-                }
+                s.finish(true);
             }
-            let _ = name;
         }
         match first_err {
             Some(e) => Err(e),
@@ -837,10 +835,9 @@ impl Server {
         for s in &self.ifaces {
             s.dir.remove_socket(DP_SOCKET_NAME);
         }
-        let base = self.config.dir.clone();
-        for s in &self.ifaces {
-            if let (true, Ok(b)) = (remove_dirs, SafeDir::open_existing(&base)) {
-                b.remove_dir(&s.name);
+        if let (true, Ok(base)) = (remove_dirs, SafeDir::open_existing(&self.config.dir)) {
+            for s in &self.ifaces {
+                base.remove_dir(&s.name);
             }
         }
         if let Some(path) = self.legacy.take() {
@@ -859,17 +856,11 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.conns.clear();
         self.remove_sockets(true);
+        // Dropped without a shutdown (an error in the loop): what was made
+        // here is undone; an attachment adopted from a state directory stays
+        // for the clients that use it.
         for s in std::mem::take(&mut self.ifaces) {
-            let Served {
-                prepared, pin_dir, ..
-            } = s;
-            // Dropped without a shutdown (an error in the loop): what was
-            // made here is undone; an attachment adopted from a state
-            // directory stays for the clients that use it.
-            prepared.abandon();
-            if let Some(p) = pin_dir {
-                let _ = std::fs::remove_dir(p);
-            }
+            s.finish(false);
         }
     }
 }
