@@ -25,8 +25,6 @@
 //!   RING_THREADS  `1`, `2` or `both` (default)
 //!   RING_BATCHES  comma list of batch sizes (default 1,16,64)
 //!   RING_DIRS     `fill`, `rx` or both (default)
-//!   RING_PROTO    `1`: also measure the prototype of a change to
-//!                 `afxdp_core::ring` (`benches/src/proto.rs`)
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -34,7 +32,7 @@ use std::time::Instant;
 use afxdp_benches::ring::{
     libxdp, ours, run_two_threads, Dir, RingMem, Xdpilone, KERNEL_SIDE_IN_C,
 };
-use afxdp_benches::{load_average, proto, Samples};
+use afxdp_benches::{load_average, Samples};
 
 const RING: u32 = 2048;
 
@@ -50,15 +48,6 @@ enum Peer {
     Ours,
     Libxdp,
     Xdpilone,
-    /// `afxdp_benches::proto` (RING_PROTO=1): the peer index checked once
-    /// when loaded; reload when short.
-    Proto,
-    /// The same, reloading the producer index only when nothing is cached.
-    ProtoEmpty,
-    /// `Proto` with the common case on a branch, the reload out of line.
-    ProtoFast,
-    /// `Proto` with the common case on a branch, the reload inline.
-    ProtoFastInline,
 }
 
 impl Peer {
@@ -67,10 +56,6 @@ impl Peer {
             Peer::Ours => "afxdp",
             Peer::Libxdp => "libxdp",
             Peer::Xdpilone => "xdpilone",
-            Peer::Proto => "proto",
-            Peer::ProtoEmpty => "proto-empty",
-            Peer::ProtoFast => "proto-fast",
-            Peer::ProtoFastInline => "proto-fast-inl",
         }
     }
 
@@ -79,10 +64,6 @@ impl Peer {
         match self {
             Peer::Ours => 0,
             Peer::Libxdp => 1,
-            Peer::Proto => 2,
-            Peer::ProtoEmpty => 3,
-            Peer::ProtoFast => 4,
-            Peer::ProtoFastInline => 5,
             Peer::Xdpilone => usize::MAX,
         }
     }
@@ -130,17 +111,8 @@ impl Rings {
                 match (peer, dir) {
                     (Peer::Ours, Dir::Fill) => ours::fill_one(m, batch, rounds),
                     (Peer::Ours, Dir::Rx) => ours::rx_one(m, batch, rounds),
-                    (Peer::Libxdp, Dir::Fill) => libxdp::fill_one(m, batch, rounds),
-                    (Peer::Libxdp, Dir::Rx) => libxdp::rx_one(m, batch, rounds),
-                    (Peer::Proto | Peer::ProtoEmpty, Dir::Fill) => {
-                        proto::fill_one::<0>(m, batch, rounds)
-                    }
-                    (Peer::ProtoFast, Dir::Fill) => proto::fill_one::<1>(m, batch, rounds),
-                    (_, Dir::Fill) => proto::fill_one::<2>(m, batch, rounds),
-                    (Peer::Proto, Dir::Rx) => proto::rx_one::<false, 0>(m, batch, rounds),
-                    (Peer::ProtoEmpty, Dir::Rx) => proto::rx_one::<true, 0>(m, batch, rounds),
-                    (Peer::ProtoFast, Dir::Rx) => proto::rx_one::<false, 1>(m, batch, rounds),
-                    (_, Dir::Rx) => proto::rx_one::<false, 2>(m, batch, rounds),
+                    (_, Dir::Fill) => libxdp::fill_one(m, batch, rounds),
+                    (_, Dir::Rx) => libxdp::rx_one(m, batch, rounds),
                 }
             }
         } else {
@@ -151,17 +123,8 @@ impl Rings {
                     let user = || match (peer, dir) {
                         (Peer::Ours, Dir::Fill) => ours::fill_user(m, batch, n),
                         (Peer::Ours, Dir::Rx) => ours::rx_user(m, batch, n),
-                        (Peer::Libxdp, Dir::Fill) => libxdp::fill_user(m, batch, n),
-                        (Peer::Libxdp, Dir::Rx) => libxdp::rx_user(m, batch, n),
-                        (Peer::Proto | Peer::ProtoEmpty, Dir::Fill) => {
-                            proto::fill_user::<0>(m, batch, n)
-                        }
-                        (Peer::ProtoFast, Dir::Fill) => proto::fill_user::<1>(m, batch, n),
-                        (_, Dir::Fill) => proto::fill_user::<2>(m, batch, n),
-                        (Peer::Proto, Dir::Rx) => proto::rx_user::<false, 0>(m, batch, n),
-                        (Peer::ProtoEmpty, Dir::Rx) => proto::rx_user::<true, 0>(m, batch, n),
-                        (Peer::ProtoFast, Dir::Rx) => proto::rx_user::<false, 1>(m, batch, n),
-                        (_, Dir::Rx) => proto::rx_user::<false, 2>(m, batch, n),
+                        (_, Dir::Fill) => libxdp::fill_user(m, batch, n),
+                        (_, Dir::Rx) => libxdp::rx_user(m, batch, n),
                     };
                     run_two_threads(m, dir, n, user)
                 }
@@ -208,7 +171,6 @@ fn main() {
             None
         }
     };
-    let with_proto = std::env::var("RING_PROTO").is_ok_and(|v| v == "1");
     let socket_mem = |dir| {
         if want_plain {
             return None;
@@ -225,7 +187,7 @@ fn main() {
     };
     let mut mem = Vec::new();
     let mut all_socket = true;
-    for _ in 0..6 {
+    for _ in 0..2 {
         let (f, r, sock) = pair();
         all_socket &= sock;
         mem.push((f, r));
@@ -244,14 +206,6 @@ fn main() {
     }
     if rings.xdpilone.is_some() {
         peers.push(Peer::Xdpilone);
-    }
-    if with_proto {
-        peers.extend([
-            Peer::Proto,
-            Peer::ProtoEmpty,
-            Peer::ProtoFast,
-            Peer::ProtoFastInline,
-        ]);
     }
 
     println!("ring protocol: ns per descriptor, median [min-max] over {rounds} alternating rounds of {descs} descriptors");

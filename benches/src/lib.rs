@@ -3,7 +3,6 @@
 //! and simulated kernel side ([`ring`]), and a reader for the flat JSON
 //! objects the C programs and `sockctl --json` print ([`json_field`]).
 
-pub mod proto;
 pub mod ring;
 
 /// Measurements of one quantity, taken in alternating rounds with its peers.

@@ -244,12 +244,6 @@ impl RingMem {
         unsafe { AtomicU32::from_ptr(self.ring.consumer) }
     }
 
-    /// The first entry.
-    #[inline(always)]
-    pub(crate) fn entries(&self) -> *mut u8 {
-        self.ring.desc.cast()
-    }
-
     #[inline(always)]
     fn addrs(&self) -> *mut u64 {
         self.ring.desc.cast()
@@ -671,11 +665,13 @@ pub mod ours {
         let (mut sent, mut sum) = (0u64, 0u64);
         while sent < total {
             let want = (total - sent).min(u64::from(batch)) as u32;
-            let mut b = prod.reserve(want);
-            if b.is_empty() {
+            // Whole batches, as libxdp's all-or-nothing reserve gives them:
+            // wait until `want` entries are free.
+            if prod.free(want) < want {
                 std::hint::spin_loop();
                 continue;
             }
+            let mut b = prod.reserve(want);
             for i in 0..b.len() {
                 let a = (sent + u64::from(i)) << 11;
                 b.write(i, a);
@@ -923,6 +919,10 @@ fn xdpilone_fill_user(fill: &mut xdpilone::DeviceQueue, batch: u32, total: u64) 
     let (mut sent, mut sum) = (0u64, 0u64);
     while sent < total {
         let want = (total - sent).min(u64::from(batch)) as u32;
+        // Not whole batches: xdpilone's `fill(n)` reserves 1..=n and looks
+        // at the kernel's index only when it knows of no free entry, so
+        // waiting for `want` could wait forever on a stale view. Its
+        // batches are what it reserves.
         let mut w = fill.fill(want);
         let n = w.capacity();
         if n == 0 {

@@ -170,6 +170,26 @@ fn a_broken_peer_index_never_yields_more_than_size() {
         0,
         "a consumer ahead of us frees nothing"
     );
+    // Once the peer makes sense again, the ring is usable...
+    // SAFETY: as above.
+    unsafe { base.wrapping_add(1).write(0) };
+    let mut b = prod.reserve(4);
+    assert_eq!(b.len(), 4, "a sane consumer index frees the ring");
+    for i in 0..4 {
+        b.write(i, u64::from(i));
+    }
+    b.submit();
+    // ...and a consumer index that then runs ahead of ours, or falls more
+    // than `size` behind, is not taken: the full ring stays full.
+    for bad in [1000u32, 5, 0u32.wrapping_sub(1)] {
+        // SAFETY: as above.
+        unsafe { base.wrapping_add(1).write(bad) };
+        assert_eq!(prod.reserve(1).len(), 0, "consumer index {bad} taken");
+        assert_eq!(prod.free(1), 0, "consumer index {bad} taken");
+    }
+    // SAFETY: as above; two entries consumed, honestly.
+    unsafe { base.wrapping_add(1).write(2) };
+    assert_eq!(prod.reserve(4).len(), 2);
 }
 
 #[test]

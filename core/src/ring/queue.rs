@@ -87,8 +87,10 @@ pub struct Producer<'r, T> {
     mask: u32,
     /// Our producer index: we are its only writer, so this is its value.
     prod: u32,
-    /// The consumer index as last loaded.
-    cached_cons: u32,
+    /// The consumer index as last loaded, plus `size`: the index up to
+    /// which we may write (libxdp keeps the same sum), so the free count
+    /// is one subtraction.
+    cached_end: u32,
     _mem: PhantomData<&'r mut [T]>,
 }
 
@@ -135,9 +137,15 @@ impl<'r, T: Copy> Producer<'r, T> {
         let cons = word(parts.consumer).load(Ordering::Acquire);
         Producer {
             mask: parts.size - 1,
+            // A broken peer's index is never taken (see `reload`): then the
+            // ring counts as full until the peer makes sense again.
+            cached_end: if prod.wrapping_sub(cons) <= parts.size {
+                cons.wrapping_add(parts.size)
+            } else {
+                prod
+            },
             parts,
             prod,
-            cached_cons: cons,
             _mem: PhantomData,
         }
     }
@@ -148,15 +156,25 @@ impl<'r, T: Copy> Producer<'r, T> {
         self.parts.size
     }
 
-    /// Entries known free without looking at the peer.
+    /// Entries known free without looking at the peer. The invariant
+    /// `cached_end - prod <= size` holds: `cached_end` is set only from a
+    /// checked index (`reload`, `new`), and `prod` advances only over
+    /// entries it showed free.
     #[inline]
     fn cached_free(&self) -> u32 {
-        // `prod - cons` entries are in flight (at most `size`, also across the
-        // 2^32 wrap); the rest of the ring is free. A consumer index that runs
-        // ahead of ours is a broken peer: then nothing is free.
-        self.parts
-            .size
-            .saturating_sub(self.prod.wrapping_sub(self.cached_cons))
+        self.cached_end.wrapping_sub(self.prod)
+    }
+
+    /// Loads the consumer index, checked once here: a consumer index ahead
+    /// of our producer index, or more than `size` behind it, is a broken
+    /// peer and is not taken (nothing more is free; writing over entries
+    /// the kernel may still read could hand one frame to two owners).
+    #[inline]
+    fn reload(&mut self) {
+        let cons = word(self.parts.consumer).load(Ordering::Acquire);
+        if self.prod.wrapping_sub(cons) <= self.parts.size {
+            self.cached_end = cons.wrapping_add(self.parts.size);
+        }
     }
 
     /// How many entries are free; the consumer index is reloaded only when
@@ -167,7 +185,7 @@ impl<'r, T: Copy> Producer<'r, T> {
         if free >= wanted {
             return free;
         }
-        self.cached_cons = word(self.parts.consumer).load(Ordering::Acquire);
+        self.reload();
         self.cached_free()
     }
 
@@ -176,7 +194,12 @@ impl<'r, T: Copy> Producer<'r, T> {
     /// batch is submitted; dropping it unsubmitted gives the entries back.
     #[inline]
     pub fn reserve(&mut self, n: u32) -> Reserved<'_, 'r, T> {
-        let len = n.min(self.free(n));
+        // The common case on a branch: the cached view already has room.
+        if self.cached_free() >= n {
+            return Reserved { ring: self, len: n };
+        }
+        self.reload();
+        let len = n.min(self.cached_free());
         Reserved { ring: self, len }
     }
 
@@ -207,7 +230,7 @@ impl<'r, T: Copy> Producer<'r, T> {
     /// consumer index.
     #[inline]
     pub fn pending(&self) -> u32 {
-        self.prod.wrapping_sub(self.cached_cons)
+        self.parts.size - self.cached_free()
     }
 
     #[inline]
@@ -296,7 +319,7 @@ impl<'r, T: Copy> Consumer<'r, T> {
         let prod = word(parts.producer).load(Ordering::Acquire);
         Consumer {
             mask: parts.size - 1,
-            // A broken peer's index is never taken (see `available`).
+            // A broken peer's index is never taken (see `reload`).
             cached_prod: if prod.wrapping_sub(cons) <= parts.size {
                 prod
             } else {
