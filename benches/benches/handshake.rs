@@ -7,8 +7,13 @@
 //!   listening socket), and the same steps one by one
 //!   (`XskMap::create`, `XdpProgram::load_redirect`, `Attachment::link`,
 //!   `prepare_netdev`); each timed N times, dropped (detached) in between.
+//! - `serve` restart: `Server::new` adopting the attachment a previous
+//!   server pinned in a state directory; with `HS_RCU_EXPEDITED=1`, also
+//!   `Server::new` with `/sys/kernel/rcu_expedited` set to 1 for the run
+//!   (then restored): the attach waits for an RCU grace period.
 //! - connect-to-fd: `xskmap_by_handshake` against an in-process `Server`
-//!   (on its own thread) over a real Unix socket, the whole exchange; and
+//!   (on its own thread) over a real Unix socket, the whole exchange,
+//!   pipelined (the default) and lockstep; and
 //!   the same exchange driven step by step here (`ClientMachine` over
 //!   `afxdp_sys::unix`), timing connect, `/connect`, `/version`,
 //!   `/xsk_map_fd`, `/fin` and the XSKMAP check; once with the server and
@@ -16,7 +21,8 @@
 //!   cross-CPU wakeup: on a VM, waking an idle vCPU costs tens of µs).
 //!
 //! Run: `cargo bench -p afxdp-benches --bench handshake`
-//! Environment: HS_CONNECTS (default 2000), HS_STARTS (default 50).
+//! Environment: HS_CONNECTS (default 2000), HS_STARTS (default 50),
+//! HS_RCU_EXPEDITED (1: also time the start with expedited RCU).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,7 +39,7 @@ use afxdp_core::handshake::{
     ClientConfig, ClientEvent, ClientMachine, MAX_REQUEST_LEN, MAX_RESPONSE_LEN,
 };
 use afxdp_sys::unix::{self, UnixAddr};
-use afxdp_testkit::{privileged, unique_path, NetNs, Veth};
+use afxdp_testkit::{privileged, unique_path, with_bpffs, NetNs, Veth};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -119,6 +125,44 @@ fn starts(n: u64, dir: &Path) {
         drop(a);
         drop(m);
     }
+    // A restart: the attachment pinned in a state directory by the server
+    // before, adopted (`--state-dir`), not attached again.
+    let mut adopt = Samples::new();
+    with_bpffs(|state| {
+        let config = || ServerConfig {
+            prepare: PrepareOptions {
+                state_dir: Some(state.to_path_buf()),
+                ..config().prepare
+            },
+            ..config()
+        };
+        let first = Server::new(&["xa"], config()).expect("Server::new (state dir)");
+        first.shutdown(true, &mut |_| {}).expect("shutdown, kept");
+        for _ in 0..n {
+            let t = Instant::now();
+            let server = Server::new(&["xa"], config()).expect("Server::new (adopting)");
+            adopt.push(us(t.elapsed()) / 1e3);
+            server.shutdown(true, &mut |_| {}).expect("shutdown, kept");
+        }
+        // The last one lets go: detached, unpinned.
+        let last = Server::new(&["xa"], config()).expect("Server::new (adopting)");
+        last.shutdown(false, &mut |_| {}).expect("shutdown");
+    });
+    // What the attach waits for: with rcu_expedited, the grace period is
+    // expedited (a system-wide setting, so only when asked; restored).
+    let mut expedited = Samples::new();
+    if std::env::var("HS_RCU_EXPEDITED").is_ok_and(|v| v == "1") {
+        const KNOB: &str = "/sys/kernel/rcu_expedited";
+        let before = std::fs::read_to_string(KNOB).expect(KNOB);
+        std::fs::write(KNOB, "1").expect(KNOB);
+        for _ in 0..n {
+            let t = Instant::now();
+            let server = Server::new(&["xa"], config()).expect("Server::new");
+            expedited.push(us(t.elapsed()) / 1e3);
+            drop(server);
+        }
+        std::fs::write(KNOB, before.trim()).expect(KNOB);
+    }
     println!("serve start, one interface ({n} times, ms):");
     row(
         "  Server::new (map+prog+attach+listen)",
@@ -131,6 +175,15 @@ fn starts(n: u64, dir: &Path) {
     row("    XdpProgram::load_redirect", &prog, "ms", None);
     row("    Netdev::by_name + Attachment::link", &link, "ms", None);
     row("    (Attachment::link in skb mode)", &link_skb, "ms", None);
+    row("  Server::new adopting (restart)", &adopt, "ms", Some(5.0));
+    if !expedited.is_empty() {
+        row(
+            "  Server::new, rcu_expedited=1",
+            &expedited,
+            "ms",
+            Some(5.0),
+        );
+    }
 }
 
 /// The exchange by hand, one step at a time; returns the time of each
@@ -211,16 +264,25 @@ fn connects(n: u64, dir: &Path, ns: &NetNs, pin: Option<usize>) {
             hostname: Some("bench".into()),
             ..Default::default()
         };
+        let lockstep = HandshakeOptions {
+            pipeline: false,
+            ..opts.clone()
+        };
         for _ in 0..n / 10 {
             xskmap_by_handshake(&sock, "xa", &opts).expect("warm-up");
         }
         let mut whole = Samples::new();
+        let mut whole_lockstep = Samples::new();
         let mut by_step: [Samples; 6] = Default::default();
         let mut stepped_total = Samples::new();
         for _ in 0..n {
             let t = Instant::now();
             let map = xskmap_by_handshake(&sock, "xa", &opts).expect("handshake");
             whole.push(us(t.elapsed()));
+            drop(map);
+            let t = Instant::now();
+            let map = xskmap_by_handshake(&sock, "xa", &lockstep).expect("handshake");
+            whole_lockstep.push(us(t.elapsed()));
             drop(map);
             let t = Instant::now();
             let steps = exchange_by_steps(&sock);
@@ -239,8 +301,14 @@ fn connects(n: u64, dir: &Path, ns: &NetNs, pin: Option<usize>) {
                 "connect-to-fd over a real Unix socket, server and client both on CPU {c} ({n} exchanges each, µs):"
             ),
         }
-        row("  xskmap_by_handshake (whole)", &whole, "µs", Some(50.0));
-        row("  by steps (whole)", &stepped_total, "µs", Some(50.0));
+        row("  xskmap_by_handshake, pipelined", &whole, "µs", Some(50.0));
+        row(
+            "  xskmap_by_handshake, lockstep",
+            &whole_lockstep,
+            "µs",
+            Some(50.0),
+        );
+        row("  lockstep by steps (whole)", &stepped_total, "µs", None);
         let names = [
             "    socket + connect",
             "    /connect -> /host_ok",

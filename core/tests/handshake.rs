@@ -793,6 +793,105 @@ fn client_must_be_driven_in_turn() {
 }
 
 #[test]
+fn client_pipelined_sends_the_whole_plan_then_judges_answers_in_order() {
+    let config = ClientConfig::new("mypod")
+        .map_fd("eth0")
+        .busy_poll(BP, 2)
+        .pipelined();
+    assert!(config.is_pipelined());
+    let mut client = ClientMachine::new(config).unwrap();
+    let mut buf = [0u8; MAX_REQUEST_LEN];
+    let mut sent = Vec::new();
+    while let Some(out) = client.next_request(&mut buf).unwrap() {
+        sent.push((buf[..out.len].to_vec(), out.send_socket, out.expect_fds));
+        assert_eq!(client.awaiting(), sent.len() as u32);
+    }
+    let texts: Vec<&[u8]> = sent.iter().map(|(t, _, _)| t.as_slice()).collect();
+    assert_eq!(
+        texts,
+        [
+            &b"/connect,mypod"[..],
+            b"/version",
+            b"/xsk_map_fd,eth0",
+            b"/config_busy_poll,20,64",
+            b"/config_busy_poll,20,64",
+            b"/fin"
+        ]
+    );
+    let sockets: Vec<Option<u32>> = sent.iter().map(|(_, s, _)| *s).collect();
+    assert_eq!(sockets, [None, None, None, Some(0), Some(1), None]);
+    assert_eq!(sent[2].2, 1, "the map's answer carries one fd");
+    // Nothing more to send; the step is the oldest unanswered one.
+    assert_eq!(client.next_request(&mut buf), Ok(None));
+    assert_eq!(client.step(), Some(ClientStep::Connect));
+    let answers: [(&[u8], usize, ClientEvent); 6] = [
+        (b"/host_ok", 0, ClientEvent::HostAccepted),
+        (b"0.1", 0, ClientEvent::VersionMatched),
+        (b"/fd_ack", 1, ClientEvent::MapReceived),
+        (
+            b"/config_busy_poll_ack",
+            0,
+            ClientEvent::BusyPollSet { socket: 0 },
+        ),
+        (
+            b"/config_busy_poll_ack",
+            0,
+            ClientEvent::BusyPollSet { socket: 1 },
+        ),
+        (b"/fin_ack", 0, ClientEvent::Finished),
+    ];
+    for (answer, fds, event) in answers {
+        assert_eq!(client.on_response(answer, fds), Ok(event));
+    }
+    assert!(client.is_done());
+    assert_eq!(client.busy_polls_done(), 2);
+    assert_eq!(client.awaiting(), 0);
+    assert_eq!(
+        client.on_response(b"/fin_ack", 0),
+        Err(ClientError::Finished)
+    );
+}
+
+#[test]
+fn client_pipelined_stops_at_the_first_refusal() {
+    let mut client =
+        ClientMachine::new(ClientConfig::new("mypod").map_fd("eth0").pipelined()).unwrap();
+    let mut buf = [0u8; MAX_REQUEST_LEN];
+    // An answer before any request is out of turn, pipelined or not.
+    assert_eq!(
+        client.on_response(b"/host_ok", 0),
+        Err(ClientError::OutOfTurn {
+            awaiting_response: false
+        })
+    );
+    // Two requests out, then the answers.
+    client.next_request(&mut buf).unwrap().unwrap();
+    client.next_request(&mut buf).unwrap().unwrap();
+    assert_eq!(client.awaiting(), 2);
+    assert_eq!(
+        client.on_response(b"/host_ok", 0),
+        Ok(ClientEvent::HostAccepted)
+    );
+    // Only one answer is awaited now: a second would be out of turn once
+    // it came.
+    assert_eq!(client.step(), Some(ClientStep::Version));
+    assert_eq!(
+        client.on_response(b"/nak", 0),
+        Err(ClientError::Refused {
+            step: ClientStep::Version,
+            response: Response::Nak
+        })
+    );
+    assert!(client.has_failed());
+    assert_eq!(client.step(), None);
+    assert_eq!(client.next_request(&mut buf), Err(ClientError::Finished));
+    assert_eq!(
+        client.on_response(b"/fd_ack", 1),
+        Err(ClientError::Finished)
+    );
+}
+
+#[test]
 fn client_configuration_is_checked_up_front() {
     use HandshakeError as E;
     assert_eq!(
@@ -1168,6 +1267,55 @@ proptest! {
     fn emit_then_parse_is_identity_for_responses(i in 0..Response::ALL.len()) {
         let r = Response::ALL[i];
         prop_assert_eq!(Response::parse(&emit_response(r)), Ok(r));
+    }
+
+    /// Pipelined or lockstep, a client judges any sequence of answers the
+    /// same way: the same requests, events and errors, in the same order.
+    #[test]
+    fn pipelined_and_lockstep_clients_agree(
+        map in any::<bool>(),
+        sockets in 0u32..3,
+        answers in proptest::collection::vec(
+            (prop_oneof![
+                // Mostly the answers a run could get, and some noise.
+                Just(b"/host_ok".to_vec()),
+                Just(b"0.1".to_vec()),
+                Just(b"/fd_ack".to_vec()),
+                Just(b"/config_busy_poll_ack".to_vec()),
+                Just(b"/fin_ack".to_vec()),
+                Just(b"/nak".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..20),
+            ], 0usize..2),
+            0..8),
+    ) {
+        let mut config = ClientConfig::new("mypod").busy_poll(BP, sockets);
+        if map {
+            config = config.map_fd("eth0");
+        }
+        let mut lockstep = ClientMachine::new(config).unwrap();
+        let mut piped = ClientMachine::new(config.pipelined()).unwrap();
+        let mut buf = [0u8; MAX_REQUEST_LEN];
+        let mut piped_sent = Vec::new();
+        while let Some(out) = piped.next_request(&mut buf).unwrap() {
+            piped_sent.push((buf[..out.len].to_vec(), out));
+        }
+        for (i, (answer, fds)) in answers.iter().enumerate() {
+            let step_out = match lockstep.next_request(&mut buf) {
+                Ok(Some(out)) => out,
+                _ => break,
+            };
+            prop_assert_eq!(&buf[..step_out.len], piped_sent[i].0.as_slice());
+            prop_assert_eq!(step_out, piped_sent[i].1);
+            prop_assert_eq!(lockstep.step(), piped.step());
+            let a = lockstep.on_response(answer, *fds);
+            let b = piped.on_response(answer, *fds);
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(lockstep.is_done(), piped.is_done());
+            prop_assert_eq!(lockstep.busy_polls_done(), piped.busy_polls_done());
+            if a.is_err() {
+                break;
+            }
+        }
     }
 
     #[test]

@@ -114,6 +114,7 @@ fn handshake(socket: &Path, pod_name: &str) -> af_xdp::Result<XskMap> {
         &HandshakeOptions {
             hostname: Some(pod_name.to_string()),
             step_timeout: Duration::from_secs(5),
+            ..Default::default()
         },
     )
 }

@@ -715,6 +715,7 @@ network_config_dir = "{w}/net.d"
         &HandshakeOptions {
             hostname: Some(pod_name.clone()),
             step_timeout: Duration::from_secs(5),
+            ..Default::default()
         },
     )
     .expect_err("a pod kubelet no longer lists is refused");

@@ -429,6 +429,7 @@ fn device_plugin(iface: &str, opts: &DoctorOptions) -> Vec<Check> {
             let hs = HandshakeOptions {
                 hostname: opts.pod_name.clone(),
                 step_timeout: std::time::Duration::from_secs(2),
+                ..Default::default()
             };
             out.push(
                 match (

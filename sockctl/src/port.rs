@@ -703,7 +703,11 @@ impl PortQueue {
     /// frames first. Returns how many moved.
     #[inline]
     pub fn alloc(&mut self, out: &mut FrameBuf, n: usize) -> usize {
-        self.complete();
+        self.reap();
+        if self.free.len() < n {
+            // Short of frames: descriptors may wait for a kick.
+            self.flush_tx();
+        }
         let n = out.take_from(&mut self.free, n);
         for f in out.iter_mut().rev().take(n) {
             f.set_len(0);
@@ -717,9 +721,13 @@ impl PortQueue {
     /// [`EmptyFrame`]).
     ///
     /// With no TX ring (a receive-only socket) nothing is sent: `Ok(0)`.
+    ///
+    /// Kicks only while descriptors wait in the TX ring and each kick makes
+    /// progress ([`TxQueue::flush`]): none for frames the kernel has taken
+    /// and not completed yet.
     #[inline]
     pub fn transmit(&mut self, frames: &mut FrameBuf) -> std::result::Result<usize, EmptyFrame> {
-        self.complete();
+        self.reap();
         let Some(tx) = self.tx.as_mut() else {
             return Ok(0);
         };
@@ -732,19 +740,39 @@ impl PortQueue {
                 *slot = f.len().min(self.sock.umem().room(f) as u32);
             }
         }
-        let result = tx.transmit(frames);
+        let result = tx.submit(frames);
         let sent = match result {
             Ok(n) | Err(EmptyFrame { sent: n }) => n,
         };
         self.in_tx += sent as u64;
+        tx.flush();
         result
     }
 
     /// Moves completed TX frames to the free frames, counting them; kicks
-    /// the kernel if frames still wait and it asked. Returns how many
-    /// completed.
+    /// the kernel if descriptors still wait in the TX ring and it asked
+    /// ([`TxQueue::flush`]). Returns how many completed.
     #[inline]
     pub fn complete(&mut self) -> usize {
+        let n = self.reap();
+        self.flush_tx();
+        n
+    }
+
+    /// [`TxQueue::flush`], when frames are in flight.
+    #[inline]
+    fn flush_tx(&mut self) {
+        if self.in_tx > 0 {
+            if let Some(tx) = self.tx.as_mut() {
+                tx.flush();
+            }
+        }
+    }
+
+    /// Moves completed TX frames to the free frames, counting them; no
+    /// kick. Returns how many completed.
+    #[inline]
+    fn reap(&mut self) -> usize {
         let before = self.free.len();
         let n = self.completion.complete(&mut self.free);
         if n > 0 {
@@ -756,11 +784,6 @@ impl PortQueue {
             self.in_tx = self.in_tx.saturating_sub(n as u64);
             self.counters.tx_packets += n as u64;
             self.counters.tx_bytes += bytes;
-        }
-        if self.in_tx > 0 {
-            if let Some(tx) = self.tx.as_mut() {
-                tx.kick_if_needed();
-            }
         }
         n
     }

@@ -587,6 +587,7 @@ fn two_queues_and_many_connections_share_one_map() {
     let opts = HandshakeOptions {
         hostname: Some("pod-a".into()),
         step_timeout: Duration::from_secs(5),
+        ..Default::default()
     };
     let m1 = xskmap_by_handshake(&sock, "xa", &opts).expect("first connection");
     let m2 = xskmap_by_handshake(&sock, "xa", &opts).expect("second connection");

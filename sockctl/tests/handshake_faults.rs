@@ -91,6 +91,7 @@ impl Ctx<'_> {
         HandshakeOptions {
             hostname: Some(pod.to_string()),
             step_timeout: Duration::from_secs(5),
+            ..Default::default()
         }
     }
 
@@ -337,9 +338,11 @@ fn get_map_reports_refusals_by_name() {
         got,
         [
             (
+                // The client pipelines: its /fin was on the way before the
+                // /fd_nak came, and the server answered it.
                 Some("good"),
                 vec!["host_ok", "fd_nak"],
-                &ConnectionEnd::PeerClosed
+                &ConnectionEnd::Finished
             ),
             (
                 // A refused pod is logged by the name it gave.
@@ -772,6 +775,7 @@ fn the_client_refuses_wrong_answers_and_closes_what_it_got() {
     let opts = HandshakeOptions {
         hostname: Some("good".into()),
         step_timeout: Duration::from_millis(500),
+        ..Default::default()
     };
     let array = || {
         Map::create(&MapSpec {
@@ -950,5 +954,70 @@ fn the_client_refuses_wrong_answers_and_closes_what_it_got() {
         }
         drop(writers);
         assert_eq!(open_fds(), base, "{what}: fds left open");
+    }
+}
+
+/// A pipelined client (the default) has its next requests queued at the
+/// server before the first answer; a lockstep one (`pipeline: false`, as
+/// DPDK's PMD) waits for each answer. Both send the same four messages, in
+/// order, one each, and both get the map.
+#[test]
+fn the_client_pipelines_by_default_and_waits_when_asked() {
+    if !privileged("the_client_pipelines_by_default_and_waits_when_asked") {
+        return;
+    }
+    let _serial = serial();
+    let dir = TempDir::new("hspipe");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let path = dir.0.join("pipe.sock");
+    for pipeline in [true, false] {
+        let _ = std::fs::remove_file(&path);
+        let map = XskMap::create(1, "pipe_test").unwrap();
+        let map_id = map.id();
+        let listener = unix::listen_at(&UnixAddr::try_from(path.as_path()).unwrap(), 4).unwrap();
+        let server = std::thread::spawn(move || {
+            let conn = unix::accept(listener.as_fd(), false).unwrap();
+            let mut buf = [0u8; 128];
+            let mut got = Vec::new();
+            let mut queued_before_first_answer = false;
+            for (i, answer) in [&b"/host_ok"[..], b"0.1", b"/fd_ack", b"/fin_ack"]
+                .into_iter()
+                .enumerate()
+            {
+                let m = unix::recv_msg(conn.as_fd(), &mut buf, &mut []).unwrap();
+                got.push(String::from_utf8_lossy(&buf[..m.len]).into_owned());
+                if i == 0 {
+                    // Time for a pipelining client to send the rest.
+                    std::thread::sleep(Duration::from_millis(100));
+                    let mut p = [afxdp_core::abi::socket::PollFd {
+                        fd: conn.as_fd().as_raw(),
+                        events: afxdp_core::abi::socket::POLLIN,
+                        revents: 0,
+                    }];
+                    queued_before_first_answer = afxdp_sys::poll::poll(&mut p, 0).unwrap() == 1;
+                }
+                let fds = if answer == b"/fd_ack" {
+                    vec![map.as_fd()]
+                } else {
+                    vec![]
+                };
+                unix::send_msg(conn.as_fd(), answer, &fds).unwrap();
+            }
+            (got, queued_before_first_answer)
+        });
+        let opts = HandshakeOptions {
+            hostname: Some("pod".into()),
+            pipeline,
+            ..Default::default()
+        };
+        let got_map = xskmap_by_handshake(&path, "xa", &opts).expect("handshake");
+        assert_eq!(got_map.id(), map_id, "pipeline {pipeline}");
+        let (requests, queued) = server.join().unwrap();
+        assert_eq!(
+            requests,
+            ["/connect,pod", "/version", "/xsk_map_fd,xa", "/fin"],
+            "pipeline {pipeline}"
+        );
+        assert_eq!(queued, pipeline, "requests queued before the first answer");
     }
 }

@@ -207,6 +207,81 @@ fn a_zero_length_tx_frame_is_refused_and_the_counters_match_the_peer() {
     });
 }
 
+/// A kick (`sendto`) only while descriptors wait in the TX ring, as many as
+/// copy mode needs (32 frames each) and no more: `transmit` of a few frames
+/// with earlier ones still in flight is one kick, of 100 frames four;
+/// `complete` with every descriptor taken kicks not at all; every frame
+/// arrives.
+#[test]
+fn one_transmit_is_at_most_one_kick() {
+    if !privileged("one_transmit_is_at_most_one_kick") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("kicks");
+    let _veth = Veth::new(&ns, 1);
+    ns.run(|| {
+        let capture = PacketSocket::bind("xb").unwrap();
+        let mut port = Port::open_with(
+            &vdev("iface=xa"),
+            &PortOptions {
+                receive: false,
+                ..small_port()
+            },
+        )
+        .unwrap();
+        let q = &mut port.queues_mut()[0];
+        let umem = q.umem().clone();
+        let mut batch = FrameBuf::with_capacity(8);
+        let mut seq = 0u32;
+        let mut fill = |q: &mut PortQueue, batch: &mut FrameBuf, n: usize| {
+            assert_eq!(q.alloc(batch, n), n);
+            for f in batch.iter_mut() {
+                umem.room_mut(f)[..60].copy_from_slice(&to_b(seq, 60));
+                f.set_len(60);
+                seq += 1;
+            }
+        };
+        assert_eq!(q.tx_kicks(), 0);
+        // Nothing in flight, nothing to send: no kick.
+        assert_eq!(q.complete(), 0);
+        assert_eq!(q.transmit(&mut batch), Ok(0));
+        assert_eq!(q.tx_kicks(), 0, "a kick with nothing to send");
+        for round in 1..=20u64 {
+            fill(q, &mut batch, 4);
+            assert_eq!(q.transmit(&mut batch), Ok(4));
+            // Copy mode always asks for a kick: exactly one per call, also
+            // with earlier frames still in flight.
+            assert_eq!(q.tx_kicks(), round, "kicks after {round} transmits");
+        }
+        // 100 frames at once: copy mode sends at most 32 per kick, so the
+        // flush kicks until all are taken, 4 kicks (32 + 32 + 32 + 4).
+        let before = q.tx_kicks();
+        let mut big = FrameBuf::with_capacity(100);
+        fill(q, &mut big, 100);
+        assert_eq!(q.transmit(&mut big), Ok(100));
+        assert_eq!(q.tx_kicks() - before, 4, "kicks for 100 frames");
+        let kicks = q.tx_kicks();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while q.in_flight_tx() > 0 {
+            assert!(Instant::now() < deadline, "TX never completed");
+            q.complete();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let kicks_completing = q.tx_kicks() - kicks;
+        q.complete();
+        assert_eq!(
+            q.tx_kicks() - kicks,
+            kicks_completing,
+            "complete() kicked with nothing in flight"
+        );
+        let captured = capture.drain(Duration::from_millis(300)).unwrap();
+        assert_eq!(captured.len(), 180, "every frame reached the peer");
+        assert_eq!(q.counters().tx_packets, 180);
+        assert_eq!(kicks_completing, 0, "kicks for frames the kernel had taken");
+    });
+}
+
 #[test]
 fn a_second_socket_on_the_umem_owners_queue_is_refused_clearly() {
     if !privileged("a_second_socket_on_the_umem_owners_queue_is_refused_clearly") {

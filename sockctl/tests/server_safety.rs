@@ -75,6 +75,7 @@ fn opts(host: &str) -> HandshakeOptions {
     HandshakeOptions {
         hostname: Some(host.into()),
         step_timeout: Duration::from_secs(2),
+        ..Default::default()
     }
 }
 

@@ -190,6 +190,7 @@ pub struct ClientConfig<'a> {
     map_fd: Option<&'a str>,
     busy_poll: Option<BusyPoll>,
     busy_poll_sockets: u32,
+    pipelined: bool,
 }
 
 impl<'a> ClientConfig<'a> {
@@ -201,7 +202,28 @@ impl<'a> ClientConfig<'a> {
             map_fd: None,
             busy_poll: None,
             busy_poll_sockets: 0,
+            pipelined: false,
         }
+    }
+
+    /// Send requests ahead of the answers: [`ClientMachine::next_request`]
+    /// may be called again before the answer to the last request came, and
+    /// the answers are judged in the order the requests went out.
+    ///
+    /// A server that reads one request, answers it and reads the next (this
+    /// project's, the reference device plugin) serves a pipelined client
+    /// exactly as a lockstep one, in one round trip instead of one per
+    /// request. When a step is refused, the server closes and the requests
+    /// sent after it are never answered: the first refusal is what the
+    /// client reports.
+    pub const fn pipelined(mut self) -> Self {
+        self.pipelined = true;
+        self
+    }
+
+    /// Whether requests go out ahead of answers ([`Self::pipelined`]).
+    pub const fn is_pipelined(&self) -> bool {
+        self.pipelined
     }
 
     /// Also ask for the XSKMAP of `iface`.
@@ -277,18 +299,6 @@ pub enum ClientEvent {
     Finished,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    /// `step`'s request is due.
-    Send(ClientStep),
-    /// `step`'s answer is awaited.
-    Await(ClientStep),
-    /// `/fin_ack` received.
-    Done,
-    /// An error ended the exchange.
-    Failed,
-}
-
 /// The client's side of one connection, as a plan of steps:
 /// `Connect -> Version -> [MapFd] -> [BusyPoll x n] -> Fin -> Done`.
 ///
@@ -297,7 +307,9 @@ enum Phase {
 /// answer must carry one; [`ClientMachine::on_response`] judges the answer
 /// (the bytes and how many fds came with them) and says what was gained.
 /// Every answer is matched exactly; the first wrong one ends the exchange
-/// with a [`ClientError`], and the machine refuses to go on.
+/// with a [`ClientError`], and the machine refuses to go on. With
+/// [`ClientConfig::pipelined`] the driver may send several requests before
+/// reading their answers (see the second example).
 ///
 /// # One connection, or one per socket
 ///
@@ -336,12 +348,33 @@ enum Phase {
 /// assert!(client.is_done());
 /// assert_eq!(client.next_request(&mut buf), Ok(None));
 /// ```
+///
+/// Pipelined: every request first, then every answer, in order.
+///
+/// ```
+/// use afxdp_core::handshake::{ClientConfig, ClientEvent, ClientMachine};
+/// let mut client = ClientMachine::new(ClientConfig::new("mypod").map_fd("eth0").pipelined()).unwrap();
+/// let mut buf = [0u8; 64];
+/// let mut sent = 0;
+/// while let Some(_out) = client.next_request(&mut buf).unwrap() {
+///     sent += 1; // send buf[.._out.len]
+/// }
+/// assert_eq!(sent, 4);
+/// assert_eq!(client.on_response(b"/host_ok", 0), Ok(ClientEvent::HostAccepted));
+/// assert_eq!(client.on_response(b"0.1", 0), Ok(ClientEvent::VersionMatched));
+/// assert_eq!(client.on_response(b"/fd_ack", 1), Ok(ClientEvent::MapReceived));
+/// assert_eq!(client.on_response(b"/fin_ack", 0), Ok(ClientEvent::Finished));
+/// assert!(client.is_done());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientMachine<'a> {
     config: ClientConfig<'a>,
-    phase: Phase,
-    /// Busy-poll requests answered with an ack so far.
-    busy_polls_done: u32,
+    /// Steps of the plan whose request has been written.
+    sent: u32,
+    /// Steps of the plan whose answer has been accepted.
+    answered: u32,
+    /// An error ended the exchange.
+    failed: bool,
 }
 
 impl<'a> ClientMachine<'a> {
@@ -370,8 +403,46 @@ impl<'a> ClientMachine<'a> {
         }
         Ok(ClientMachine {
             config,
-            phase: Phase::Send(ClientStep::Connect),
-            busy_polls_done: 0,
+            sent: 0,
+            answered: 0,
+            failed: false,
+        })
+    }
+
+    /// Where the busy-poll steps start in the plan:
+    /// `Connect, Version, [MapFd], BusyPoll x n, Fin`.
+    const fn busy_start(&self) -> u32 {
+        if self.config.map_fd.is_some() {
+            3
+        } else {
+            2
+        }
+    }
+
+    /// Number of steps in the plan.
+    const fn plan_len(&self) -> u32 {
+        // At most 3 + u32::MAX busy polls + 1: saturate rather than wrap (no
+        // exchange gets anywhere near).
+        self.busy_start()
+            .saturating_add(self.config.busy_poll_sockets)
+            .saturating_add(1)
+    }
+
+    /// Step `k` of the plan.
+    fn step_at(&self, k: u32) -> Option<ClientStep> {
+        let busy = self.busy_start();
+        Some(match k {
+            0 => ClientStep::Connect,
+            1 => ClientStep::Version,
+            2 if self.config.map_fd.is_some() => ClientStep::MapFd,
+            k if k
+                .checked_sub(busy)
+                .is_some_and(|i| i < self.config.busy_poll_sockets) =>
+            {
+                ClientStep::BusyPoll
+            }
+            k if k < self.plan_len() => ClientStep::Fin,
+            _ => return None,
         })
     }
 
@@ -382,40 +453,52 @@ impl<'a> ClientMachine<'a> {
 
     /// The step under way (its request due or its answer awaited); `None`
     /// once the exchange is over.
+    ///
+    /// Pipelined, this is the oldest step whose answer is awaited (or, when
+    /// every request sent has its answer, the next to send).
     pub fn step(&self) -> Option<ClientStep> {
-        match self.phase {
-            Phase::Send(s) | Phase::Await(s) => Some(s),
-            Phase::Done | Phase::Failed => None,
+        if self.failed {
+            return None;
         }
+        self.step_at(self.answered)
     }
 
     /// Whether `/fin_ack` has been received.
     pub fn is_done(&self) -> bool {
-        self.phase == Phase::Done
+        !self.failed && self.answered == self.plan_len()
     }
 
     /// Whether an error ended the exchange.
     pub fn has_failed(&self) -> bool {
-        self.phase == Phase::Failed
+        self.failed
+    }
+
+    /// Requests sent whose answers have not been judged yet.
+    pub fn awaiting(&self) -> u32 {
+        self.sent - self.answered
     }
 
     /// Sockets whose busy polling the server acknowledged.
     pub fn busy_polls_done(&self) -> u32 {
-        self.busy_polls_done
+        self.answered
+            .saturating_sub(self.busy_start())
+            .min(self.config.busy_poll_sockets)
     }
 
     /// Writes the next request into `buf` (64 bytes always suffice) and
-    /// describes it; `Ok(None)` once `/fin_ack` has come.
+    /// describes it; `Ok(None)` once `/fin_ack` has come, and, pipelined,
+    /// once every request of the plan has been written.
     pub fn next_request(&mut self, buf: &mut [u8]) -> Result<Option<Outgoing>, ClientError> {
-        let step = match self.phase {
-            Phase::Send(step) => step,
-            Phase::Await(_) => {
-                return Err(ClientError::OutOfTurn {
-                    awaiting_response: true,
-                })
-            }
-            Phase::Done => return Ok(None),
-            Phase::Failed => return Err(ClientError::Finished),
+        if self.failed {
+            return Err(ClientError::Finished);
+        }
+        if self.sent > self.answered && !self.config.pipelined {
+            return Err(ClientError::OutOfTurn {
+                awaiting_response: true,
+            });
+        }
+        let Some(step) = self.step_at(self.sent) else {
+            return Ok(None);
         };
         let mut send_socket = None;
         let request = match step {
@@ -424,11 +507,11 @@ impl<'a> ClientMachine<'a> {
             },
             ClientStep::Version => Request::Version,
             ClientStep::MapFd => Request::XskMapFd {
-                // The plan only reaches MapFd when an interface is set.
+                // The plan only has MapFd when an interface is set.
                 iface: self.config.map_fd.unwrap_or_default(),
             },
             ClientStep::BusyPoll => {
-                send_socket = Some(self.busy_polls_done);
+                send_socket = Some(self.sent - self.busy_start());
                 Request::ConfigBusyPoll(self.config.busy_poll.unwrap_or(BusyPoll {
                     timeout_us: 0,
                     budget: 0,
@@ -437,7 +520,7 @@ impl<'a> ClientMachine<'a> {
             ClientStep::Fin => Request::Fin,
         };
         let len = request.emit(buf).map_err(ClientError::Encode)?;
-        self.phase = Phase::Await(step);
+        self.sent += 1;
         Ok(Some(Outgoing {
             len,
             step,
@@ -448,34 +531,34 @@ impl<'a> ClientMachine<'a> {
 
     /// Judges the answer `bytes` that came with `fds` fds (the driver
     /// counts every fd received, also those it had no room for, and closes
-    /// all but the XSKMAP it is told to keep).
+    /// all but the XSKMAP it is told to keep). Pipelined, the answer is to
+    /// the oldest request not answered yet.
     pub fn on_response(&mut self, bytes: &[u8], fds: usize) -> Result<ClientEvent, ClientError> {
-        let step = match self.phase {
-            Phase::Await(step) => step,
-            Phase::Send(_) => {
-                return Err(ClientError::OutOfTurn {
-                    awaiting_response: false,
-                })
-            }
-            Phase::Done | Phase::Failed => return Err(ClientError::Finished),
+        if self.failed || self.is_done() {
+            return Err(ClientError::Finished);
+        }
+        if self.sent == self.answered {
+            return Err(ClientError::OutOfTurn {
+                awaiting_response: false,
+            });
+        }
+        let Some(step) = self.step_at(self.answered) else {
+            return Err(ClientError::Finished);
         };
         match self.judge(step, bytes, fds) {
             Ok(event) => {
-                self.phase = match self.after(step) {
-                    Some(next) => Phase::Send(next),
-                    None => Phase::Done,
-                };
+                self.answered += 1;
                 Ok(event)
             }
             Err(e) => {
-                self.phase = Phase::Failed;
+                self.failed = true;
                 Err(e)
             }
         }
     }
 
     fn judge(
-        &mut self,
+        &self,
         step: ClientStep,
         bytes: &[u8],
         fds: usize,
@@ -508,11 +591,9 @@ impl<'a> ClientMachine<'a> {
                 ClientStep::Connect => ClientEvent::HostAccepted,
                 ClientStep::Version => ClientEvent::VersionMatched,
                 ClientStep::MapFd => ClientEvent::MapReceived,
-                ClientStep::BusyPoll => {
-                    let socket = self.busy_polls_done;
-                    self.busy_polls_done = self.busy_polls_done.saturating_add(1);
-                    ClientEvent::BusyPollSet { socket }
-                }
+                ClientStep::BusyPoll => ClientEvent::BusyPollSet {
+                    socket: self.answered - self.busy_start(),
+                },
                 ClientStep::Fin => ClientEvent::Finished,
             });
         }
@@ -524,21 +605,5 @@ impl<'a> ClientMachine<'a> {
             received: Received::new(bytes),
             why: None,
         })
-    }
-
-    /// The step after `step` succeeded, or `None` after `Fin`.
-    fn after(&self, step: ClientStep) -> Option<ClientStep> {
-        let busy_left = self.busy_polls_done < self.config.busy_poll_sockets;
-        let busy_or_fin = if busy_left {
-            ClientStep::BusyPoll
-        } else {
-            ClientStep::Fin
-        };
-        match step {
-            ClientStep::Connect => Some(ClientStep::Version),
-            ClientStep::Version if self.config.map_fd.is_some() => Some(ClientStep::MapFd),
-            ClientStep::Version | ClientStep::MapFd | ClientStep::BusyPoll => Some(busy_or_fin),
-            ClientStep::Fin => None,
-        }
     }
 }

@@ -12,12 +12,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use afxdp_core::abi::socket::{PollFd, POLLIN};
 use afxdp_core::handshake::{
     BusyPoll as WireBusyPoll, ClientConfig, ClientError, ClientEvent, ClientMachine, Response,
     MAX_REQUEST_LEN, MAX_RESPONSE_LEN,
 };
 use afxdp_core::Errno;
-use afxdp_sys::unix::{self, UnixAddr};
+use afxdp_sys::unix::{self, RecvMsg, UnixAddr};
 use afxdp_sys::{BorrowedFd, OwnedFd};
 
 use crate::busy_poll::BusyPoll;
@@ -40,13 +41,25 @@ pub struct HandshakeOptions {
     /// Time allowed for connecting and for each request and answer
     /// (default 5 s).
     pub step_timeout: Duration,
+    /// Send the requests ahead of the answers, up to [`PIPELINE_DEPTH`] at
+    /// a time (default `true`): one round trip for `/connect`, `/version`,
+    /// `/xsk_map_fd` and `/fin` instead of four. Servers that read a
+    /// request, answer it and read the next (this project's, the reference
+    /// device plugin) serve both alike; `false` waits for each answer
+    /// before the next request, as DPDK's PMD does.
+    pub pipeline: bool,
 }
+
+/// Requests a pipelined client has out at once: few enough that the
+/// server's answers always fit in the client's receive queue.
+pub const PIPELINE_DEPTH: u32 = 4;
 
 impl Default for HandshakeOptions {
     fn default() -> Self {
         HandshakeOptions {
             hostname: None,
             step_timeout: DEFAULT_STEP_TIMEOUT,
+            pipeline: true,
         }
     }
 }
@@ -187,6 +200,9 @@ fn exchange(
             n,
         );
     }
+    if opts.pipeline {
+        config = config.pipelined();
+    }
     let mut machine = ClientMachine::new(config)
         .map_err(|e| Error::invalid("device-plugin handshake", sub(), e.to_string()))?;
     let conn = connect(socket, iface, opts.step_timeout)?;
@@ -194,38 +210,50 @@ fn exchange(
     // One byte more than a response may have: a longer one is seen as such.
     let mut inbuf = [0u8; MAX_RESPONSE_LEN + 1];
     let mut map_fd: Option<OwnedFd> = None;
-    loop {
-        let req = match machine.next_request(&mut out) {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(e) => return Err(client_error(socket, iface, e)),
-        };
-        let fds: Vec<BorrowedFd<'_>> = req
-            .send_socket
-            .and_then(|i| sockets.get(i as usize).copied())
-            .into_iter()
-            .collect();
-        unix::send_msg(conn.as_fd(), &out[..req.len], &fds)
-            .map_err(|e| step_error(socket, iface, "send", &req.step.to_string(), e))?;
+    let depth = if opts.pipeline { PIPELINE_DEPTH } else { 1 };
+    while !machine.is_done() {
+        // Send what may go out now: the next request, or (pipelined) up to
+        // `depth` ahead of the answers.
+        while machine.awaiting() < depth {
+            let req = match machine.next_request(&mut out) {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => return Err(client_error(socket, iface, e)),
+            };
+            let fds: Vec<BorrowedFd<'_>> = req
+                .send_socket
+                .and_then(|i| sockets.get(i as usize).copied())
+                .into_iter()
+                .collect();
+            match unix::send_msg(conn.as_fd(), &out[..req.len], &fds) {
+                Ok(_) => {}
+                // Pipelined, the server may have refused an earlier request
+                // and closed already: its answer is waiting to be read, and
+                // says more than this error.
+                Err(Errno::EPIPE | Errno::ECONNRESET) if machine.awaiting() > 1 => break,
+                Err(e) => return Err(step_error(socket, iface, "send", &req.step.to_string(), e)),
+            }
+        }
+        // The answer to the oldest request out.
+        let step = machine
+            .step()
+            .map_or_else(|| "the exchange".to_string(), |s| s.to_string());
+        spin_until_readable(conn.as_fd(), ANSWER_SPIN);
         let mut slots: [Option<OwnedFd>; 1] = [None];
-        let got = unix::recv_msg(conn.as_fd(), &mut inbuf, &mut slots).map_err(|e| {
-            step_error(
-                socket,
-                iface,
-                "receive the answer to",
-                &req.step.to_string(),
-                e,
-            )
-        })?;
+        let got = match unix::recv_msg(conn.as_fd(), &mut inbuf, &mut slots) {
+            Ok(got) => got,
+            // A server that closes with requests of ours still unread resets
+            // the connection: a close all the same (pipelined, the usual way
+            // a close shows).
+            Err(Errno::ECONNRESET) => RecvMsg::default(),
+            Err(e) => return Err(step_error(socket, iface, "receive the answer to", &step, e)),
+        };
         if got.len == 0 && got.fds_received() == 0 {
             return Err(Error::new(
                 ErrorKind::Disconnected,
                 "device-plugin handshake",
                 sub(),
-                format!(
-                    "the server closed the connection instead of answering {}",
-                    req.step
-                ),
+                format!("the server closed the connection instead of answering {step}"),
             ));
         }
         // Every fd beyond the one slot is closed already; the one in the
@@ -266,6 +294,34 @@ fn exchange(
             )
         })
     }))
+}
+
+/// How long the client looks for an answer before it sleeps in `recvmsg`.
+/// A server on another CPU answers within tens of µs, and waking a CPU
+/// that went idle costs about as much again (more on a VM); a server on
+/// the same CPU gets it at once (each look yields). A handshake happens
+/// once per pod or queue: the spin costs nothing that matters.
+const ANSWER_SPIN: Duration = Duration::from_micros(200);
+
+/// Polls `fd` for a message without sleeping, yielding the CPU between
+/// looks, for at most `budget`; the blocking receive that follows takes
+/// over either way.
+fn spin_until_readable(fd: BorrowedFd<'_>, budget: Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        let mut p = [PollFd {
+            fd: fd.as_raw(),
+            events: POLLIN,
+            revents: 0,
+        }];
+        if matches!(afxdp_sys::poll::poll(&mut p, 0), Ok(n) if n > 0) {
+            return;
+        }
+        if start.elapsed() >= budget {
+            return;
+        }
+        rustix::thread::sched_yield();
+    }
 }
 
 fn step_error(socket: &Path, iface: Option<&str>, what: &str, step: &str, e: Errno) -> Error {

@@ -10,5 +10,6 @@ pub mod server;
 pub use client::{
     busy_poll_by_handshake, default_socket_path, probe_handshake,
     xskmap_and_busy_poll_by_handshake, xskmap_by_handshake, HandshakeOptions, LEGACY_SOCKET_PATH,
+    PIPELINE_DEPTH,
 };
 pub use paths::{Owner, SafeDir};

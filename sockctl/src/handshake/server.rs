@@ -629,10 +629,24 @@ impl Server {
             let c = self.conns.remove(i);
             log(&self.log_of(c, end));
         }
+        let mut accepted = 0;
         for li in 0..nl {
             if self.poll_fds[li].revents & POLLIN != 0 {
-                self.accept_all(li, log);
+                accepted += self.accept_all(li, log);
             }
+        }
+        // A client sends `/connect` right after connecting: read the new
+        // connections now rather than a round later (they are the last
+        // `accepted` ones; what is not there yet comes with the next poll).
+        let mut ended: Vec<(usize, ConnectionEnd)> = Vec::new();
+        for i in self.conns.len() - accepted..self.conns.len() {
+            if let Some(end) = self.on_readable(i) {
+                ended.push((i, end));
+            }
+        }
+        for (i, end) in ended.into_iter().rev() {
+            let c = self.conns.remove(i);
+            log(&self.log_of(c, end));
         }
         Ok(())
     }
@@ -651,12 +665,15 @@ impl Server {
         }
     }
 
-    fn accept_all(&mut self, li: usize, log: &mut dyn FnMut(&ConnectionLog)) {
+    /// Accepts waiting connections on listener `li`; returns how many were
+    /// added (at the end of `conns`).
+    fn accept_all(&mut self, li: usize, log: &mut dyn FnMut(&ConnectionLog)) -> usize {
+        let mut added = 0;
         // Bounded: a flood waits in the backlog for the next round.
         for _ in 0..64 {
             let fd = match unix::accept(self.listeners[li].fd.as_fd(), true) {
                 Ok(fd) => fd,
-                Err(_) => return,
+                Err(_) => break,
             };
             let peer = unix::peer_cred(fd.as_fd()).unwrap_or(UCred {
                 pid: 0,
@@ -691,6 +708,10 @@ impl Server {
                     .map(|(i, _)| i);
                 match idle {
                     Some(i) => {
+                        if i >= self.conns.len() - added {
+                            // One accepted in this call makes room.
+                            added -= 1;
+                        }
                         let old = self.conns.remove(i);
                         log(&self.log_of(old, ConnectionEnd::TooManyConnections));
                     }
@@ -701,7 +722,9 @@ impl Server {
                 }
             }
             self.conns.push(c);
+            added += 1;
         }
+        added
     }
 
     /// Reads and serves every message waiting on connection `i`; returns

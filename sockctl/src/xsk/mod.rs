@@ -20,5 +20,7 @@ pub mod socket;
 
 pub use builder::SocketBuilder;
 pub use config::{CopyMode, RingSizes, DEFAULT_BIND_RETRY};
-pub use queues::{CompletionQueue, EmptyFrame, FillQueue, Queues, RxQueue, TxQueue};
+pub use queues::{
+    CompletionQueue, EmptyFrame, FillQueue, Queues, RxQueue, TxQueue, MAX_KICKS_PER_FLUSH,
+};
 pub use socket::{wait_readable, XskSocket};

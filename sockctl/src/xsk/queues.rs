@@ -42,6 +42,9 @@ pub struct RxQueue {
     pub(crate) invalid: u64,
 }
 
+/// Kicks one [`TxQueue::flush`] may spend: 128 frames in copy mode.
+pub const MAX_KICKS_PER_FLUSH: u32 = 4;
+
 /// Frames to send.
 pub struct TxQueue {
     pub(crate) ring: MappedRing<Producer<'static, XdpDesc>>,
@@ -233,6 +236,53 @@ impl TxQueue {
     /// If a frame belongs to another UMEM.
     #[inline]
     pub fn transmit(&mut self, frames: &mut FrameBuf) -> Result<usize, EmptyFrame> {
+        let result = self.submit(frames);
+        // Also when nothing new went in: descriptors may still wait from
+        // before.
+        self.flush();
+        result
+    }
+
+    /// Kicks the kernel while descriptors wait in the ring and it asks for
+    /// kicks, as long as each kick makes progress: in copy mode one
+    /// `sendto` sends at most 32 frames, so a larger batch takes several;
+    /// in zero-copy mode the kick only wakes the driver, so one does. No
+    /// kick at all when the kernel has taken every descriptor already
+    /// (frames merely waiting for completion need none). At most
+    /// [`MAX_KICKS_PER_FLUSH`] kicks.
+    #[inline]
+    pub fn flush(&mut self) {
+        let mut waiting = self.unsent();
+        for _ in 0..MAX_KICKS_PER_FLUSH {
+            if waiting == 0 || !(self.always_kick || self.ring.get().needs_wakeup()) {
+                return;
+            }
+            self.kick();
+            let now = self.unsent();
+            if now >= waiting {
+                // No progress (the driver sends later, or the kernel is
+                // out of room): the next flush tries again.
+                return;
+            }
+            waiting = now;
+        }
+    }
+
+    /// Descriptors submitted and not yet taken by the kernel, as of now
+    /// (the consumer index is read afresh).
+    #[inline]
+    pub fn unsent(&mut self) -> u32 {
+        let size = self.ring.get().size();
+        size - self.ring.ring().free(size.saturating_add(1))
+    }
+
+    /// [`transmit`](Self::transmit) without the kick: for a caller that
+    /// kicks once for several things ([`kick_if_needed`](Self::kick_if_needed)).
+    ///
+    /// # Panics
+    /// If a frame belongs to another UMEM.
+    #[inline]
+    pub fn submit(&mut self, frames: &mut FrameBuf) -> Result<usize, EmptyFrame> {
         let want = frames.len().min(u32::MAX as usize) as u32;
         let mut batch = self.ring.ring().reserve(want);
         let room = batch.len() as usize;
@@ -251,11 +301,6 @@ impl TxQueue {
         }
         batch.submit_first(n as u32);
         frames.drop_front(n);
-        // Also when nothing new went in: descriptors may still wait for a
-        // kick (copy mode sends a few dozen per kick).
-        if n > 0 || self.ring.get().pending() > 0 {
-            self.kick_if_needed();
-        }
         if empty {
             Err(EmptyFrame { sent: n })
         } else {
@@ -285,7 +330,9 @@ impl TxQueue {
         self.kicks
     }
 
-    /// Descriptors submitted and not yet taken by the kernel.
+    /// Descriptors submitted and not yet taken by the kernel, as of the
+    /// last look at the consumer index ([`unsent`](Self::unsent) looks
+    /// again).
     pub fn pending(&self) -> u32 {
         self.ring.get().pending()
     }

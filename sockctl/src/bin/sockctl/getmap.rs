@@ -72,6 +72,7 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
         let opts = HandshakeOptions {
             hostname: p.get("pod-name").map(str::to_string),
             step_timeout: timeout,
+            ..Default::default()
         };
         let map = xskmap_by_handshake(&path, iface, &opts)?;
         ("handshake", path, map)

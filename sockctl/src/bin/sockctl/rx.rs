@@ -45,6 +45,7 @@ CAP_BPF and CAP_NET_ADMIN.
   --count N   stop after N frames (received; sent for txonly)
   --duration  stop after SECS seconds
   --json      print the totals as one JSON object on the last line of stdout
+              (also tx_kicks: the sendto calls spent making the kernel send)
   --mode      XDP attach mode when sockctl attaches the program (default auto)
   --batch     frames per ring operation (default 64)
   --pod-name  the name sent in the handshake's /connect (default: this host's name)
@@ -152,11 +153,14 @@ struct Totals {
     rx_dropped: u64,
     rx_ring_full: u64,
     fill_ring_empty: u64,
+    /// System calls spent kicking TX, all queues.
+    tx_kicks: u64,
 }
 
 fn totals(port: &Port) -> Totals {
     let mut t = Totals {
         c: port.counters(),
+        tx_kicks: port.queues().iter().map(|q| q.tx_kicks()).sum(),
         ..Totals::default()
     };
     if let Ok(s) = port.statistics() {
@@ -406,6 +410,7 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
                 .int("fill_ring_empty", t.fill_ring_empty)
                 .num("seconds", (seconds * 1000.0).round() / 1000.0)
                 .num("pps", pps.round())
+                .int("tx_kicks", t.tx_kicks)
                 .finish()
         );
     } else {
