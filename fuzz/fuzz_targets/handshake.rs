@@ -2,7 +2,8 @@
 //! panics, what parses re-emits to the same request, and the client and
 //! server machines take any sequence of messages (split from the input at
 //! each `\n`, the first byte of each piece saying how many fds came with
-//! it) without panicking or breaking their invariants.
+//! it) without panicking or breaking their invariants; a pipelined client
+//! judges every answer exactly as a lockstep one.
 #![no_main]
 
 use afxdp_core::handshake::{
@@ -32,21 +33,52 @@ fuzz_target!(|data: &[u8]| {
         timeout_us: 50,
         budget: 8,
     };
-    let Ok(mut client) =
-        ClientMachine::new(ClientConfig::new("mypod").map_fd("eth0").busy_poll(bp, 2))
-    else {
+    let config = ClientConfig::new("mypod").map_fd("eth0").busy_poll(bp, 2);
+    let Ok(mut client) = ClientMachine::new(config) else {
         return;
     };
-    let mut server = ServerSession::new();
+    // The same client pipelined: every request written first, then the
+    // answers judged in order, must judge every answer as the lockstep one.
+    let mut piped = ClientMachine::new(config.pipelined()).expect("same config");
+    let mut piped_out = Vec::new();
     let mut out = [0u8; MAX_REQUEST_LEN];
+    while let Some(o) = piped
+        .next_request(&mut out)
+        .expect("a pipelined plan is written")
+    {
+        piped_out.push((out[..o.len].to_vec(), o));
+    }
+    assert_eq!(
+        piped_out.len(),
+        6,
+        "connect, version, map, 2 busy polls, fin"
+    );
+    let mut server = ServerSession::new();
+    let mut sent = 0;
     for piece in data.split(|&b| b == b'\n').take(64) {
         let (fds, msg) = match piece.split_first() {
             Some((&f, rest)) => (usize::from(f % 3), rest),
             None => (0, piece),
         };
-        let _ = client.next_request(&mut out);
-        if let Err(e) = client.on_response(msg, fds) {
+        if let Ok(Some(o)) = client.next_request(&mut out) {
+            assert_eq!(
+                (&out[..o.len], o),
+                (piped_out[sent].0.as_slice(), piped_out[sent].1)
+            );
+            sent += 1;
+        }
+        let lock = client.on_response(msg, fds);
+        let pipe = piped.on_response(msg, fds);
+        assert_eq!(lock, pipe);
+        assert_eq!(client.step(), piped.step());
+        assert_eq!(client.is_done(), piped.is_done());
+        assert!(client.busy_polls_done() <= 2);
+        if let Err(e) = lock {
             let _ = e.to_string();
+            assert!(
+                client.has_failed()
+                    || !matches!(e, afxdp_core::handshake::ClientError::Refused { .. })
+            );
         }
         let action = server.on_message(&POLICY, msg, fds);
         assert!(action.responses.len() <= 2);
