@@ -23,6 +23,8 @@
 //!                  adaptive, block, spin+bp, adaptive+bp, block+bp)
 //!   E2E_MODES      comma list: rxdrop, macswap (default both)
 //!   E2E_PIN        1 (default): generator on CPU 0, receiver on CPU 1
+//!   E2E_RATE       frames per second the generator paces itself to
+//!                  (default: as fast as it can)
 //!   E2E_MAX_OTHER_PERCENT  a run during which the rest of the system used
 //!                  more than this share of a CPU (default 15) is dropped
 //!                  and run again (up to 5 attempts); every run first waits
@@ -135,6 +137,8 @@ struct Bench<'a> {
     pin: PathBuf,
     sockctl: Option<PathBuf>,
     frames: u64,
+    /// Paced generator (frames per second), or as fast as it can.
+    rate: Option<f64>,
     pin_cpus: bool,
     /// Our program and pinned map on `xa`; taken down while sockctl attaches
     /// its own (the busy-poll runs).
@@ -293,10 +297,13 @@ impl Bench<'_> {
             &self.frames.to_string(),
             "02:00:00:00:00:0a",
             "02:00:00:00:00:0b",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        ]);
+        if let Some(r) = self.rate {
+            gen.arg(format!("{r:.0}"));
+        }
+        gen.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         pin_to(&mut gen, 0, self.pin_cpus);
         let mut g = gen.spawn().map_err(|e| format!("generator: {e}"))?;
         let (gstatus, gru) = wait4(g.id() as i32, true).ok_or("generator vanished")?;
@@ -395,6 +402,10 @@ fn main() {
     let frames = env_u64("E2E_FRAMES", 3_000_000);
     let rounds = env_u64("E2E_ROUNDS", 5).max(1);
     let pin_cpus = env_u64("E2E_PIN", 1) == 1;
+    let rate = std::env::var("E2E_RATE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|r| *r > 0.0);
     let sockctl = sockctl_path();
     let sockctl = if sockctl.exists() {
         Some(sockctl.canonicalize().unwrap_or(sockctl))
@@ -436,6 +447,7 @@ fn main() {
                 pin: dir.join("xsks_map"),
                 sockctl: sockctl.clone(),
                 frames,
+                rate,
                 pin_cpus,
                 prepared: None,
             };
@@ -460,7 +472,11 @@ fn run_all(bench: &mut Bench<'_>, receivers: &[Receiver], modes: &[String], roun
         bench.frames
     );
     println!(
-        "generator: AF_PACKET sendmmsg x64 on xb{}; {rounds} rounds, receivers alternating; load average at start {:.2}",
+        "generator: AF_PACKET sendmmsg x64 on xb{}{}; {rounds} rounds, receivers alternating; load average at start {:.2}",
+        match bench.rate {
+            Some(r) => format!(", paced at {:.3} Mpps", r / 1e6),
+            None => ", as fast as it can".to_string(),
+        },
         if bench.pin_cpus { " (CPU 0), receiver on CPU 1" } else { "" },
         load_average()
     );

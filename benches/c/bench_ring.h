@@ -25,4 +25,14 @@ uint64_t afxdp_bench_kernel_fill(const struct bench_ring *m, struct bench_kernel
 void afxdp_bench_kernel_rx(const struct bench_ring *m, struct bench_kernel *k, uint32_t n,
 			   uint64_t first);
 
+/* The same two functions as the C peer calls them. Rust calls an extern
+ * function through the GOT (its address loaded from memory, then an
+ * indirect call); the C peer calls through these pointers, which the
+ * compiler must load again after every call, so that the call costs every
+ * peer the same. */
+extern uint64_t (*afxdp_bench_kernel_fill_fn)(const struct bench_ring *m,
+					      struct bench_kernel *k);
+extern void (*afxdp_bench_kernel_rx_fn)(const struct bench_ring *m, struct bench_kernel *k,
+					uint32_t n, uint64_t first);
+
 #endif

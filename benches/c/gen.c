@@ -1,9 +1,11 @@
 /* The end-to-end benchmark's traffic generator: N copies of one 60-byte
  * Ethernet/IPv4/UDP frame sent on an interface through an AF_PACKET socket,
  * 64 frames per sendmmsg call, as fast as the interface takes them
- * (ENOBUFS/EAGAIN: yield and retry the rest of the batch).
+ * (ENOBUFS/EAGAIN: yield and retry the rest of the batch), or paced at
+ * PPS frames per second (a batch of 64 every 64/PPS s; the wait sleeps when
+ * it is long and spins the last 50 us).
  *
- *   afxdp-bench-gen IFNAME COUNT DST_MAC SRC_MAC
+ *   afxdp-bench-gen IFNAME COUNT DST_MAC SRC_MAC [PPS]
  *
  * Prints one JSON object on stdout:
  *   {"sent":N,"seconds":S,"pps":P,"retries":R}
@@ -96,12 +98,19 @@ int main(int argc, char **argv)
 	struct sockaddr_ll addr;
 	unsigned long long count, sent = 0, retries = 0;
 	unsigned int ifindex;
-	double t0, secs;
+	double t0, secs, pps = 0, next;
 	int fd, i;
 
-	if (argc != 5 || parse_mac(argv[3], dst) || parse_mac(argv[4], src)) {
-		fprintf(stderr, "usage: %s IFNAME COUNT DST_MAC SRC_MAC\n", argv[0]);
+	if ((argc != 5 && argc != 6) || parse_mac(argv[3], dst) || parse_mac(argv[4], src)) {
+		fprintf(stderr, "usage: %s IFNAME COUNT DST_MAC SRC_MAC [PPS]\n", argv[0]);
 		return 2;
+	}
+	if (argc == 6) {
+		pps = strtod(argv[5], NULL);
+		if (!(pps > 0)) {
+			fprintf(stderr, "PPS must be a positive number: %s\n", argv[5]);
+			return 2;
+		}
 	}
 	count = strtoull(argv[2], NULL, 10);
 	ifindex = if_nametoindex(argv[1]);
@@ -133,9 +142,27 @@ int main(int argc, char **argv)
 	}
 
 	t0 = now();
+	next = t0;
 	while (sent < count) {
 		unsigned int want = count - sent < BATCH ? (unsigned int)(count - sent) : BATCH;
-		int n = sendmmsg(fd, msgs, want, 0);
+		int n;
+
+		if (pps > 0) {
+			/* The batch that starts at frame `sent` is due at t0 + sent / pps. */
+			next = t0 + sent / pps;
+			for (;;) {
+				double left = next - now();
+
+				if (left <= 0)
+					break;
+				if (left > 60e-6) {
+					struct timespec ts = {0, (long)((left - 50e-6) * 1e9)};
+
+					nanosleep(&ts, NULL);
+				}
+			}
+		}
+		n = sendmmsg(fd, msgs, want, 0);
 
 		if (n < 0) {
 			if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR) {

@@ -55,3 +55,8 @@ BENCH_OPAQUE void afxdp_bench_kernel_rx(const struct bench_ring *m, struct bench
 	k->own = p + n;
 	__atomic_store_n(m->producer, p + n, __ATOMIC_RELEASE);
 }
+
+uint64_t (*afxdp_bench_kernel_fill_fn)(const struct bench_ring *m,
+				       struct bench_kernel *k) = afxdp_bench_kernel_fill;
+void (*afxdp_bench_kernel_rx_fn)(const struct bench_ring *m, struct bench_kernel *k, uint32_t n,
+				 uint64_t first) = afxdp_bench_kernel_rx;

@@ -70,7 +70,7 @@ uint64_t afxdp_bench_libxdp_fill_one(const struct bench_ring *m, uint32_t batch,
 		for (i = 0; i < batch; i++)
 			*xsk_ring_prod__fill_addr(&fq, idx + i) = (r + i) << 11;
 		xsk_ring_prod__submit(&fq, batch);
-		sum += afxdp_bench_kernel_fill(m, &k);
+		sum += afxdp_bench_kernel_fill_fn(m, &k);
 	}
 	return sum;
 }
@@ -88,7 +88,7 @@ uint64_t afxdp_bench_libxdp_rx_one(const struct bench_ring *m, uint32_t batch, u
 	for (r = 0; r < rounds; r++) {
 		uint32_t idx, i, n;
 
-		afxdp_bench_kernel_rx(m, &k, batch, r);
+		afxdp_bench_kernel_rx_fn(m, &k, batch, r);
 		n = xsk_ring_cons__peek(&rx, batch, &idx);
 		if (n != batch)
 			abort();
