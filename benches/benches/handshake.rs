@@ -67,6 +67,28 @@ fn row(name: &str, s: &Samples, unit: &str, target: Option<f64>) {
     );
 }
 
+/// `/sys/kernel/rcu_expedited` set to 1 while this lives, restored on drop
+/// (also when a measurement panics): a machine-wide setting.
+struct RcuExpedited(String);
+
+impl RcuExpedited {
+    const KNOB: &'static str = "/sys/kernel/rcu_expedited";
+
+    fn set() -> RcuExpedited {
+        let before = std::fs::read_to_string(Self::KNOB).expect(Self::KNOB);
+        std::fs::write(Self::KNOB, "1").expect(Self::KNOB);
+        RcuExpedited(before.trim().to_string())
+    }
+}
+
+impl Drop for RcuExpedited {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::write(Self::KNOB, &self.0) {
+            eprintln!("!!! could not restore {} to {}: {e}", Self::KNOB, self.0);
+        }
+    }
+}
+
 /// The start of `serve` for one interface, whole and by steps (ms).
 fn starts(n: u64, dir: &Path) {
     let mut whole = Samples::new();
@@ -152,16 +174,13 @@ fn starts(n: u64, dir: &Path) {
     // expedited (a system-wide setting, so only when asked; restored).
     let mut expedited = Samples::new();
     if std::env::var("HS_RCU_EXPEDITED").is_ok_and(|v| v == "1") {
-        const KNOB: &str = "/sys/kernel/rcu_expedited";
-        let before = std::fs::read_to_string(KNOB).expect(KNOB);
-        std::fs::write(KNOB, "1").expect(KNOB);
+        let _knob = RcuExpedited::set();
         for _ in 0..n {
             let t = Instant::now();
             let server = Server::new(&["xa"], config()).expect("Server::new");
             expedited.push(us(t.elapsed()) / 1e3);
             drop(server);
         }
-        std::fs::write(KNOB, before.trim()).expect(KNOB);
     }
     println!("serve start, one interface ({n} times, ms):");
     row(

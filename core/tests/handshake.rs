@@ -1346,3 +1346,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_plan_of_u32_max_busy_polls_neither_wraps_nor_loses_fin() {
+    let config = ClientConfig::new("mypod")
+        .busy_poll(BP, u32::MAX)
+        .pipelined();
+    let mut client = ClientMachine::new(config).unwrap();
+    let mut buf = [0u8; MAX_REQUEST_LEN];
+    let steps: Vec<(ClientStep, Option<u32>)> = (0..5)
+        .map(|_| {
+            let o = client.next_request(&mut buf).unwrap().unwrap();
+            (o.step, o.send_socket)
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (ClientStep::Connect, None),
+            (ClientStep::Version, None),
+            (ClientStep::BusyPoll, Some(0)),
+            (ClientStep::BusyPoll, Some(1)),
+            (ClientStep::BusyPoll, Some(2)),
+        ]
+    );
+    assert_eq!(client.awaiting(), 5);
+    assert_eq!(
+        client.on_response(b"/host_ok", 0),
+        Ok(ClientEvent::HostAccepted)
+    );
+    assert_eq!(
+        client.on_response(b"0.1", 0),
+        Ok(ClientEvent::VersionMatched)
+    );
+    assert_eq!(
+        client.on_response(b"/config_busy_poll_ack", 0),
+        Ok(ClientEvent::BusyPollSet { socket: 0 })
+    );
+    assert_eq!(client.busy_polls_done(), 1);
+    assert!(!client.is_done());
+}

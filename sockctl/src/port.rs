@@ -703,10 +703,10 @@ impl PortQueue {
     /// frames first. Returns how many moved.
     #[inline]
     pub fn alloc(&mut self, out: &mut FrameBuf, n: usize) -> usize {
-        self.reap();
+        let reaped = self.reap();
         if self.free.len() < n {
             // Short of frames: descriptors may wait for a kick.
-            self.flush_tx();
+            self.flush_tx(reaped);
         }
         let n = out.take_from(&mut self.free, n);
         for f in out.iter_mut().rev().take(n) {
@@ -727,7 +727,7 @@ impl PortQueue {
     /// and not completed yet.
     #[inline]
     pub fn transmit(&mut self, frames: &mut FrameBuf) -> std::result::Result<usize, EmptyFrame> {
-        self.reap();
+        let reaped = self.reap();
         let Some(tx) = self.tx.as_mut() else {
             return Ok(0);
         };
@@ -745,7 +745,9 @@ impl PortQueue {
             Ok(n) | Err(EmptyFrame { sent: n }) => n,
         };
         self.in_tx += sent as u64;
-        tx.flush();
+        if !tx.flush() && reaped == 0 && self.in_tx > 0 {
+            tx.kick_for_completions();
+        }
         result
     }
 
@@ -755,16 +757,19 @@ impl PortQueue {
     #[inline]
     pub fn complete(&mut self) -> usize {
         let n = self.reap();
-        self.flush_tx();
+        self.flush_tx(n);
         n
     }
 
-    /// [`TxQueue::flush`], when frames are in flight.
+    /// [`TxQueue::flush`], when frames are in flight; and when none
+    /// completed (`reaped` 0), [`TxQueue::kick_for_completions`].
     #[inline]
-    fn flush_tx(&mut self) {
+    fn flush_tx(&mut self, reaped: usize) {
         if self.in_tx > 0 {
             if let Some(tx) = self.tx.as_mut() {
-                tx.flush();
+                if !tx.flush() && reaped == 0 {
+                    tx.kick_for_completions();
+                }
             }
         }
     }

@@ -211,11 +211,13 @@ impl<'a> ClientConfig<'a> {
     /// the answers are judged in the order the requests went out.
     ///
     /// A server that reads one request, answers it and reads the next (this
-    /// project's, the reference device plugin) serves a pipelined client
-    /// exactly as a lockstep one, in one round trip instead of one per
+    /// project's, the reference device plugin) gives a pipelined client the
+    /// same answers as a lockstep one, in one round trip instead of one per
     /// request. When a step is refused, the server closes and the requests
-    /// sent after it are never answered: the first refusal is what the
-    /// client reports.
+    /// sent after it are never answered; the first refusal is what the
+    /// client reports. (A server that closes with requests unread resets
+    /// the connection, and the reset reaches a Unix socket reader before
+    /// the answers queued ahead of it: the driver reads on past it.)
     pub const fn pipelined(mut self) -> Self {
         self.pipelined = true;
         self
@@ -369,10 +371,11 @@ pub enum ClientEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientMachine<'a> {
     config: ClientConfig<'a>,
-    /// Steps of the plan whose request has been written.
-    sent: u32,
+    /// Steps of the plan whose request has been written (u64: a plan has up
+    /// to `3 + u32::MAX + 1` steps, and no count may wrap).
+    sent: u64,
     /// Steps of the plan whose answer has been accepted.
-    answered: u32,
+    answered: u64,
     /// An error ended the exchange.
     failed: bool,
 }
@@ -411,7 +414,7 @@ impl<'a> ClientMachine<'a> {
 
     /// Where the busy-poll steps start in the plan:
     /// `Connect, Version, [MapFd], BusyPoll x n, Fin`.
-    const fn busy_start(&self) -> u32 {
+    const fn busy_start(&self) -> u64 {
         if self.config.map_fd.is_some() {
             3
         } else {
@@ -420,16 +423,12 @@ impl<'a> ClientMachine<'a> {
     }
 
     /// Number of steps in the plan.
-    const fn plan_len(&self) -> u32 {
-        // At most 3 + u32::MAX busy polls + 1: saturate rather than wrap (no
-        // exchange gets anywhere near).
-        self.busy_start()
-            .saturating_add(self.config.busy_poll_sockets)
-            .saturating_add(1)
+    const fn plan_len(&self) -> u64 {
+        self.busy_start() + self.config.busy_poll_sockets as u64 + 1
     }
 
     /// Step `k` of the plan.
-    fn step_at(&self, k: u32) -> Option<ClientStep> {
+    fn step_at(&self, k: u64) -> Option<ClientStep> {
         let busy = self.busy_start();
         Some(match k {
             0 => ClientStep::Connect,
@@ -437,7 +436,7 @@ impl<'a> ClientMachine<'a> {
             2 if self.config.map_fd.is_some() => ClientStep::MapFd,
             k if k
                 .checked_sub(busy)
-                .is_some_and(|i| i < self.config.busy_poll_sockets) =>
+                .is_some_and(|i| i < u64::from(self.config.busy_poll_sockets)) =>
             {
                 ClientStep::BusyPoll
             }
@@ -475,14 +474,15 @@ impl<'a> ClientMachine<'a> {
 
     /// Requests sent whose answers have not been judged yet.
     pub fn awaiting(&self) -> u32 {
-        self.sent - self.answered
+        // At most the plan's length, which the driver bounds anyway.
+        u32::try_from(self.sent - self.answered).unwrap_or(u32::MAX)
     }
 
     /// Sockets whose busy polling the server acknowledged.
     pub fn busy_polls_done(&self) -> u32 {
-        self.answered
-            .saturating_sub(self.busy_start())
-            .min(self.config.busy_poll_sockets)
+        let done = self.answered.saturating_sub(self.busy_start());
+        // At most `busy_poll_sockets`, so it fits.
+        done.min(u64::from(self.config.busy_poll_sockets)) as u32
     }
 
     /// Writes the next request into `buf` (64 bytes always suffice) and
@@ -511,7 +511,8 @@ impl<'a> ClientMachine<'a> {
                 iface: self.config.map_fd.unwrap_or_default(),
             },
             ClientStep::BusyPoll => {
-                send_socket = Some(self.sent - self.busy_start());
+                // Below `busy_poll_sockets` (see `step_at`), so it fits.
+                send_socket = Some((self.sent - self.busy_start()) as u32);
                 Request::ConfigBusyPoll(self.config.busy_poll.unwrap_or(BusyPoll {
                     timeout_us: 0,
                     budget: 0,
@@ -592,7 +593,8 @@ impl<'a> ClientMachine<'a> {
                 ClientStep::Version => ClientEvent::VersionMatched,
                 ClientStep::MapFd => ClientEvent::MapReceived,
                 ClientStep::BusyPoll => ClientEvent::BusyPollSet {
-                    socket: self.answered - self.busy_start(),
+                    // Below `busy_poll_sockets` (see `step_at`), so it fits.
+                    socket: (self.answered - self.busy_start()) as u32,
                 },
                 ClientStep::Fin => ClientEvent::Finished,
             });

@@ -18,7 +18,7 @@ use afxdp_core::handshake::{
     MAX_REQUEST_LEN, MAX_RESPONSE_LEN,
 };
 use afxdp_core::Errno;
-use afxdp_sys::unix::{self, RecvMsg, UnixAddr};
+use afxdp_sys::unix::{self, UnixAddr};
 use afxdp_sys::{BorrowedFd, OwnedFd};
 
 use crate::busy_poll::BusyPoll;
@@ -245,10 +245,14 @@ fn exchange(
         let mut slots: [Option<OwnedFd>; 1] = [None];
         let got = match unix::recv_msg(conn.as_fd(), &mut inbuf, &mut slots) {
             Ok(got) => got,
-            // A server that closes with requests of ours still unread resets
-            // the connection: a close all the same (pipelined, the usual way
-            // a close shows).
-            Err(Errno::ECONNRESET) => RecvMsg::default(),
+            // A server that closes with requests of ours still unread (it
+            // refused one, pipelined requests were behind it) resets the
+            // connection, and the kernel reports that error once, before
+            // the answers still queued here: read again for them (the
+            // refusal says more than the reset). Nothing left: a close.
+            Err(Errno::ECONNRESET) => {
+                unix::recv_msg(conn.as_fd(), &mut inbuf, &mut slots).unwrap_or_default()
+            }
             Err(e) => return Err(step_error(socket, iface, "receive the answer to", &step, e)),
         };
         if got.len == 0 && got.fds_received() == 0 {

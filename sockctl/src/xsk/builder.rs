@@ -5,7 +5,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use afxdp_core::abi::if_xdp::{
-    SockaddrXdp, XDP_COPY, XDP_SHARED_UMEM, XDP_USE_NEED_WAKEUP, XDP_ZEROCOPY,
+    SockaddrXdp, XDP_COPY, XDP_OPTIONS_ZEROCOPY, XDP_SHARED_UMEM, XDP_USE_NEED_WAKEUP, XDP_ZEROCOPY,
 };
 use afxdp_core::abi::socket::AF_XDP;
 use afxdp_core::Errno;
@@ -244,6 +244,8 @@ impl SocketBuilder {
                 fd: fd.clone(),
                 umem: self.umem.clone(),
                 always_kick: !self.need_wakeup,
+                // Known once bound (below).
+                zero_copy: false,
                 kicks: 0,
             })
         } else {
@@ -273,6 +275,12 @@ impl SocketBuilder {
             sxdp_shared_umem_fd: shared_fd,
         };
         self.bind(raw, &addr)?;
+        let mut tx = tx;
+        if let Some(t) = tx.as_mut() {
+            // A kernel that cannot say (before 5.3) is taken for zero copy:
+            // a kick too many rather than frames that never complete.
+            t.zero_copy = xsk::options(raw).map_or(true, |o| o.flags & XDP_OPTIONS_ZEROCOPY != 0);
+        }
         let sock = XskSocket {
             fd,
             netdev: self.netdev,

@@ -42,7 +42,8 @@ pub struct RxQueue {
     pub(crate) invalid: u64,
 }
 
-/// Kicks one [`TxQueue::flush`] may spend: 128 frames in copy mode.
+/// Kicks one [`TxQueue::flush`] may spend: 128 frames in copy mode, which
+/// sends at most 32 per kick by default.
 pub const MAX_KICKS_PER_FLUSH: u32 = 4;
 
 /// Frames to send.
@@ -51,6 +52,8 @@ pub struct TxQueue {
     pub(crate) fd: Arc<SockFd>,
     pub(crate) umem: Umem,
     pub(crate) always_kick: bool,
+    /// Bound in zero-copy mode (see [`TxQueue::kick_for_completions`]).
+    pub(crate) zero_copy: bool,
     pub(crate) kicks: u64,
 }
 
@@ -248,23 +251,47 @@ impl TxQueue {
     /// `sendto` sends at most 32 frames, so a larger batch takes several;
     /// in zero-copy mode the kick only wakes the driver, so one does. No
     /// kick at all when the kernel has taken every descriptor already
-    /// (frames merely waiting for completion need none). At most
-    /// [`MAX_KICKS_PER_FLUSH`] kicks.
+    /// (frames merely waiting for completion need none in copy mode; see
+    /// [`kick_for_completions`](Self::kick_for_completions)). At most
+    /// [`MAX_KICKS_PER_FLUSH`] kicks; returns whether it kicked.
     #[inline]
-    pub fn flush(&mut self) {
+    pub fn flush(&mut self) -> bool {
+        if self.ring.get().pending() == 0 {
+            // Taken already as of the last look (the kernel never gives a
+            // descriptor back): nothing to kick for, and no need to look.
+            return false;
+        }
+        if !(self.always_kick || self.ring.get().needs_wakeup()) {
+            return false;
+        }
         let mut waiting = self.unsent();
+        let mut kicked = false;
         for _ in 0..MAX_KICKS_PER_FLUSH {
             if waiting == 0 || !(self.always_kick || self.ring.get().needs_wakeup()) {
-                return;
+                break;
             }
             self.kick();
+            kicked = true;
             let now = self.unsent();
             if now >= waiting {
                 // No progress (the driver sends later, or the kernel is
                 // out of room): the next flush tries again.
-                return;
+                break;
             }
             waiting = now;
+        }
+        kicked
+    }
+
+    /// In zero-copy mode, kicks the kernel if the driver asks: a driver that
+    /// sets the need-wakeup flag may not run, and so not complete the
+    /// frames it has taken, until woken (the call is for frames in flight
+    /// that do not complete). In copy mode, and without need-wakeup, frames
+    /// the kernel has taken complete without a kick: nothing.
+    #[inline]
+    pub fn kick_for_completions(&mut self) {
+        if self.zero_copy && self.ring.get().needs_wakeup() {
+            self.kick();
         }
     }
 
@@ -277,7 +304,7 @@ impl TxQueue {
     }
 
     /// [`transmit`](Self::transmit) without the kick: for a caller that
-    /// kicks once for several things ([`kick_if_needed`](Self::kick_if_needed)).
+    /// kicks once for several things ([`flush`](Self::flush)).
     ///
     /// # Panics
     /// If a frame belongs to another UMEM.
