@@ -2,22 +2,14 @@
 //! crate also defines must agree with it: same size, same field offsets,
 //! same values.
 
+mod common;
+
 use core::mem::{offset_of, size_of};
 
 use afxdp_core::abi::{bpf, ethtool, if_xdp, mman, rtnetlink as rt, socket};
 use afxdp_core::ebpf::opcode as op;
 use afxdp_core::Errno;
-
-/// Asserts that two structs have the same size and the listed fields the
-/// same offsets.
-macro_rules! same_layout {
-    ($ours:ty, $theirs:ty $(, $ofield:ident = $tfield:ident)* $(,)?) => {{
-        assert_eq!(size_of::<$ours>(), size_of::<$theirs>(),
-            "size of {} vs libc::{}", stringify!($ours), stringify!($theirs));
-        $(assert_eq!(offset_of!($ours, $ofield), offset_of!($theirs, $tfield),
-            "offset of {}.{}", stringify!($ours), stringify!($ofield));)*
-    }};
-}
+use common::same_layout;
 
 #[test]
 fn if_xdp_structs_match_libc() {

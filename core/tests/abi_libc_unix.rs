@@ -2,20 +2,10 @@
 //! agrees with the `libc` crate: struct layouts, constants, and the
 //! `CMSG_*` arithmetic.
 
-use core::mem::{offset_of, size_of};
+mod common;
 
 use afxdp_core::abi::socket::{self, cmsg_align, cmsg_len, cmsg_space, Timeval};
-
-/// Asserts that two structs have the same size and the listed fields the
-/// same offsets.
-macro_rules! same_layout {
-    ($ours:ty, $theirs:ty $(, $ofield:ident = $tfield:ident)* $(,)?) => {{
-        assert_eq!(size_of::<$ours>(), size_of::<$theirs>(),
-            "size of {} vs libc::{}", stringify!($ours), stringify!($theirs));
-        $(assert_eq!(offset_of!($ours, $ofield), offset_of!($theirs, $tfield),
-            "offset of {}.{}", stringify!($ours), stringify!($ofield));)*
-    }};
-}
+use common::same_layout;
 
 #[test]
 fn unix_structs_match_libc() {

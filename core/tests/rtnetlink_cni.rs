@@ -4,6 +4,8 @@
 //! constants and layouts against `libc`, golden bytes built field by
 //! field, round trips, and parsers that never panic on any bytes.
 
+mod common;
+
 use core::mem::{offset_of, size_of};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -13,6 +15,7 @@ use afxdp_core::rtnetlink::{
     ipv4_broadcast, AddrOp, AddrRequest, Attrs, Body, EncodeError, GetAddrs, IfAddr, Link, Message,
     Messages, ParseError, RouteOp, RouteRequest, SetLink,
 };
+use common::Bytes;
 use proptest::prelude::*;
 
 // ---- constants and layouts ----
@@ -150,60 +153,6 @@ fn address_and_route_headers_have_the_kernel_layout() {
 
 // ---- golden bytes ----
 
-/// A byte sequence built field by field, in host byte order.
-#[derive(Default)]
-struct Bytes(Vec<u8>);
-
-impl Bytes {
-    fn u8(mut self, v: u8) -> Self {
-        self.0.push(v);
-        self
-    }
-    fn u16(mut self, v: u16) -> Self {
-        self.0.extend_from_slice(&v.to_ne_bytes());
-        self
-    }
-    fn u32(mut self, v: u32) -> Self {
-        self.0.extend_from_slice(&v.to_ne_bytes());
-        self
-    }
-    fn i32(mut self, v: i32) -> Self {
-        self.0.extend_from_slice(&v.to_ne_bytes());
-        self
-    }
-    fn raw(mut self, v: &[u8]) -> Self {
-        self.0.extend_from_slice(v);
-        self
-    }
-    fn nlmsghdr(self, len: u32, kind: u16, flags: u16, seq: u32) -> Self {
-        self.u32(len).u16(kind).u16(flags).u32(seq).u32(0)
-    }
-    fn ifinfomsg(self, ifindex: i32, flags: u32, change: u32) -> Self {
-        self.u8(0).u8(0).u16(0).i32(ifindex).u32(flags).u32(change)
-    }
-    fn ifaddrmsg(self, family: u16, prefix: u8, flags: u8, ifindex: u32) -> Self {
-        self.u8(family as u8)
-            .u8(prefix)
-            .u8(flags)
-            .u8(0)
-            .u32(ifindex)
-    }
-    fn rtmsg(self, family: u16, dst_len: u8, table: u8, proto: u8, scope: u8) -> Self {
-        self.u8(family as u8)
-            .u8(dst_len)
-            .u8(0)
-            .u8(0)
-            .u8(table)
-            .u8(proto)
-            .u8(scope)
-            .u8(RTN_UNICAST)
-            .u32(0)
-    }
-    fn nlattr(self, len: u16, kind: u16) -> Self {
-        self.u16(len).u16(kind)
-    }
-}
-
 /// Emits into a dirty buffer (every byte of the message must be written).
 fn emit_with(n_max: usize, f: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>) -> Vec<u8> {
     let mut buf = vec![0xa5u8; n_max + 16];
@@ -238,7 +187,7 @@ const CREATE: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
 fn move_to_a_namespace_and_rename_is_one_setlink() {
     let req = SetLink::new(7).move_to_netns(5).rename(b"eth0");
     let want = Bytes::default()
-        .nlmsghdr(52, RTM_SETLINK, ACK, 11)
+        .nlmsghdr(52, RTM_SETLINK, ACK, 11, 0)
         .ifinfomsg(7, 0, 0)
         .nlattr(8, IFLA_NET_NS_FD)
         .i32(5)
@@ -250,11 +199,11 @@ fn move_to_a_namespace_and_rename_is_one_setlink() {
 #[test]
 fn set_up_and_down_change_only_iff_up() {
     let up = Bytes::default()
-        .nlmsghdr(32, RTM_SETLINK, ACK, 1)
+        .nlmsghdr(32, RTM_SETLINK, ACK, 1, 0)
         .ifinfomsg(3, IFF_UP, IFF_UP);
     assert_eq!(emit_setlink(&SetLink::new(3).set_up(true), 1), up.0);
     let down = Bytes::default()
-        .nlmsghdr(32, RTM_SETLINK, ACK, 2)
+        .nlmsghdr(32, RTM_SETLINK, ACK, 2, 0)
         .ifinfomsg(3, 0, IFF_UP);
     assert_eq!(emit_setlink(&SetLink::new(3).set_up(false), 2), down.0);
 }
@@ -285,7 +234,7 @@ fn ipv4_address_with_broadcast_is_the_golden_message() {
     let ip = Ipv4Addr::new(192, 168, 1, 200);
     let req = AddrRequest::add(3, ip.into(), 24).with_broadcast(ipv4_broadcast(ip, 24).unwrap());
     let want = Bytes::default()
-        .nlmsghdr(48, RTM_NEWADDR, CREATE, 5)
+        .nlmsghdr(48, RTM_NEWADDR, CREATE, 5, 0)
         .ifaddrmsg(AF_INET, 24, 0, 3)
         .nlattr(8, IFA_LOCAL)
         .raw(&[192, 168, 1, 200])
@@ -301,7 +250,7 @@ fn ipv6_address_without_dad_is_the_golden_message() {
     let ip: Ipv6Addr = "fd00:1::c8".parse().unwrap();
     let req = AddrRequest::add(9, ip.into(), 64).with_flags(IFA_F_NODAD);
     let want = Bytes::default()
-        .nlmsghdr(64, RTM_NEWADDR, CREATE, 6)
+        .nlmsghdr(64, RTM_NEWADDR, CREATE, 6, 0)
         .ifaddrmsg(AF_INET6, 64, IFA_F_NODAD, 9)
         .nlattr(20, IFA_LOCAL)
         .raw(&ip.octets())
@@ -315,7 +264,7 @@ fn ipv6_address_without_dad_is_the_golden_message() {
 fn address_delete_has_no_create_flags() {
     let req = AddrRequest::delete(2, Ipv4Addr::new(10, 0, 0, 1).into(), 8);
     let want = Bytes::default()
-        .nlmsghdr(40, RTM_DELADDR, ACK, 7)
+        .nlmsghdr(40, RTM_DELADDR, ACK, 7, 0)
         .ifaddrmsg(AF_INET, 8, 0, 2)
         .nlattr(8, IFA_LOCAL)
         .raw(&[10, 0, 0, 1])
@@ -345,7 +294,7 @@ fn bad_addresses_are_refused_before_encoding() {
 #[test]
 fn address_dump_request_is_the_golden_message() {
     let want = Bytes::default()
-        .nlmsghdr(24, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 8)
+        .nlmsghdr(24, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 8, 0)
         .ifaddrmsg(AF_INET6, 0, 0, 4);
     let req = GetAddrs {
         family: AF_INET6 as u8,
@@ -360,7 +309,7 @@ fn default_route_via_gateway_leaves_out_the_destination() {
         .via(Ipv4Addr::new(192, 168, 1, 1).into())
         .dev(3);
     let want = Bytes::default()
-        .nlmsghdr(44, RTM_NEWROUTE, CREATE, 9)
+        .nlmsghdr(44, RTM_NEWROUTE, CREATE, 9, 0)
         .rtmsg(AF_INET, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE)
         .nlattr(8, RTA_GATEWAY)
         .raw(&[192, 168, 1, 1])
@@ -380,7 +329,7 @@ fn link_route_with_every_option_is_the_golden_message() {
         .mtu(1400)
         .advmss(1360);
     let want = Bytes::default()
-        .nlmsghdr(92, RTM_NEWROUTE, CREATE, 10)
+        .nlmsghdr(92, RTM_NEWROUTE, CREATE, 10, 0)
         .rtmsg(AF_INET6, 48, RT_TABLE_UNSPEC, RTPROT_BOOT, RT_SCOPE_LINK)
         .nlattr(20, RTA_DST)
         .raw(&dst.octets())
@@ -435,7 +384,7 @@ fn newlink(flags: u32, mac: &[u8]) -> Vec<u8> {
         .raw(&vec![0; (4 - mac.len() % 4) % 4]);
     let len = 16 + body.0.len() as u32;
     Bytes::default()
-        .nlmsghdr(len, RTM_NEWLINK, 0, 1)
+        .nlmsghdr(len, RTM_NEWLINK, 0, 1, 0)
         .raw(&body.0)
         .0
 }
@@ -488,11 +437,11 @@ fn an_address_dump_answer_parses() {
         .nlattr(20, IFA_ADDRESS)
         .raw(&v6ip.octets());
     let datagram = Bytes::default()
-        .nlmsghdr(16 + v4.0.len() as u32, RTM_NEWADDR, NLM_F_MULTI, 3)
+        .nlmsghdr(16 + v4.0.len() as u32, RTM_NEWADDR, NLM_F_MULTI, 3, 0)
         .raw(&v4.0)
-        .nlmsghdr(16 + v6.0.len() as u32, RTM_NEWADDR, NLM_F_MULTI, 3)
+        .nlmsghdr(16 + v6.0.len() as u32, RTM_NEWADDR, NLM_F_MULTI, 3, 0)
         .raw(&v6.0)
-        .nlmsghdr(20, NLMSG_DONE, NLM_F_MULTI, 3)
+        .nlmsghdr(20, NLMSG_DONE, NLM_F_MULTI, 3, 0)
         .i32(0)
         .0;
     let addrs: Vec<IfAddr<'_>> = Messages::new(&datagram)
@@ -624,7 +573,7 @@ proptest! {
         payload in proptest::collection::vec(any::<u8>(), 0..160),
     ) {
         let mut raw = Bytes::default()
-            .nlmsghdr(16 + payload.len() as u32, kind, 0, 1)
+            .nlmsghdr(16 + payload.len() as u32, kind, 0, 1, 0)
             .raw(&payload)
             .0;
         raw.resize(raw.len().next_multiple_of(4), 0);

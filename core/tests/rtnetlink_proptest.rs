@@ -1,11 +1,14 @@
 //! Property tests: the rtnetlink parsers never panic and always end, on any
 //! bytes; every request emitted parses back to itself.
 
+mod common;
+
 use afxdp_core::abi::rtnetlink::*;
 use afxdp_core::rtnetlink::{
     Attr, AttrWriter, Attrs, Body, EncodeError, ExtAck, GetLink, Link, Message, Messages, Pending,
     XdpLinkState, XdpMode, XdpSetLink,
 };
+use common::nla;
 use proptest::prelude::*;
 
 /// Touches every accessor of an attribute, and walks its children down to
@@ -114,23 +117,9 @@ fn poke_datagram(datagram: &[u8]) {
     poke_attrs(Attrs::new(datagram), 3);
 }
 
-fn nla(kind: u16, payload: &[u8]) -> Vec<u8> {
-    let mut v = ((4 + payload.len()) as u16).to_ne_bytes().to_vec();
-    v.extend_from_slice(&kind.to_ne_bytes());
-    v.extend_from_slice(payload);
-    v.resize(v.len().next_multiple_of(4), 0);
-    v
-}
-
+/// One message from port 7, padded.
 fn nlmsg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
-    let mut v = ((16 + payload.len()) as u32).to_ne_bytes().to_vec();
-    v.extend_from_slice(&kind.to_ne_bytes());
-    v.extend_from_slice(&flags.to_ne_bytes());
-    v.extend_from_slice(&seq.to_ne_bytes());
-    v.extend_from_slice(&7u32.to_ne_bytes());
-    v.extend_from_slice(payload);
-    v.resize(v.len().next_multiple_of(4), 0);
-    v
+    common::nlmsg(kind, flags, seq, 7, payload)
 }
 
 /// A valid datagram with one of each reply this crate reads.

@@ -1,40 +1,22 @@
 //! Replies built by hand, the way the kernel lays them out, parse into what
 //! they say; truncated and garbage datagrams parse into errors.
 
+mod common;
+
 use afxdp_core::abi::rtnetlink::*;
 use afxdp_core::rtnetlink::{
     AttrError, Body, ExtAck, Link, Message, Messages, ParseError, Pending, XdpLinkState, XdpMode,
     XdpSetLink,
 };
 use afxdp_core::Errno;
+use common::{nla, pad};
 
 const KERNEL_MSG: &[u8] = b"XDP program already attached";
 const PORT: u32 = 4242;
 
-fn pad(mut v: Vec<u8>) -> Vec<u8> {
-    v.resize(v.len().next_multiple_of(4), 0);
-    v
-}
-
-/// One attribute, padded.
-fn nla(kind: u16, payload: &[u8]) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
-    v.extend_from_slice(&kind.to_ne_bytes());
-    v.extend_from_slice(payload);
-    pad(v)
-}
-
-/// One message, padded.
+/// One message from the kernel's port [`PORT`], padded.
 fn nlmsg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&((16 + payload.len()) as u32).to_ne_bytes());
-    v.extend_from_slice(&kind.to_ne_bytes());
-    v.extend_from_slice(&flags.to_ne_bytes());
-    v.extend_from_slice(&seq.to_ne_bytes());
-    v.extend_from_slice(&PORT.to_ne_bytes());
-    v.extend_from_slice(payload);
-    pad(v)
+    common::nlmsg(kind, flags, seq, PORT, payload)
 }
 
 /// The request the acks below answer: attach fd 5 to ifindex 7.

@@ -2,47 +2,11 @@
 //! bytes built here by hand, field by field, as the kernel headers lay them
 //! out.
 
+mod common;
+
 use afxdp_core::abi::rtnetlink::*;
 use afxdp_core::rtnetlink::{EncodeError, GetLink, Message, XdpSetLink};
-
-/// A byte sequence built field by field, in host byte order.
-#[derive(Default)]
-struct Bytes(Vec<u8>);
-
-impl Bytes {
-    fn u8(mut self, v: u8) -> Self {
-        self.0.push(v);
-        self
-    }
-    fn u16(mut self, v: u16) -> Self {
-        self.0.extend_from_slice(&v.to_ne_bytes());
-        self
-    }
-    fn u32(mut self, v: u32) -> Self {
-        self.0.extend_from_slice(&v.to_ne_bytes());
-        self
-    }
-    fn i32(mut self, v: i32) -> Self {
-        self.0.extend_from_slice(&v.to_ne_bytes());
-        self
-    }
-    fn raw(mut self, v: &[u8]) -> Self {
-        self.0.extend_from_slice(v);
-        self
-    }
-    /// `struct nlmsghdr`.
-    fn nlmsghdr(self, len: u32, kind: u16, flags: u16, seq: u32, pid: u32) -> Self {
-        self.u32(len).u16(kind).u16(flags).u32(seq).u32(pid)
-    }
-    /// `struct ifinfomsg` with family `AF_UNSPEC` and everything else zero.
-    fn ifinfomsg(self, ifindex: i32) -> Self {
-        self.u8(0).u8(0).u16(0).i32(ifindex).u32(0).u32(0)
-    }
-    /// `struct nlattr`.
-    fn nlattr(self, len: u16, kind: u16) -> Self {
-        self.u16(len).u16(kind)
-    }
-}
+use common::Bytes;
 
 fn emit(req: &XdpSetLink, seq: u32) -> Vec<u8> {
     // A dirty buffer: every byte of the message must be written.
@@ -66,7 +30,7 @@ fn setlink_attach_in_driver_mode_is_the_golden_message() {
     let req = XdpSetLink::attach(7, 5, XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST);
     let want = Bytes::default()
         .nlmsghdr(52, 19, 5, 0x0102_0304, 0)
-        .ifinfomsg(7)
+        .ifinfomsg(7, 0, 0)
         .nlattr(20, 43 | 0x8000)
         .nlattr(8, 1)
         .i32(5)
@@ -95,7 +59,7 @@ fn setlink_detach_in_skb_mode_sends_fd_minus_one() {
     let req = XdpSetLink::detach(7, XDP_FLAGS_SKB_MODE);
     let want = Bytes::default()
         .nlmsghdr(52, RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, 2, 0)
-        .ifinfomsg(7)
+        .ifinfomsg(7, 0, 0)
         .nlattr(20, IFLA_XDP | NLA_F_NESTED)
         .nlattr(8, IFLA_XDP_FD)
         .i32(-1)
@@ -109,7 +73,7 @@ fn setlink_without_flags_omits_the_flags_attribute() {
     let req = XdpSetLink::detach(3, 0);
     let want = Bytes::default()
         .nlmsghdr(44, RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, 3, 0)
-        .ifinfomsg(3)
+        .ifinfomsg(3, 0, 0)
         .nlattr(12, IFLA_XDP | NLA_F_NESTED)
         .nlattr(8, IFLA_XDP_FD)
         .i32(-1);
@@ -122,7 +86,7 @@ fn setlink_replace_sends_the_expected_fd_last() {
     assert_eq!(req.flags, XDP_FLAGS_DRV_MODE | XDP_FLAGS_REPLACE);
     let want = Bytes::default()
         .nlmsghdr(60, RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, 4, 0)
-        .ifinfomsg(7)
+        .ifinfomsg(7, 0, 0)
         .nlattr(28, IFLA_XDP | NLA_F_NESTED)
         .nlattr(8, IFLA_XDP_FD)
         .i32(9)
@@ -145,7 +109,7 @@ fn setlink_expected_fd_is_encoded_as_given_even_without_replace() {
     };
     let want = Bytes::default()
         .nlmsghdr(52, RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, 5, 0)
-        .ifinfomsg(1)
+        .ifinfomsg(1, 0, 0)
         .nlattr(20, IFLA_XDP | NLA_F_NESTED)
         .nlattr(8, IFLA_XDP_FD)
         .i32(2)
@@ -156,7 +120,9 @@ fn setlink_expected_fd_is_encoded_as_given_even_without_replace() {
 
 #[test]
 fn getlink_by_index_is_a_bare_ifinfomsg() {
-    let want = Bytes::default().nlmsghdr(32, 18, 1, 6, 0).ifinfomsg(7);
+    let want = Bytes::default()
+        .nlmsghdr(32, 18, 1, 6, 0)
+        .ifinfomsg(7, 0, 0);
     assert_eq!(emit_get(&GetLink::Index(7), 6), want.0);
 }
 
@@ -164,7 +130,7 @@ fn getlink_by_index_is_a_bare_ifinfomsg() {
 fn getlink_by_name_sends_ifla_ifname_with_nul_and_padding() {
     let want = Bytes::default()
         .nlmsghdr(44, RTM_GETLINK, NLM_F_REQUEST, 7, 0)
-        .ifinfomsg(0)
+        .ifinfomsg(0, 0, 0)
         .nlattr(9, IFLA_IFNAME)
         .raw(b"eth0\0\0\0\0");
     assert_eq!(emit_get(&GetLink::Name(b"eth0"), 7), want.0);
@@ -172,7 +138,7 @@ fn getlink_by_name_sends_ifla_ifname_with_nul_and_padding() {
     // A 15-byte name: 4 + 16 = 20, already aligned.
     let want = Bytes::default()
         .nlmsghdr(52, RTM_GETLINK, NLM_F_REQUEST, 8, 0)
-        .ifinfomsg(0)
+        .ifinfomsg(0, 0, 0)
         .nlattr(20, IFLA_IFNAME)
         .raw(b"abcdefghijklmno\0");
     assert_eq!(emit_get(&GetLink::Name(b"abcdefghijklmno"), 8), want.0);

@@ -6,7 +6,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{TempDir, BIN};
+use afxdp_testkit::TempDir;
+use common::BIN;
 
 /// Runs the daemon on `config`; returns its exit code and stderr.
 fn run_with(tmp: &TempDir, name: &str, config: &str) -> (Option<i32>, String) {

@@ -25,13 +25,10 @@ use std::time::{Duration, Instant};
 
 use af_xdp::handshake::{xskmap_by_handshake, HandshakeOptions};
 use af_xdp::{ErrorKind, XskMap};
-use afxdp_testkit::{privileged, with_bpffs, NetNs, Veth};
-use common::{pod, Kubelet, Plugin, TempDir, BIN};
+use afxdp_testkit::{privileged, with_bpffs, NetNs, TempDir, Veth};
+use common::{daemon_command, pod, Kubelet, Plugin};
 
 const POOL_UID: u32 = 1500;
-/// The capabilities the DaemonSet gives the daemon
-/// (deploy/device-plugin/daemonset.yaml): the daemon runs with no others.
-const CAPS: &str = "+bpf,+net_admin,+sys_admin,+chown";
 const RESOURCE: &str = "afxdp/pool1";
 const ENDPOINT: &str = "afxdp-pool1.sock";
 /// The health promise: a change shows within this long.
@@ -64,21 +61,7 @@ fn start_with(
     extra: &[&str],
 ) -> Plugin {
     let config = write_config(tmp, pin_dir.is_some());
-    let mut cmd = ns.command("setpriv");
-    cmd.arg(format!("--bounding-set=-all,{CAPS}"))
-        .arg("--")
-        .arg(BIN)
-        .arg("--config")
-        .arg(&config)
-        .arg("--plugin-dir")
-        .arg(&k.plugin_dir)
-        .arg("--pod-resources-socket")
-        .arg(&k.pod_resources_socket)
-        .arg("--dp-dir")
-        .arg(tmp.join("dp"));
-    if let Some(p) = pin_dir {
-        cmd.arg("--pin-dir").arg(p);
-    }
+    let mut cmd = daemon_command(ns.command("setpriv"), &config, k, &tmp.join("dp"), pin_dir);
     cmd.args(extra);
     Plugin::spawn(cmd)
 }

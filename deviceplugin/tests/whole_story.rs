@@ -43,13 +43,15 @@ mod common;
 
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use af_xdp::handshake::{xskmap_by_handshake, HandshakeOptions};
 use af_xdp::ErrorKind;
-use afxdp_testkit::{frames, packet, privileged, run};
-use common::{pod, Kubelet, Plugin, TempDir, BIN};
+use afxdp_testkit::podman::{self, Podman};
+use afxdp_testkit::process::status_field;
+use afxdp_testkit::{frames, packet, run, HostVeth, TempDir};
+use common::{daemon_command, pod, Kubelet, Plugin};
 use serde_json::{json, Value};
 
 /// Frames sent from the peer; the container must count them all.
@@ -60,127 +62,8 @@ const ENV: &str = "AFXDP_DEVICES_POOL1";
 const POD_NAMESPACE: &str = "default";
 /// The pool's uid: the container's user.
 const POD_UID: u32 = 65534;
-/// The capabilities the DaemonSet gives the daemon
-/// (deploy/device-plugin/daemonset.yaml).
-const DAEMON_CAPS: &str = "+bpf,+net_admin,+sys_admin,+chown";
 /// `CAP_NET_RAW` (13) and `CAP_IPC_LOCK` (14): the container's only ones.
 const CONTAINER_CAPS: u64 = 1 << 13 | 1 << 14;
-/// Every podman call is cut off after this long.
-const PODMAN_TIMEOUT: &str = "120";
-
-/// What podman writes outside its configured directories (libcni's cache,
-/// containers/image's blob-info cache): removed afterwards if the test
-/// created it.
-const OUTSIDE: &[&str] = &[
-    "/var/lib/cni/results",
-    "/var/lib/cni",
-    "/var/lib/containers/cache/blob-info-cache-v1.boltdb",
-    "/var/lib/containers/cache",
-    "/var/lib/containers",
-];
-
-fn skip_or_fail(test: &str, why: &str) {
-    let required = std::env::var("AFXDP_REQUIRE_PRIVILEGED").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "{test}: {why} (AFXDP_REQUIRE_PRIVILEGED=1 forbids skipping)"
-    );
-    eprintln!("!!! SKIPPED {test}: {why}");
-}
-
-fn on_path(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The static binary, if `.ci/run` built it and said where.
-fn static_sockctl(test: &str) -> Option<PathBuf> {
-    let Some(p) = std::env::var_os("AFXDP_STATIC_SOCKCTL") else {
-        skip_or_fail(
-            test,
-            "AFXDP_STATIC_SOCKCTL is not set (cargo build --profile static -p af-xdp --bin sockctl --target x86_64-unknown-linux-musl, then point it at target/x86_64-unknown-linux-musl/static/sockctl)",
-        );
-        return None;
-    };
-    let p = PathBuf::from(p);
-    assert!(
-        p.is_file(),
-        "AFXDP_STATIC_SOCKCTL={} is not a file",
-        p.display()
-    );
-    Some(std::fs::canonicalize(p).unwrap())
-}
-
-fn output_text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// A veth pair in the host's network namespace, named after this process
-/// (`afws<pid>`, `afwp<pid>`: no other test uses these prefixes, and no
-/// other live process has this pid), both ends deleted on drop.
-struct HostVeth {
-    dev: String,
-    peer: String,
-}
-
-impl HostVeth {
-    fn new() -> HostVeth {
-        let pid = std::process::id();
-        let v = HostVeth {
-            dev: format!("afws{pid}"),
-            peer: format!("afwp{pid}"),
-        };
-        // Left by a killed process that had this pid: ours to remove.
-        v.delete();
-        run(
-            "ip",
-            &[
-                "link", "add", &v.dev, "type", "veth", "peer", "name", &v.peer,
-            ],
-        );
-        // The peer sends nothing of its own (no IPv6: no router
-        // solicitation, no MLD) that the receiver would count.
-        let _ = std::fs::write(
-            format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", v.peer),
-            "1",
-        );
-        run("ip", &["link", "set", &v.peer, "up"]);
-        run("ip", &["link", "set", &v.dev, "up"]);
-        v
-    }
-
-    fn delete(&self) {
-        for n in [&self.dev, &self.peer] {
-            let _ = Command::new("ip")
-                .args(["link", "del", n])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
-
-impl Drop for HostVeth {
-    fn drop(&mut self) {
-        self.delete();
-    }
-}
-
-/// `ip link show <dev>` in the host's namespace succeeds.
-fn host_has(dev: &str) -> bool {
-    Command::new("ip")
-        .args(["link", "show", dev])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 fn mac_of(dev: &str) -> [u8; 6] {
     let text = std::fs::read_to_string(format!("/sys/class/net/{dev}/address")).unwrap();
@@ -189,93 +72,6 @@ fn mac_of(dev: &str) -> [u8; 6] {
         *m = u8::from_str_radix(p, 16).unwrap();
     }
     mac
-}
-
-/// podman, hermetic, and what it made: the container and the image are
-/// removed on drop (the container first: its CNI DEL gives the device
-/// back), and what it wrote outside its directories when that was not
-/// there before.
-struct Podman {
-    work: PathBuf,
-    container: String,
-    image: String,
-    network: String,
-    outside_before: Vec<bool>,
-}
-
-impl Podman {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("timeout");
-        cmd.arg(PODMAN_TIMEOUT)
-            .arg("podman")
-            .args(args)
-            .env("CONTAINERS_CONF", self.work.join("containers.conf"))
-            .env("CONTAINERS_STORAGE_CONF", self.work.join("storage.conf"))
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.command(args).output().expect("run podman");
-        assert!(
-            out.status.success(),
-            "podman {}: {}\n{}\nCNI log:\n{}",
-            args.join(" "),
-            out.status,
-            output_text(&out),
-            self.cni_log()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn logs(&self) -> String {
-        output_text(&self.command(&["logs", &self.container]).output().unwrap())
-    }
-
-    fn cni_log(&self) -> String {
-        std::fs::read_to_string(self.work.join("afxdp-cni.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = self
-            .command(&["rm", "-f", "-t", "0", &self.container])
-            .output();
-        let _ = self.command(&["rmi", "-f", &self.image]).output();
-        let cached = format!("{}-", self.network);
-        if let Ok(d) = std::fs::read_dir("/var/lib/cni/results") {
-            for e in d.flatten() {
-                if e.file_name().to_string_lossy().starts_with(&cached) {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
-        for (path, existed) in OUTSIDE.iter().zip(&self.outside_before) {
-            if !existed {
-                let p = Path::new(path);
-                let _ = if p.is_dir() {
-                    std::fs::remove_dir(p)
-                } else {
-                    std::fs::remove_file(p)
-                };
-            }
-        }
-        if std::thread::panicking() {
-            eprintln!("--- the CNI's log\n{}", self.cni_log());
-        }
-    }
-}
-
-/// `/proc/PID/status` field `name`'s value.
-fn status_field(pid: &str, name: &str) -> String {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_default()
-        .trim()
-        .to_string()
 }
 
 /// Every socket file under `dir`.
@@ -336,29 +132,7 @@ impl Clock {
 #[test]
 fn device_plugin_allocate_podman_cni_and_an_unprivileged_receiver_end_to_end() {
     let test = "whole_story";
-    if !privileged(test) {
-        return;
-    }
-    for tool in ["podman", "runc", "nsenter", "tar", "setpriv", "timeout"] {
-        if !on_path(tool) {
-            skip_or_fail(
-                test,
-                &format!("{tool} is not installed (apt-get install podman runc util-linux)"),
-            );
-            return;
-        }
-    }
-    let Some(cni_dir) = ["/usr/lib/cni", "/opt/cni/bin"]
-        .into_iter()
-        .find(|d| Path::new(d).join("host-local").is_file())
-    else {
-        skip_or_fail(
-            test,
-            "host-local is not installed (apt-get install containernetworking-plugins)",
-        );
-        return;
-    };
-    let Some(static_bin) = static_sockctl(test) else {
+    let Some(pre) = podman::prerequisites(test, &["setpriv"]) else {
         return;
     };
     let mut clock = Clock::new();
@@ -367,8 +141,11 @@ fn device_plugin_allocate_podman_cni_and_an_unprivileged_receiver_end_to_end() {
     // (killed if it is still running), the stand-in, the veth pair, the
     // directory.
     let tmp = TempDir::new("dp-story");
-    run("chmod", &["711", tmp.path().to_str().unwrap()]);
-    let veth = HostVeth::new();
+    run("chmod", &["711", tmp.to_str()]);
+    // Named after this process (`afws<pid>`, `afwp<pid>`: no other test
+    // uses these prefixes, and no other live process has this pid).
+    let pid = std::process::id();
+    let veth = HostVeth::new(&format!("afws{pid}"), &format!("afwp{pid}"), true);
     let (dev, peer) = (veth.dev.clone(), veth.peer.clone());
     let (dev_mac, peer_mac) = (mac_of(&dev), mac_of(&peer));
     let k = Kubelet::start(&tmp.path().join("kubelet"));
@@ -393,105 +170,28 @@ fn device_plugin_allocate_podman_cni_and_an_unprivileged_receiver_end_to_end() {
         .to_string(),
     )
     .unwrap();
-    let mut cmd = Command::new("setpriv");
-    cmd.arg(format!("--bounding-set=-all,{DAEMON_CAPS}"))
-        .arg("--")
-        .arg(BIN)
-        .arg("--config")
-        .arg(&config)
-        .arg("--plugin-dir")
-        .arg(&k.plugin_dir)
-        .arg("--pod-resources-socket")
-        .arg(&k.pod_resources_socket)
-        .arg("--dp-dir")
-        .arg(&dp_dir)
-        .arg("--pin-dir")
-        .arg(&pin_dir);
-    let mut plugin = Plugin::spawn(cmd);
+    let mut plugin = Plugin::spawn(daemon_command(
+        Command::new("setpriv"),
+        &config,
+        &k,
+        &dp_dir,
+        Some(&pin_dir),
+    ));
 
-    // podman's configuration: its own, whatever /etc/containers says.
-    let work = tmp.path().join("podman");
-    for d in ["bin", "net.d", "root", "runroot", "tmp", "ipam", "image"] {
-        std::fs::create_dir_all(work.join(d)).unwrap();
-    }
-    let pid = std::process::id();
+    // podman's configuration, its own whatever /etc/containers says; our
+    // CNI (the static binary under the name afxdp) the network's only
+    // plugin, as a NetworkAttachmentDefinition would give it (deviceID is
+    // what Multus adds from the device plugin's allocation); the image, a
+    // tarball holding only the static binary.
     let pod_name = format!("afxdp-story-{pid}");
-    let scene = Podman {
-        work: work.clone(),
-        container: pod_name.clone(),
-        image: format!("localhost/afxdp-story-{pid}:latest"),
-        network: format!("afxdp-story-{pid}"),
-        outside_before: OUTSIDE.iter().map(|p| Path::new(p).exists()).collect(),
-    };
-    let w = work.display();
-    std::fs::write(
-        work.join("containers.conf"),
-        format!(
-            r#"[containers]
-# This machine cannot raise these limits; an explicit --ulimit would
-# replace the defaults.
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "{w}/tmp"
-
-[network]
-network_backend = "cni"
-cni_plugin_dirs = ["{w}/bin", "{cni_dir}"]
-network_config_dir = "{w}/net.d"
-"#
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        work.join("storage.conf"),
-        format!(
-            "[storage]\ndriver = \"vfs\"\nrunroot = \"{w}/runroot\"\ngraphroot = \"{w}/root\"\n"
-        ),
-    )
-    .unwrap();
-    // Our CNI: the static binary under the name afxdp; the network as a
-    // NetworkAttachmentDefinition would give it (deviceID is what Multus
-    // adds from the device plugin's allocation).
-    std::os::unix::fs::symlink(&static_bin, work.join("bin/afxdp")).unwrap();
-    let conflist = json!({
-        "cniVersion": "1.0.0",
-        "name": scene.network,
-        "plugins": [{
-            "type": "afxdp",
-            "mode": "primary",
-            "deviceID": dev,
-            "logFile": work.join("afxdp-cni.log"),
-            "logLevel": "debug",
-            "ipam": {
-                "type": "host-local",
-                "dataDir": work.join("ipam"),
-                "ranges": [[{ "subnet": "10.78.0.0/24", "gateway": "10.78.0.1" }]],
-                "routes": [{ "dst": "0.0.0.0/0" }]
-            }
-        }]
-    });
-    std::fs::write(
-        work.join(format!("net.d/{}.conflist", scene.network)),
-        serde_json::to_string_pretty(&conflist).unwrap(),
-    )
-    .unwrap();
-    // The image: a tarball holding only the static binary.
-    std::fs::copy(&static_bin, work.join("image/sockctl")).unwrap();
-    run(
-        "tar",
-        &[
-            "-C",
-            &format!("{w}/image"),
-            "-cf",
-            &format!("{w}/image.tar"),
-            "sockctl",
-        ],
+    let scene = Podman::new(
+        &pre,
+        &tmp.path().join("podman"),
+        &pod_name,
+        &dev,
+        "10.78.0.0/24",
+        "10.78.0.1",
     );
-    scene.ok(&["import", &format!("{w}/image.tar"), &scene.image]);
     clock.step("daemon started; podman configured, image imported");
 
     // Registration, ListAndWatch: the device, healthy.
@@ -542,11 +242,11 @@ network_config_dir = "{w}/net.d"
         "run",
         "-d",
         "--name",
-        &scene.container,
+        scene.name(),
         "--hostname",
         &pod_name,
         "--network",
-        &scene.network,
+        scene.name(),
         "--user",
         "65534:65534",
         "--cap-drop=all",
@@ -572,7 +272,7 @@ network_config_dir = "{w}/net.d"
     }
     args.extend(
         [
-            &scene.image,
+            scene.image(),
             "/sockctl",
             "rx",
             "--vdev",
@@ -611,17 +311,9 @@ network_config_dir = "{w}/net.d"
     // The device is the container's: gone from the host (unhealthy for
     // kubelet, which keeps the allocation), up there with host-local's
     // address.
-    assert!(!host_has(&dev), "{dev} is still on the host");
+    assert!(!veth.dev_on_host(), "{dev} is still on the host");
     watch.wait_for(&dev, "Unhealthy", Duration::from_secs(5));
-    let sandbox = scene
-        .ok(&[
-            "inspect",
-            "--format",
-            "{{.NetworkSettings.SandboxKey}}",
-            &scene.container,
-        ])
-        .trim()
-        .to_string();
+    let sandbox = scene.sandbox();
     let in_pod = run(
         "nsenter",
         &[
@@ -640,10 +332,7 @@ network_config_dir = "{w}/net.d"
     );
     // The process: uid 65534, exactly the two capabilities, Allocate's
     // environment.
-    let cpid = scene
-        .ok(&["inspect", "--format", "{{.State.Pid}}", &scene.container])
-        .trim()
-        .to_string();
+    let cpid = scene.pid();
     for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
         let v = u64::from_str_radix(&status_field(&cpid, set), 16).unwrap();
         assert_eq!(
@@ -667,7 +356,7 @@ network_config_dir = "{w}/net.d"
     let took =
         packet::send_paced(&peer, &sent, 32, Duration::from_millis(1)).expect("send from the peer");
     clock.step(&format!("sent {FRAMES} frames in {took:?}"));
-    let exit = scene.ok(&["wait", &scene.container]);
+    let exit = scene.ok(&["wait", scene.name()]);
     let logs = scene.logs();
     assert_eq!(exit.trim(), "0", "the receiver failed:\n{logs}");
     let totals: Value = logs
@@ -683,21 +372,14 @@ network_config_dir = "{w}/net.d"
     // podman rm (CNI DEL): the device back on the host, up again (so the
     // daemon counts it healthy and can hand it to the next pod), its
     // address given back.
-    scene.ok(&["rm", "-f", "-t", "0", &scene.container]);
+    scene.ok(&["rm", "-f", "-t", "0", scene.name()]);
     clock.step("podman rm");
     let cni = scene.cni_log();
-    assert!(host_has(&dev), "{dev} did not come back:\n{cni}");
+    assert!(veth.dev_on_host(), "{dev} did not come back:\n{cni}");
     let back = run("ip", &["-o", "link", "show", &dev]);
     assert!(back.contains(",UP"), "{back}");
     watch.wait_for(&dev, "Healthy", Duration::from_secs(5));
-    let leases: Vec<String> = std::fs::read_dir(work.join(format!("ipam/{}", scene.network)))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("10."))
-                .collect()
-        })
-        .unwrap_or_default();
+    let leases = scene.leases();
     assert!(leases.is_empty(), "host-local still holds {leases:?}");
     for line in [
         format!("moved {dev} into {sandbox}"),

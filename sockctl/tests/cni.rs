@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use afxdp_testkit::{privileged, unique_path, NetNs, Veth};
+use afxdp_testkit::{host_local_dir, privileged, skip, unique_path, NetNs, TempDir, Veth};
 use serde_json::{json, Value};
 
 const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
@@ -23,23 +23,13 @@ const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
 /// Whether a test that needs `what` (a tool on this machine) may run: a
 /// loud skip without it, a failure under `AFXDP_REQUIRE_PRIVILEGED=1`.
 fn have(test: &str, what: &str, found: bool) -> bool {
-    if found {
-        return true;
+    if !found {
+        skip(
+            test,
+            &format!("needs {what} (apt-get install containernetworking-plugins ethtool)"),
+        );
     }
-    let required = std::env::var("AFXDP_REQUIRE_PRIVILEGED").is_ok_and(|v| v == "1");
-    assert!(
-        !required,
-        "{test}: needs {what} (apt-get install containernetworking-plugins ethtool)"
-    );
-    eprintln!("!!! SKIPPED {test}: {what} is not installed");
-    false
-}
-
-/// The directory holding the host-local IPAM plugin.
-fn cni_path() -> Option<&'static str> {
-    ["/usr/lib/cni", "/opt/cni/bin"]
-        .into_iter()
-        .find(|d| Path::new(d).join("host-local").is_file())
+    found
 }
 
 fn ethtool_installed() -> bool {
@@ -51,25 +41,18 @@ fn ethtool_installed() -> bool {
 /// The plugin as a runtime installs it: `afxdp` in a directory of its own
 /// (a symlink to the test build of `sockctl`), removed on drop.
 struct Plugin {
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 impl Plugin {
     fn new() -> Plugin {
-        let dir = unique_path("cni-bin");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::os::unix::fs::symlink(SOCKCTL, dir.join("afxdp")).unwrap();
+        let dir = TempDir::new("cni-bin");
+        std::os::unix::fs::symlink(SOCKCTL, dir.path().join("afxdp")).unwrap();
         Plugin { dir }
     }
 
     fn exe(&self) -> PathBuf {
-        self.dir.join("afxdp")
-    }
-}
-
-impl Drop for Plugin {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.dir.path().join("afxdp")
     }
 }
 
@@ -103,12 +86,13 @@ impl Out {
 }
 
 /// One CNI attachment under test: the host namespace with its veth pair,
-/// the container's namespace, a host-local data directory, a log file.
+/// the container's namespace, a host-local data directory (made by
+/// host-local, removed on drop), a log file.
 struct Setup {
     plugin: Plugin,
     host: NetNs,
     pod: Option<NetNs>,
-    data_dir: PathBuf,
+    data_dir: TempDir,
     log: PathBuf,
     cni_path: &'static str,
 }
@@ -117,14 +101,14 @@ impl Setup {
     fn new() -> Setup {
         let host = NetNs::new("cni-host");
         Veth::new(&host, 1);
-        let data_dir = unique_path("cni-ipam");
+        let data_dir = TempDir::uncreated("cni-ipam");
         Setup {
             plugin: Plugin::new(),
             host,
             pod: Some(NetNs::new("cni-pod")),
-            log: data_dir.join("afxdp-cni.log"),
+            log: data_dir.path().join("afxdp-cni.log"),
             data_dir,
-            cni_path: cni_path().unwrap_or("/usr/lib/cni"),
+            cni_path: host_local_dir().unwrap_or("/usr/lib/cni"),
         }
     }
 
@@ -156,7 +140,7 @@ impl Setup {
             "logLevel": "debug",
             "ipam": {
                 "type": "host-local",
-                "dataDir": self.data_dir,
+                "dataDir": self.data_dir.path(),
                 "ranges": ranges,
                 "routes": [{ "dst": "0.0.0.0/0" }, { "dst": "10.99.0.0/16", "gw": "10.55.0.254" }]
             }
@@ -192,7 +176,7 @@ impl Setup {
 
     /// host-local's reservation files for this network.
     fn reserved(&self) -> Vec<String> {
-        match std::fs::read_dir(self.data_dir.join("afxdp-network")) {
+        match std::fs::read_dir(self.data_dir.path().join("afxdp-network")) {
             Ok(d) => d
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -201,12 +185,6 @@ impl Setup {
                 .collect(),
             Err(_) => vec![],
         }
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 
@@ -234,7 +212,7 @@ fn with_prev(conf: &Value, prev: &Value) -> Value {
 }
 
 fn ready(test: &str) -> bool {
-    privileged(test) && have(test, "host-local (CNI plugins)", cni_path().is_some())
+    privileged(test) && have(test, "host-local (CNI plugins)", host_local_dir().is_some())
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use afxdp_testkit::{privileged, serial};
+use afxdp_testkit::{privileged, serial, ChildGuard};
 
 const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
 
@@ -61,17 +61,18 @@ fn an_interrupted_demo_cleans_up() {
         return;
     }
     let _serial = serial();
-    let child = Command::new(SOCKCTL)
-        .args(["demo", "--packets", "50000000"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = ChildGuard::new(
+        Command::new(SOCKCTL)
+            .args(["demo", "--packets", "50000000"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Interrupt it while frames are flowing.
     let started = Instant::now();
     std::thread::sleep(Duration::from_millis(1500));
-    // SAFETY: signalling our own child by pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    child.signal(libc::SIGINT);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -10,11 +10,10 @@
 //! Every child process is killed and reaped when its guard drops (also when
 //! a test panics); every directory a test makes is removed.
 
-use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use af_xdp::handshake::{xskmap_by_handshake, HandshakeOptions};
@@ -22,7 +21,8 @@ use af_xdp::{FrameBuf, Port};
 use afxdp_sys::signal::SIGTERM;
 use afxdp_testkit::frames::udp_frame;
 use afxdp_testkit::packet::send_paced;
-use afxdp_testkit::{privileged, serial, unique_path, with_bpffs, NetNs, Veth};
+use afxdp_testkit::process::lines;
+use afxdp_testkit::{privileged, serial, with_bpffs, ChildGuard, NetNs, TempDir, Veth};
 use serde_json::Value;
 
 const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
@@ -31,24 +31,11 @@ const NOBODY: u32 = 65534;
 /// How long a process may take to say it is ready.
 const READY: Duration = Duration::from_secs(20);
 
-/// Reads `r` line by line on a thread.
-fn lines(r: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(r).lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
 /// A child process, killed and reaped on drop unless it was waited for;
 /// its stdout and stderr are collected line by line.
 struct Proc {
     what: String,
-    child: Child,
+    child: ChildGuard,
     out: Receiver<String>,
     err: Receiver<String>,
     stdout: Vec<String>,
@@ -61,7 +48,8 @@ impl Proc {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+        let mut child =
+            ChildGuard::new(cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}")));
         let out = lines(child.stdout.take().unwrap());
         let err = lines(child.stderr.take().unwrap());
         Proc {
@@ -199,39 +187,6 @@ impl Proc {
 
     fn stderr_text(&self) -> String {
         self.stderr.join("\n")
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if self.status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A directory under /tmp, removed (with everything in it) on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    /// A unique path; not created (the server creates it).
-    fn new(tag: &str) -> TempDir {
-        TempDir(unique_path(tag))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn s(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -382,13 +337,13 @@ fn an_unprivileged_client_receives_every_frame_through_the_handshake() {
     const N: u32 = 5000;
     let ns = NetNs::new("hsfull");
     let _veth = Veth::new(&ns, 1);
-    let dir = TempDir::new("hsdir");
+    let dir = TempDir::uncreated("hsdir");
     let mut server = Serve::start(
         &ns,
         &[
             "--allow-any-pod",
             "--dir",
-            dir.s(),
+            dir.to_str(),
             "--socket-owner",
             "65534",
         ],
@@ -467,7 +422,7 @@ fn an_unprivileged_client_receives_through_a_pin_it_owns() {
     const N: u32 = 3000;
     let ns = NetNs::new("hspin");
     let _veth = Veth::new(&ns, 1);
-    let dir = TempDir::new("hsdir");
+    let dir = TempDir::uncreated("hsdir");
     with_bpffs(|bpf| {
         let pins = bpf.join("pins");
         let pin = pins.join("xa/xsks_map");
@@ -476,7 +431,7 @@ fn an_unprivileged_client_receives_through_a_pin_it_owns() {
             &[
                 "--allow-any-pod",
                 "--dir",
-                dir.s(),
+                dir.to_str(),
                 "--pin-dir",
                 pins.to_str().unwrap(),
                 "--pin-owner",
@@ -531,7 +486,7 @@ fn an_unprivileged_client_receives_through_a_pin_it_owns() {
             &[
                 "--allow-any-pod",
                 "--dir",
-                dir.s(),
+                dir.to_str(),
                 "--pin-dir",
                 pins.to_str().unwrap(),
                 "--pin-owner",
@@ -571,13 +526,13 @@ fn two_queues_and_many_connections_share_one_map() {
     const N: u32 = 4000;
     let ns = NetNs::new("hs2q");
     let _veth = Veth::new(&ns, 2);
-    let dir = TempDir::new("hsdir");
+    let dir = TempDir::uncreated("hsdir");
     let mut server = Serve::start(
         &ns,
         &[
             "--allow-any-pod",
             "--dir",
-            dir.s(),
+            dir.to_str(),
             "--socket-owner",
             "65534",
         ],
@@ -680,14 +635,14 @@ fn killed_server(restart: bool) {
     const PART: u32 = 1500;
     let ns = NetNs::new("hsrestart");
     let _veth = Veth::new(&ns, 1);
-    let dir = TempDir::new("hsdir");
+    let dir = TempDir::uncreated("hsdir");
     with_bpffs(|bpf| {
         let state = bpf.join("state");
         let (link_pin, map_pin) = (state.join("xa/link"), state.join("xa/xsks_map"));
         let args = [
             "--allow-any-pod",
             "--dir",
-            dir.s(),
+            dir.to_str(),
             "--socket-owner",
             "65534",
             "--state-dir",
@@ -801,13 +756,13 @@ fn peers_are_logged_and_restricted_by_uid() {
     let _serial = serial();
     let ns = NetNs::new("hsuid");
     let _veth = Veth::new(&ns, 1);
-    let dir = TempDir::new("hsdir");
+    let dir = TempDir::uncreated("hsdir");
     let mut server = Serve::start(
         &ns,
         &[
             "--allow-any-pod",
             "--dir",
-            dir.s(),
+            dir.to_str(),
             "--socket-owner",
             "65534",
             "--allow-uid",
@@ -878,14 +833,14 @@ fn the_server_makes_its_files_safely() {
     };
 
     // <dir>/xa planted as a symlink to another directory.
-    let dir = TempDir::new("hsdir");
+    let dir = TempDir::uncreated("hsdir");
     let elsewhere = dir.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, dir.path().join("xa")).unwrap();
     let (code, _, err) = serve(dir.path());
     assert_eq!(code, Some(1), "{err}");
     assert!(
-        err.contains(&format!("{}/xa", dir.s()))
+        err.contains(&format!("{}/xa", dir.to_str()))
             && (err.contains("ELOOP") || err.contains("symlink")),
         "{err}"
     );
@@ -906,28 +861,27 @@ fn the_server_makes_its_files_safely() {
 
     // The base directory itself a symlink.
     let real = TempDir::new("hsreal");
-    std::fs::create_dir_all(real.path()).unwrap();
-    let link = TempDir::new("hslink");
+    let link = TempDir::uncreated("hslink");
     std::os::unix::fs::symlink(real.path(), link.path()).unwrap();
     let (code, _, err) = serve(link.path());
     assert_eq!(code, Some(1), "{err}");
     assert!(
-        err.contains(link.s()) && (err.contains("ELOOP") || err.contains("symlink")),
+        err.contains(link.to_str()) && (err.contains("ELOOP") || err.contains("symlink")),
         "{err}"
     );
     assert_eq!(std::fs::read_dir(real.path()).unwrap().count(), 0);
     assert!(!xdp_attached(&ns));
 
     // A stale socket left by a killed server is replaced.
-    let dir = TempDir::new("hsdir");
+    let dir = TempDir::uncreated("hsdir");
     let sock = dir.path().join("xa/afxdp.sock");
-    let mut first = Serve::start(&ns, &["--allow-any-pod", "--dir", dir.s()]);
+    let mut first = Serve::start(&ns, &["--allow-any-pod", "--dir", dir.to_str()]);
     first.p.kill9();
     assert!(std::fs::symlink_metadata(&sock)
         .unwrap()
         .file_type()
         .is_socket());
-    let mut second = Serve::start(&ns, &["--allow-any-pod", "--dir", dir.s()]);
+    let mut second = Serve::start(&ns, &["--allow-any-pod", "--dir", dir.to_str()]);
     let (code, out, err) = run(
         "get-map",
         root(

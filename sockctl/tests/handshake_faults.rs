@@ -29,25 +29,10 @@ use afxdp_core::abi::socket::{
 };
 use afxdp_sys::unix::{self, UnixAddr};
 use afxdp_sys::{Errno, OwnedFd};
-use afxdp_testkit::{open_fds, privileged, serial, unique_path, NetNs, Veth};
+use afxdp_testkit::{open_fds, privileged, serial, NetNs, TempDir, Veth};
 
 const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
 const IDLE: Duration = Duration::from_secs(1);
-
-/// A directory under /tmp, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        TempDir(unique_path(tag))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// What a test sees of a running library server.
 struct Ctx<'a> {
@@ -115,9 +100,9 @@ fn with_server<T: Send>(
     ns: &NetNs,
     f: impl FnOnce(&Ctx<'_>) -> T + Send,
 ) -> (T, Vec<ConnectionLog>) {
-    let dir = TempDir::new("hsfault");
+    let dir = TempDir::uncreated("hsfault");
     let config = ServerConfig {
-        dir: dir.0.clone(),
+        dir: dir.path().to_path_buf(),
         pods: PodPolicy::Only(vec!["good".into()]),
         idle_timeout: Some(IDLE),
         ..Default::default()
@@ -125,7 +110,7 @@ fn with_server<T: Send>(
     ns.run(|| {
         let server = Server::new(&["xa"], config).expect("Server::new");
         let socket = server.socket_path("xa").unwrap();
-        assert_eq!(socket, dir.0.join("xa/afxdp.sock"));
+        assert_eq!(socket, dir.path().join("xa/afxdp.sock"));
         let map_id = server.interfaces().next().unwrap().1.map().id();
         let stop = AtomicBool::new(false);
         let logs = Mutex::new(Vec::new());
@@ -158,7 +143,10 @@ fn with_server<T: Send>(
             };
             f(&ctx)
         });
-        assert!(!dir.0.join("xa").exists(), "shutdown removed the socket");
+        assert!(
+            !dir.path().join("xa").exists(),
+            "shutdown removed the socket"
+        );
         (out, logs.into_inner().unwrap())
     })
 }
@@ -771,7 +759,6 @@ fn the_client_refuses_wrong_answers_and_closes_what_it_got() {
     }
     let _serial = serial();
     let dir = TempDir::new("hsfake");
-    std::fs::create_dir_all(&dir.0).unwrap();
     let opts = HandshakeOptions {
         hostname: Some("good".into()),
         step_timeout: Duration::from_millis(500),
@@ -924,7 +911,7 @@ fn the_client_refuses_wrong_answers_and_closes_what_it_got() {
         ),
     ];
     for (what, make, kind, text) in cases {
-        let path = dir.0.join("fake.sock");
+        let path = dir.path().join("fake.sock");
         let _ = std::fs::remove_file(&path);
         let base = open_fds();
         let (script, mut writers) = make();
@@ -968,8 +955,7 @@ fn the_client_pipelines_by_default_and_waits_when_asked() {
     }
     let _serial = serial();
     let dir = TempDir::new("hspipe");
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let path = dir.0.join("pipe.sock");
+    let path = dir.path().join("pipe.sock");
     for pipeline in [true, false] {
         let _ = std::fs::remove_file(&path);
         let map = XskMap::create(1, "pipe_test").unwrap();
@@ -1020,4 +1006,40 @@ fn the_client_pipelines_by_default_and_waits_when_asked() {
         );
         assert_eq!(queued, pipeline, "requests queued before the first answer");
     }
+}
+
+/// A server that refuses `/connect` and closes with the client's pipelined
+/// requests still unread resets the connection; the client still reports
+/// the refusal it was sent (the kernel gives the reset first, the queued
+/// `/host_nak` after it), not a bare reset or close.
+#[test]
+fn a_refusal_before_a_reset_is_what_the_pipelined_client_reports() {
+    if !privileged("a_refusal_before_a_reset_is_what_the_pipelined_client_reports") {
+        return;
+    }
+    let _serial = serial();
+    let dir = TempDir::new("hsreset");
+    let path = dir.path().join("reset.sock");
+    let base = open_fds();
+    let listener = unix::listen_at(&UnixAddr::try_from(path.as_path()).unwrap(), 4).unwrap();
+    let server = std::thread::spawn(move || {
+        let conn = unix::accept(listener.as_fd(), false).unwrap();
+        // Every pipelined request is queued before the first is read.
+        std::thread::sleep(Duration::from_millis(100));
+        let mut buf = [0u8; 128];
+        let m = unix::recv_msg(conn.as_fd(), &mut buf, &mut []).unwrap();
+        let first = String::from_utf8_lossy(&buf[..m.len]).into_owned();
+        unix::send_msg(conn.as_fd(), b"/host_nak", &[]).unwrap();
+        // Closed with /version, /xsk_map_fd and /fin unread: a reset.
+        first
+    });
+    let opts = HandshakeOptions {
+        hostname: Some("stranger".into()),
+        ..Default::default()
+    };
+    let err = xskmap_by_handshake(&path, "xa", &opts).expect_err("refused");
+    assert_eq!(server.join().unwrap(), "/connect,stranger");
+    assert_eq!(err.kind(), ErrorKind::Refused, "{err}");
+    assert!(err.to_string().contains("/host_nak"), "{err}");
+    assert_eq!(open_fds(), base, "fds left open");
 }

@@ -15,9 +15,8 @@
 //! - `prepare_netdev` leaves nothing attached when it fails, and undoes
 //!   everything when dropped.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};
-use std::sync::{mpsc, Barrier};
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use af_xdp::attach;
@@ -30,7 +29,10 @@ use af_xdp::{
 use afxdp_core::Errno;
 use afxdp_testkit::frames::udp_frame;
 use afxdp_testkit::packet::{send_paced, PacketSocket};
-use afxdp_testkit::{open_fds, privileged, serial, unique_path, with_bpffs, NetNs, Veth};
+use afxdp_testkit::process::lines;
+use afxdp_testkit::{
+    open_fds, privileged, serial, unique_path, with_bpffs, ChildGuard, NetNs, Veth,
+};
 
 const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
 
@@ -595,35 +597,25 @@ fn sockctl_rx_exits_1_naming_the_interface_when_it_is_deleted() {
     let ns = NetNs::new("vanishcli");
     let _veth = Veth::new(&ns, 1);
     let started = Instant::now();
-    let mut child = ns
-        .command(SOCKCTL)
-        .args(["rx", "--vdev", "iface=xa", "--duration", "8"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sockctl rx");
-    let (tx, lines) = mpsc::channel();
-    let err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    // Killed and reaped on drop, should the test fail before it exits.
+    let mut child = ChildGuard::new(
+        ns.command(SOCKCTL)
+            .args(["rx", "--vdev", "iface=xa", "--duration", "8"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sockctl rx"),
+    );
+    let err_lines = lines(child.stderr.take().unwrap());
     let mut seen = Vec::new();
     loop {
-        match lines.recv_timeout(Duration::from_secs(20)) {
+        match err_lines.recv_timeout(Duration::from_secs(20)) {
             Ok(l) if l.starts_with("sockctl rx: ") => {
                 seen.push(l);
                 break;
             }
             Ok(l) => seen.push(l),
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("sockctl rx did not start; stderr:\n{}", seen.join("\n"));
-            }
+            Err(_) => panic!("sockctl rx did not start; stderr:\n{}", seen.join("\n")),
         }
     }
     std::thread::sleep(Duration::from_secs(1));
@@ -634,15 +626,13 @@ fn sockctl_rx_exits_1_naming_the_interface_when_it_is_deleted() {
             break st;
         }
         if started.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            let _ = child.wait();
             panic!("sockctl rx did not stop; stderr:\n{}", seen.join("\n"));
         }
         std::thread::sleep(Duration::from_millis(10));
     };
     let noticed = deleted.elapsed();
-    reader.join().unwrap();
-    seen.extend(lines.try_iter());
+    // The rest of its stderr, to the end of the stream.
+    seen.extend(err_lines.iter());
     let stderr = seen.join("\n");
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(

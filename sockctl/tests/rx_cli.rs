@@ -3,45 +3,38 @@
 //! txonly sends what it was asked to, a pinned XSKMAP works without loading
 //! anything, SIGTERM stops cleanly, and bad `--vdev` strings are usage errors.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use afxdp_testkit::frames::udp_frame;
 use afxdp_testkit::packet::{send_paced, PacketSocket};
-use afxdp_testkit::{privileged, serial, with_bpffs, NetNs, Veth};
+use afxdp_testkit::process::lines;
+use afxdp_testkit::{privileged, serial, with_bpffs, ChildGuard, NetNs, Veth};
 use serde_json::Value;
 
 const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
 
-/// A running `sockctl rx`, with its stderr watched for the line that says
-/// the sockets are set up.
+/// A running `sockctl rx` (killed and reaped on drop), with its stderr
+/// watched for the line that says the sockets are set up.
 struct Rx {
-    child: Child,
+    child: ChildGuard,
     stderr: mpsc::Receiver<String>,
 }
 
 impl Rx {
     fn start(ns: &NetNs, args: &[&str]) -> Rx {
-        let mut child = ns
-            .command(SOCKCTL)
-            .arg("rx")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn sockctl rx");
-        let (tx, rx) = mpsc::channel();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut me = Rx { child, stderr: rx };
+        let mut child = ChildGuard::new(
+            ns.command(SOCKCTL)
+                .arg("rx")
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn sockctl rx"),
+        );
+        let stderr = lines(child.stderr.take().unwrap());
+        let mut me = Rx { child, stderr };
         me.wait_ready();
         me
     }
@@ -52,11 +45,7 @@ impl Rx {
             match self.stderr.recv_timeout(Duration::from_secs(20)) {
                 Ok(l) if l.starts_with("sockctl rx: ") => return,
                 Ok(l) => seen.push(l),
-                Err(_) => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    panic!("sockctl rx did not start; stderr:\n{}", seen.join("\n"));
-                }
+                Err(_) => panic!("sockctl rx did not start; stderr:\n{}", seen.join("\n")),
             }
         }
     }
@@ -77,7 +66,6 @@ impl Rx {
                 return (st, out.lines().last().unwrap_or("").to_string());
             }
             if std::time::Instant::now() > deadline {
-                let _ = self.child.kill();
                 panic!("sockctl rx did not stop");
             }
             std::thread::sleep(Duration::from_millis(20));

@@ -5,58 +5,28 @@
 //! do on a pod's behalf is bounded.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use af_xdp::handshake::server::{PodPolicy, Server, ServerConfig};
 use af_xdp::handshake::{busy_poll_by_handshake, xskmap_by_handshake, HandshakeOptions};
 use af_xdp::{BusyPoll, ErrorKind, Netdev, SocketBuilder, Umem, UmemConfig};
-use afxdp_testkit::{privileged, serial, unique_path, with_bpffs, NetNs, Veth};
+use afxdp_testkit::process::start_server;
+use afxdp_testkit::{privileged, serial, with_bpffs, ChildGuard, NetNs, TempDir, Veth};
 
 const SOCKCTL: &str = env!("CARGO_BIN_EXE_sockctl");
 
-struct Tmp(PathBuf);
-impl Tmp {
-    fn new(tag: &str) -> Tmp {
-        let p = unique_path(tag);
-        std::fs::create_dir_all(&p).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        Tmp(p)
-    }
-}
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A child process killed and reaped on drop.
-struct Kid(Child);
-impl Drop for Kid {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(ns: &NetNs, args: &[&str]) -> Kid {
+/// `sockctl serve ARGS` in `ns`, once it has made `socket`.
+fn serve(ns: &NetNs, args: &[&str], socket: &Path) -> ChildGuard {
     let mut c = ns.command(SOCKCTL);
     c.arg("serve")
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    Kid(c.spawn().unwrap())
-}
-
-fn wait_for(path: &Path) {
-    let until = Instant::now() + Duration::from_secs(10);
-    while !path.exists() {
-        assert!(Instant::now() < until, "{} never appeared", path.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    start_server(&mut c, socket)
 }
 
 fn run(ns: &NetNs, args: &[&str]) -> (i32, String) {
@@ -87,10 +57,11 @@ fn a_pod_owns_its_socket_not_the_directory_root_works_in() {
     let _serial = serial();
     let ns = NetNs::new("safe1");
     let _veth = Veth::new(&ns, 1);
-    let dir = Tmp::new("safe1-dp");
+    let dir = TempDir::with_mode("safe1-dp", 0o755);
     // A directory that existed keeps its mode: --dir on a sticky 1777 dir.
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o1777)).unwrap();
-    let d = dir.0.to_str().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let d = dir.to_str();
+    let sock = dir.path().join("xa/afxdp.sock");
     let _s = serve(
         &ns,
         &[
@@ -102,16 +73,15 @@ fn a_pod_owns_its_socket_not_the_directory_root_works_in() {
             "--socket-owner",
             "65534:65534",
         ],
+        &sock,
     );
-    let sock = dir.0.join("xa/afxdp.sock");
-    wait_for(&sock);
-    let m = std::fs::metadata(&dir.0).unwrap();
+    let m = std::fs::metadata(dir.path()).unwrap();
     assert_eq!(
         m.mode() & 0o7777,
         0o1777,
         "the existing --dir keeps its mode"
     );
-    let xa = std::fs::metadata(dir.0.join("xa")).unwrap();
+    let xa = std::fs::metadata(dir.path().join("xa")).unwrap();
     assert_eq!((xa.uid(), xa.gid(), xa.mode() & 0o7777), (0, 65534, 0o710));
     let s = std::fs::symlink_metadata(&sock).unwrap();
     assert_eq!((s.uid(), s.gid(), s.mode() & 0o777), (65534, 65534, 0o600));
@@ -141,9 +111,9 @@ fn a_second_server_does_not_take_over_a_live_one() {
     let _veth = Veth::new(&ns, 1);
     ns.ip(&["link", "add", "xc", "type", "veth", "peer", "name", "xd"]);
     ns.ip(&["link", "set", "xc", "up"]);
-    let dir = Tmp::new("safe2-dp");
-    let dir2 = Tmp::new("safe2-dp2");
-    let legacy = dir.0.join("afxdp.sock");
+    let dir = TempDir::with_mode("safe2-dp", 0o755);
+    let dir2 = TempDir::with_mode("safe2-dp2", 0o755);
+    let legacy = dir.path().join("afxdp.sock");
     let l = legacy.to_str().unwrap();
     let _first = serve(
         &ns,
@@ -152,12 +122,12 @@ fn a_second_server_does_not_take_over_a_live_one() {
             "xa",
             "--allow-any-pod",
             "--dir",
-            dir.0.to_str().unwrap(),
+            dir.to_str(),
             "--legacy-socket",
             l,
         ],
+        &legacy,
     );
-    wait_for(&legacy);
     // Another interface, the same legacy socket: the live socket is not
     // unlinked from under the first server.
     let (code, out) = run(
@@ -168,7 +138,7 @@ fn a_second_server_does_not_take_over_a_live_one() {
             "xc",
             "--allow-any-pod",
             "--dir",
-            dir2.0.to_str().unwrap(),
+            dir2.to_str(),
             "--legacy-socket",
             l,
         ],
@@ -196,9 +166,9 @@ fn a_second_server_on_the_same_state_directory_is_refused_and_a_failed_restart_k
     with_bpffs(|bpf| {
         let state = bpf.join("state");
         let st = state.to_str().unwrap();
-        let dir = Tmp::new("safe3-dp");
-        let dir2 = Tmp::new("safe3-dp2");
-        let d = dir.0.to_str().unwrap();
+        let dir = TempDir::with_mode("safe3-dp", 0o755);
+        let dir2 = TempDir::with_mode("safe3-dp2", 0o755);
+        let d = dir.to_str();
         let mut first = serve(
             &ns,
             &[
@@ -211,8 +181,8 @@ fn a_second_server_on_the_same_state_directory_is_refused_and_a_failed_restart_k
                 st,
                 "--keep-attached",
             ],
+            &dir.path().join("xa/afxdp.sock"),
         );
-        wait_for(&dir.0.join("xa/afxdp.sock"));
         // Another server, another socket directory, the same state: refused.
         let (code, out) = run(
             &ns,
@@ -222,7 +192,7 @@ fn a_second_server_on_the_same_state_directory_is_refused_and_a_failed_restart_k
                 "xa",
                 "--allow-any-pod",
                 "--dir",
-                dir2.0.to_str().unwrap(),
+                dir2.to_str(),
                 "--state-dir",
                 st,
             ],
@@ -231,14 +201,13 @@ fn a_second_server_on_the_same_state_directory_is_refused_and_a_failed_restart_k
         assert!(out.contains("another device-plugin side"), "{out}");
         assert!(attached(&ns), "the refusal detached nothing");
         // Stop the first, leaving everything for the next.
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(first.0.id() as i32, libc::SIGINT) };
-        assert!(first.0.wait().unwrap().success());
+        first.signal(libc::SIGINT);
+        assert!(first.wait().unwrap().success());
         assert!(attached(&ns));
         // A restart that fails after adopting (a regular file where its
         // socket goes) leaves the attachment and its pins as they were.
-        std::fs::create_dir_all(dir.0.join("xa")).unwrap();
-        std::fs::write(dir.0.join("xa/afxdp.sock"), b"not a socket").unwrap();
+        std::fs::create_dir_all(dir.path().join("xa")).unwrap();
+        std::fs::write(dir.path().join("xa/afxdp.sock"), b"not a socket").unwrap();
         let (code, out) = run(
             &ns,
             &[
@@ -260,7 +229,7 @@ fn a_second_server_on_the_same_state_directory_is_refused_and_a_failed_restart_k
         );
         assert!(state.join("xa/link").exists() && state.join("xa/xsks_map").exists());
         // A good restart adopts it, and a default stop cleans everything.
-        std::fs::remove_file(dir.0.join("xa/afxdp.sock")).unwrap();
+        std::fs::remove_file(dir.path().join("xa/afxdp.sock")).unwrap();
         let mut again = serve(
             &ns,
             &[
@@ -272,11 +241,10 @@ fn a_second_server_on_the_same_state_directory_is_refused_and_a_failed_restart_k
                 "--state-dir",
                 st,
             ],
+            &dir.path().join("xa/afxdp.sock"),
         );
-        wait_for(&dir.0.join("xa/afxdp.sock"));
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(again.0.id() as i32, libc::SIGTERM) };
-        assert!(again.0.wait().unwrap().success());
+        again.signal(libc::SIGTERM);
+        assert!(again.wait().unwrap().success());
         assert!(!attached(&ns));
         assert!(!state.join("xa/link").exists());
     });
@@ -293,11 +261,11 @@ fn one_sockets_silent_connections_cannot_lock_out_another_or_a_real_client() {
     ns.ip(&["link", "add", "xc", "type", "veth", "peer", "name", "xd"]);
     ns.ip(&["link", "set", "xc", "up"]);
     ns.ip(&["link", "set", "xd", "up"]);
-    let dir = Tmp::new("safe4-dp");
+    let dir = TempDir::with_mode("safe4-dp", 0o755);
     ns.run(|| {
         let stop = Arc::new(AtomicBool::new(false));
         let cfg = ServerConfig {
-            dir: dir.0.clone(),
+            dir: dir.path().to_path_buf(),
             pods: PodPolicy::Any,
             max_connections: 4,
             ..Default::default()
@@ -313,8 +281,8 @@ fn one_sockets_silent_connections_cannot_lock_out_another_or_a_real_client() {
             }
             logs
         });
-        let xa = dir.0.join("xa/afxdp.sock");
-        let xc = dir.0.join("xc/afxdp.sock");
+        let xa = dir.path().join("xa/afxdp.sock");
+        let xc = dir.path().join("xc/afxdp.sock");
         // Eight silent connections on xa: more than the four it allows.
         let addr = afxdp_sys::unix::UnixAddr::try_from(xa.as_path()).unwrap();
         let silent: Vec<_> = (0..8)
@@ -346,11 +314,11 @@ fn what_a_pod_may_ask_is_bounded() {
     let _serial = serial();
     let ns = NetNs::new("safe5");
     let veth = Veth::new(&ns, 1);
-    let dir = Tmp::new("safe5-dp");
+    let dir = TempDir::with_mode("safe5-dp", 0o755);
     ns.run(|| {
         let stop = Arc::new(AtomicBool::new(false));
         let cfg = ServerConfig {
-            dir: dir.0.clone(),
+            dir: dir.path().to_path_buf(),
             pods: PodPolicy::Any,
             ..Default::default()
         };
@@ -363,7 +331,7 @@ fn what_a_pod_may_ask_is_bounded() {
                     .unwrap();
             }
         });
-        let sock = dir.0.join("xa/afxdp.sock");
+        let sock = dir.path().join("xa/afxdp.sock");
         let dev = Netdev::by_name(&veth.a).unwrap();
         let umem = Umem::new(UmemConfig {
             frame_count: 64,
@@ -422,11 +390,14 @@ fn doctor_probes_a_dp_path_without_an_interface_and_queue_counts_are_checked() {
     let _serial = serial();
     let ns = NetNs::new("safe6");
     let _veth = Veth::new(&ns, 1);
-    let dir = Tmp::new("safe6-dp");
-    let d = dir.0.to_str().unwrap();
-    let _s = serve(&ns, &["--iface", "xa", "--allow-any-pod", "--dir", d]);
-    let sock = dir.0.join("xa/afxdp.sock");
-    wait_for(&sock);
+    let dir = TempDir::with_mode("safe6-dp", 0o755);
+    let d = dir.to_str();
+    let sock = dir.path().join("xa/afxdp.sock");
+    let _s = serve(
+        &ns,
+        &["--iface", "xa", "--allow-any-pod", "--dir", d],
+        &sock,
+    );
     let (code, out) = run(
         &ns,
         &["doctor", "--dp-path", sock.to_str().unwrap(), "--json"],

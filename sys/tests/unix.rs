@@ -11,7 +11,7 @@ use afxdp_core::abi::socket::{AF_UNIX, AF_XDP, SOCK_RAW, SOCK_SEQPACKET, SOL_SOC
 use afxdp_core::Errno;
 use afxdp_sys::unix::{self, UnixAddr, RECV_MAX_FDS};
 use afxdp_sys::{socket, xsk, BorrowedFd, OwnedFd};
-use afxdp_testkit::{open_fds, privileged, serial, unique_path};
+use afxdp_testkit::{open_fds, privileged, serial, TempDir};
 
 /// A pipe: (read end, write end), close-on-exec.
 fn pipe() -> (OwnedFd, OwnedFd) {
@@ -340,9 +340,8 @@ fn too_many_fds_to_send_is_einval() {
 
 #[test]
 fn listen_accept_connect_over_a_socket_file() {
-    let dir = unique_path("unix");
-    std::fs::create_dir(&dir).unwrap();
-    let path = dir.join("afxdp.sock");
+    let dir = TempDir::new("unix");
+    let path = dir.path().join("afxdp.sock");
     let addr = UnixAddr::from_path(path.as_os_str().as_bytes()).unwrap();
     assert_eq!(addr.path(), path.as_os_str().as_bytes());
 
@@ -391,7 +390,6 @@ fn listen_accept_connect_over_a_socket_file() {
     // SAFETY: c_path is a valid C string.
     assert_eq!(unsafe { libc::access(c_path.as_ptr(), libc::F_OK) }, 0);
     drop((client, conn, server));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -405,17 +403,15 @@ fn paths_that_do_not_fit_are_refused() {
     assert_eq!(UnixAddr::from_path(b"/tmp/a\0b"), Err(Errno::EINVAL));
     assert_eq!(UnixAddr::from_path(b""), Err(Errno::EINVAL));
     // The longest path really binds.
-    let dir = unique_path("u");
-    std::fs::create_dir(&dir).unwrap();
-    let prefix = dir.as_os_str().as_bytes().len() + 1;
+    let dir = TempDir::new("u");
+    let prefix = dir.path().as_os_str().as_bytes().len() + 1;
     let name = "n".repeat(107 - prefix);
-    let path = dir.join(&name);
+    let path = dir.path().join(&name);
     assert_eq!(path.as_os_str().len(), 107);
     let addr = UnixAddr::from_path(path.as_os_str().as_bytes()).unwrap();
     let server = unix::listen_at(&addr, 1).unwrap();
     assert!(std::fs::metadata(&path).is_ok());
     drop(server);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

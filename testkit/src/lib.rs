@@ -1,23 +1,34 @@
 //! Test support for the workspace, dev-only: real kernel objects, cleaned up.
 //!
-//! - [`privileged`]: gate a test on root; a skip is loud, and a failure when
-//!   `AFXDP_REQUIRE_PRIVILEGED=1` (as `.ci/run` sets).
+//! - [`privileged`]: gate a test on root; [`skip`] for anything else it
+//!   needs ([`on_path`], [`host_local_dir`]). A skip is loud, and a failure
+//!   when `AFXDP_REQUIRE_PRIVILEGED=1` (as `.ci/run` sets).
 //! - [`NetNs`]: a uniquely named network namespace, deleted on drop (also
 //!   when the test panics); [`NetNs::run`] runs a closure inside it.
-//! - [`Veth`]: a veth pair inside a namespace, both ends up.
+//! - [`Veth`]: a veth pair inside a namespace, both ends up; [`HostVeth`]:
+//!   one in the host's namespace, for a CNI to move.
 //! - [`with_bpffs`]: a bpffs in a private mount namespace that dies with the
 //!   closure.
+//! - [`TempDir`]: a uniquely named directory, removed on drop.
+//! - [`process`]: [`ChildGuard`] (a child process stopped and reaped on
+//!   drop), [`process::start_server`], a child's output line by line.
+//! - [`podman`]: podman, hermetic, running a container on our CNI.
 //! - [`frames`] and [`packet`]: Ethernet/IPv4/UDP test frames, and AF_PACKET
 //!   send and capture.
 //! - [`open_fds`]: the fds open in this process, from `/proc/self/fd`.
 
 pub mod frames;
+mod gate;
 mod netns;
 pub mod packet;
-mod privilege;
+pub mod podman;
+pub mod process;
+mod tempdir;
 
-pub use netns::{unique_path, with_bpffs, NetNs, Veth};
-pub use privilege::privileged;
+pub use gate::{host_local_dir, on_path, privileged, skip};
+pub use netns::{unique_path, with_bpffs, HostVeth, NetNs, Veth};
+pub use process::ChildGuard;
+pub use tempdir::TempDir;
 
 /// Number of open fds of this process (entries of `/proc/self/fd`, minus the
 /// one used to list them).

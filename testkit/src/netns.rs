@@ -1,8 +1,9 @@
-//! Network namespaces, veth pairs and a private bpffs, all cleaned up.
+//! Network namespaces, veth pairs (in a namespace or on the host) and a private
+//! bpffs, all cleaned up.
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Once;
 
@@ -186,6 +187,67 @@ impl Veth {
     pub const MAC_A: [u8; 6] = [2, 0, 0, 0, 0, 0x0a];
     /// The MAC address of `b`.
     pub const MAC_B: [u8; 6] = [2, 0, 0, 0, 0, 0x0b];
+}
+
+/// A veth pair `dev` <-> `peer` in the host's network namespace, where a
+/// CNI plugin finds the device it moves into a container; both ends are
+/// deleted on drop. Name them after the test process (the pid), with a
+/// prefix no other test uses.
+#[derive(Debug)]
+pub struct HostVeth {
+    /// The end handed to the device plugin and the CNI.
+    pub dev: String,
+    /// The end that stays on the host, where frames are sent from.
+    pub peer: String,
+}
+
+impl HostVeth {
+    /// Creates the pair (first deleting one of these names that a killed
+    /// test process left), with IPv6 off on `peer` (no router solicitation
+    /// or MLD that a receiver would count) and `peer` up; `dev` is set up
+    /// too when `dev_up`.
+    pub fn new(dev: &str, peer: &str, dev_up: bool) -> HostVeth {
+        let v = HostVeth {
+            dev: dev.into(),
+            peer: peer.into(),
+        };
+        v.delete();
+        run(
+            "ip",
+            &["link", "add", dev, "type", "veth", "peer", "name", peer],
+        );
+        let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{peer}/disable_ipv6"), "1");
+        run("ip", &["link", "set", peer, "up"]);
+        if dev_up {
+            run("ip", &["link", "set", dev, "up"]);
+        }
+        v
+    }
+
+    /// Whether `dev` is in the host's namespace now (`ip link show dev`).
+    pub fn dev_on_host(&self) -> bool {
+        Command::new("ip")
+            .args(["link", "show", &self.dev])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn delete(&self) {
+        for n in [&self.dev, &self.peer] {
+            let _ = Command::new("ip")
+                .args(["link", "del", n])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+impl Drop for HostVeth {
+    fn drop(&mut self) {
+        self.delete();
+    }
 }
 
 /// Runs `f` with a fresh bpffs mounted at a unique directory, in a private

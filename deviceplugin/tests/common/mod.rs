@@ -13,7 +13,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,30 +31,44 @@ use afxdp_device_plugin::api::v1beta1::{
     AllocateRequest, AllocateResponse, ContainerAllocateRequest, Empty, RegisterRequest,
 };
 use afxdp_device_plugin::uds;
+use afxdp_testkit::ChildGuard;
 use tokio::sync::oneshot;
 use tonic::{Request, Response, Status};
 
 /// The daemon's binary.
 pub const BIN: &str = env!("CARGO_BIN_EXE_afxdp-device-plugin");
 
-/// A unique directory under the temp directory, removed on drop.
-pub struct TempDir(pub PathBuf);
+/// The capabilities the DaemonSet gives the daemon
+/// (deploy/device-plugin/daemonset.yaml): it runs with no others.
+pub const DAEMON_CAPS: &str = "+bpf,+net_admin,+sys_admin,+chown";
 
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        let p = afxdp_testkit::unique_path(tag);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
+/// The daemon under `setpriv` (a command the caller made: on the host, or
+/// in a network namespace) with only [`DAEMON_CAPS`], on `config`, against
+/// the stand-in `k`, its handshake sockets in `dp_dir` and its pins, if
+/// any, in `pin_dir`.
+pub fn daemon_command(
+    mut setpriv: Command,
+    config: &Path,
+    k: &Kubelet,
+    dp_dir: &Path,
+    pin_dir: Option<&Path>,
+) -> Command {
+    setpriv
+        .arg(format!("--bounding-set=-all,{DAEMON_CAPS}"))
+        .arg("--")
+        .arg(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("--plugin-dir")
+        .arg(&k.plugin_dir)
+        .arg("--pod-resources-socket")
+        .arg(&k.pod_resources_socket)
+        .arg("--dp-dir")
+        .arg(dp_dir);
+    if let Some(p) = pin_dir {
+        setpriv.arg("--pin-dir").arg(p);
     }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    setpriv
 }
 
 type Registrations = Arc<Mutex<Vec<(Instant, RegisterRequest)>>>;
@@ -313,9 +327,10 @@ impl Watch {
 }
 
 /// The daemon as a child process (in a network namespace), stopped with
-/// SIGTERM and reaped on drop; its stderr is kept.
+/// SIGTERM by [`Plugin::stop`], killed and reaped on drop; its stderr is
+/// kept.
 pub struct Plugin {
-    child: Child,
+    child: ChildGuard,
     log: Arc<Mutex<Vec<String>>>,
     reaped: bool,
 }
@@ -325,7 +340,7 @@ impl Plugin {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn afxdp-device-plugin");
+        let mut child = ChildGuard::new(cmd.spawn().expect("spawn afxdp-device-plugin"));
         let log: Arc<Mutex<Vec<String>>> = Arc::default();
         let err = child.stderr.take().unwrap();
         let l = log.clone();
@@ -394,10 +409,7 @@ impl Plugin {
 
 impl Drop for Plugin {
     fn drop(&mut self) {
-        if !self.reaped {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        // The child guard, dropped after this, kills and reaps it.
         if std::thread::panicking() {
             eprintln!("--- afxdp-device-plugin stderr\n{}", self.log());
         }
