@@ -130,6 +130,7 @@ fn rxdrop_receives_exactly_the_frames_the_peer_sent() {
     assert_eq!(field(&json, "rx_dropped"), 0);
     assert_eq!(field(&json, "rx_ring_full"), 0);
     field(&json, "fill_ring_empty");
+    assert_eq!(field(&json, "tx_kicks"), 0, "rxdrop sends nothing: {json}");
     assert_eq!(json["iface"].as_str(), Some("xa"), "{json}");
     assert_eq!(json["fwd"].as_str(), Some("rxdrop"), "{json}");
     let seconds = json["seconds"].as_f64().expect("seconds is a number");
@@ -177,6 +178,13 @@ fn macswap_sends_every_frame_back_with_swapped_macs() {
     assert_eq!(field(&json, "tx_packets"), u64::from(N), "{json}");
     assert_eq!(field(&json, "rx_bytes"), bytes, "{json}");
     assert_eq!(field(&json, "tx_bytes"), bytes, "{json}");
+    // Copy mode sends at most 32 frames a kick; no kick goes without
+    // something waiting in the TX ring (idle rounds do not kick).
+    let kicks = field(&json, "tx_kicks");
+    assert!(
+        kicks >= u64::from(N).div_ceil(32) && kicks <= 2 * u64::from(N),
+        "tx_kicks {kicks} for {N} frames: {json}"
+    );
     assert_eq!(back.len(), N as usize, "the peer got every frame back");
     for (i, f) in back.iter().enumerate() {
         let mut want = out[i].clone();
