@@ -33,7 +33,7 @@ for batch in ${BATCHES:-1 16 64}; do
     # shared kernel side (its callee), over the descriptors it moved (the
     # kernel side's calls times the batch; the benchmark warms up first, so
     # that is more than DESCS).
-    callgrind_annotate --tree=calling --inclusive=yes "$out/cg" 2>/dev/null | awk -v b="$batch" '
+    callgrind_annotate --tree=calling --inclusive=yes --threshold=100 "$out/cg" 2>/dev/null | awk -v b="$batch" '
         / \* / && /_one[ \]]/ {
             ir = $1; gsub(",", "", ir)
             peer = /ours::/ ? "afxdp" : /libxdp_/ ? "libxdp" : /Xdpilone::/ ? "xdpilone" : ""
@@ -43,7 +43,7 @@ for batch in ${BATCHES:-1 16 64}; do
         / > / && /kernel_(fill|rx)/ && cur != "" {
             k = $1; gsub(",", "", k)
             calls = $0; sub(/.*\(/, "", calls); sub(/x\).*/, "", calls); gsub(",", "", calls)
-            kern[dir, cur] = k; n[dir, cur] = calls * b
+            kern[dir, cur] += k; n[dir, cur] += calls * b
         }
         /^$/ { cur = "" }
         function own(d, p) { return (incl[d, p] == "" || n[d, p] == 0) ? "" : (incl[d, p] - kern[d, p]) / n[d, p] }

@@ -595,6 +595,9 @@ pub struct PortQueue {
     tx_len: Vec<u32>,
     /// Frames submitted to TX and not yet completed.
     in_tx: u64,
+    /// A zero-copy kick for completions went out and nothing has completed
+    /// or been submitted since: no second one until something has.
+    completion_kicked: bool,
     counters: Counters,
 }
 
@@ -630,6 +633,7 @@ impl PortQueue {
             free,
             tx_len: vec![0; frame_count],
             in_tx: 0,
+            completion_kicked: false,
             counters: Counters::default(),
         };
         if q.rx.is_some() {
@@ -723,8 +727,9 @@ impl PortQueue {
     /// With no TX ring (a receive-only socket) nothing is sent: `Ok(0)`.
     ///
     /// Kicks only while descriptors wait in the TX ring and each kick makes
-    /// progress ([`TxQueue::flush`]): none for frames the kernel has taken
-    /// and not completed yet.
+    /// progress ([`TxQueue::flush`]); for frames the kernel has taken and
+    /// not completed, none in copy mode, and in zero-copy mode one until
+    /// something completes ([`TxQueue::kick_for_completions`]).
     #[inline]
     pub fn transmit(&mut self, frames: &mut FrameBuf) -> std::result::Result<usize, EmptyFrame> {
         let reaped = self.reap();
@@ -745,9 +750,11 @@ impl PortQueue {
             Ok(n) | Err(EmptyFrame { sent: n }) => n,
         };
         self.in_tx += sent as u64;
-        if !tx.flush() && reaped == 0 && self.in_tx > 0 {
-            tx.kick_for_completions();
+        let kicked = tx.flush();
+        if sent > 0 {
+            self.completion_kicked = false;
         }
+        self.completion_kick(kicked, reaped);
         result
     }
 
@@ -767,9 +774,25 @@ impl PortQueue {
     fn flush_tx(&mut self, reaped: usize) {
         if self.in_tx > 0 {
             if let Some(tx) = self.tx.as_mut() {
-                if !tx.flush() && reaped == 0 {
-                    tx.kick_for_completions();
-                }
+                let kicked = tx.flush();
+                self.completion_kick(kicked, reaped);
+            }
+        }
+    }
+
+    /// After a flush: when it did not kick and nothing completed with frames
+    /// in flight, [`TxQueue::kick_for_completions`], once until something
+    /// completes or is submitted (a zero-copy driver that keeps its
+    /// need-wakeup flag set is not kicked on every idle round).
+    #[inline]
+    fn completion_kick(&mut self, kicked: bool, reaped: usize) {
+        if kicked || reaped > 0 {
+            self.completion_kicked = false;
+            return;
+        }
+        if self.in_tx > 0 && !self.completion_kicked {
+            if let Some(tx) = self.tx.as_mut() {
+                self.completion_kicked = tx.kick_for_completions();
             }
         }
     }

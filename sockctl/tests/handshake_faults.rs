@@ -1014,10 +1014,10 @@ fn the_client_pipelines_by_default_and_waits_when_asked() {
 /// `/host_nak` after it), not a bare reset or close.
 #[test]
 fn a_refusal_before_a_reset_is_what_the_pipelined_client_reports() {
-    if !privileged("a_refusal_before_a_reset_is_what_the_pipelined_client_reports") {
-        return;
-    }
-    let _serial = serial();
+    // Unprivileged: Unix sockets only. Whether the client meets the reset
+    // depends on whether it reads before the server closes; the kernel's
+    // order (reset, then the queued answer) is pinned down without a race
+    // in afxdp-sys's tests/unix.rs.
     let dir = TempDir::new("hsreset");
     let path = dir.path().join("reset.sock");
     let base = open_fds();

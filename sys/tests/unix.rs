@@ -63,6 +63,27 @@ fn socketpair_keeps_message_boundaries() {
     assert_eq!(socket::protocol(a.as_fd()), Ok(0));
 }
 
+/// What a pipelined handshake client meets when the server refuses and
+/// closes with requests still unread: the reset comes first, once, then the
+/// answer sent before the close, then the end of the connection.
+#[test]
+fn a_close_with_unread_messages_resets_before_the_queued_answer() {
+    let (client, server) = unix::socketpair().unwrap();
+    unix::send_msg(client.as_fd(), b"/connect,pod", &[]).unwrap();
+    unix::send_msg(client.as_fd(), b"/version", &[]).unwrap();
+    unix::send_msg(server.as_fd(), b"/host_nak", &[]).unwrap();
+    drop(server); // both requests unread
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        unix::recv_msg(client.as_fd(), &mut buf, &mut []),
+        Err(Errno::ECONNRESET)
+    );
+    let m = unix::recv_msg(client.as_fd(), &mut buf, &mut []).unwrap();
+    assert_eq!(&buf[..m.len], b"/host_nak");
+    let end = unix::recv_msg(client.as_fd(), &mut buf, &mut []).unwrap();
+    assert_eq!((end.len, end.fds_received()), (0, 0), "then the close");
+}
+
 #[test]
 fn a_sent_fd_arrives_close_on_exec_and_is_the_same_file() {
     let (a, b) = unix::socketpair().unwrap();

@@ -43,7 +43,9 @@ impl ChildGuard {
     /// Sends `signal` now, unless the child has been reaped (its pid may be
     /// another process's by then). Panics if `kill(2)` fails.
     pub fn signal(&mut self, signal: libc::c_int) {
-        if let Ok(Some(_)) = self.try_wait() {
+        // Only a child known to be unreaped: once reaped (here or
+        // elsewhere, `ECHILD`) its pid may be another process's.
+        if !matches!(self.try_wait(), Ok(None)) {
             return;
         }
         let pid = libc::pid_t::try_from(self.id()).expect("a pid fits pid_t");

@@ -24,22 +24,27 @@ pub(crate) use same_layout;
 pub struct Bytes(pub Vec<u8>);
 
 impl Bytes {
+    /// Appends a `u8`.
     pub fn u8(mut self, v: u8) -> Self {
         self.0.push(v);
         self
     }
+    /// Appends a `u16`.
     pub fn u16(mut self, v: u16) -> Self {
         self.0.extend_from_slice(&v.to_ne_bytes());
         self
     }
+    /// Appends a `u32`.
     pub fn u32(mut self, v: u32) -> Self {
         self.0.extend_from_slice(&v.to_ne_bytes());
         self
     }
+    /// Appends a `i32`.
     pub fn i32(mut self, v: i32) -> Self {
         self.0.extend_from_slice(&v.to_ne_bytes());
         self
     }
+    /// Appends bytes as they are.
     pub fn raw(mut self, v: &[u8]) -> Self {
         self.0.extend_from_slice(v);
         self

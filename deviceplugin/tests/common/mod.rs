@@ -386,7 +386,8 @@ impl Plugin {
         if self.reaped {
             return;
         }
-        let _ = afxdp_sys::signal::kill(self.child.id() as i32, afxdp_sys::signal::SIGTERM);
+        // A no-op for a child already reaped (its pid may be another's).
+        self.child.signal(afxdp_sys::signal::SIGTERM as i32);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(st)) = self.child.try_wait() {

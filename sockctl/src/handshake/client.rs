@@ -250,9 +250,10 @@ fn exchange(
             // connection, and the kernel reports that error once, before
             // the answers still queued here: read again for them (the
             // refusal says more than the reset). Nothing left: a close.
-            Err(Errno::ECONNRESET) => {
-                unix::recv_msg(conn.as_fd(), &mut inbuf, &mut slots).unwrap_or_default()
-            }
+            Err(Errno::ECONNRESET) => match unix::recv_msg(conn.as_fd(), &mut inbuf, &mut slots) {
+                Ok(got) => got,
+                Err(e) => return Err(step_error(socket, iface, "receive the answer to", &step, e)),
+            },
             Err(e) => return Err(step_error(socket, iface, "receive the answer to", &step, e)),
         };
         if got.len == 0 && got.fds_received() == 0 {

@@ -5,7 +5,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use afxdp_core::abi::if_xdp::{
-    SockaddrXdp, XDP_COPY, XDP_OPTIONS_ZEROCOPY, XDP_SHARED_UMEM, XDP_USE_NEED_WAKEUP, XDP_ZEROCOPY,
+    SockaddrXdp, XDP_COPY, XDP_SHARED_UMEM, XDP_USE_NEED_WAKEUP, XDP_ZEROCOPY,
 };
 use afxdp_core::abi::socket::AF_XDP;
 use afxdp_core::Errno;
@@ -275,12 +275,6 @@ impl SocketBuilder {
             sxdp_shared_umem_fd: shared_fd,
         };
         self.bind(raw, &addr)?;
-        let mut tx = tx;
-        if let Some(t) = tx.as_mut() {
-            // A kernel that cannot say (before 5.3) is taken for zero copy:
-            // a kick too many rather than frames that never complete.
-            t.zero_copy = xsk::options(raw).map_or(true, |o| o.flags & XDP_OPTIONS_ZEROCOPY != 0);
-        }
         let sock = XskSocket {
             fd,
             netdev: self.netdev,
@@ -289,6 +283,12 @@ impl SocketBuilder {
             shared,
             need_wakeup: self.need_wakeup,
         };
+        let mut tx = tx;
+        if let Some(t) = tx.as_mut() {
+            // A kernel that cannot say (before 5.3) is taken for zero copy:
+            // a kick too many rather than frames that never complete.
+            t.zero_copy = sock.is_zero_copy().unwrap_or(true);
+        }
         Ok((
             sock,
             Queues {

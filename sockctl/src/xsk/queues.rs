@@ -288,11 +288,10 @@ impl TxQueue {
     /// frames it has taken, until woken (the call is for frames in flight
     /// that do not complete). In copy mode, and without need-wakeup, frames
     /// the kernel has taken complete without a kick: nothing.
+    /// Returns whether it kicked and the kernel took the kick.
     #[inline]
-    pub fn kick_for_completions(&mut self) {
-        if self.zero_copy && self.ring.get().needs_wakeup() {
-            self.kick();
-        }
+    pub fn kick_for_completions(&mut self) -> bool {
+        self.zero_copy && self.ring.get().needs_wakeup() && self.kick()
     }
 
     /// Descriptors submitted and not yet taken by the kernel, as of now
@@ -344,12 +343,13 @@ impl TxQueue {
         }
     }
 
-    /// Tells the kernel to send (`sendto` with `MSG_DONTWAIT`). Transient
-    /// refusals (`EAGAIN`, `EBUSY`, `ENOBUFS`) are retried by the next kick.
+    /// Tells the kernel to send (`sendto` with `MSG_DONTWAIT`); returns
+    /// whether it took the kick. Transient refusals (`EAGAIN`, `EBUSY`,
+    /// `ENOBUFS`) are retried by the next kick.
     #[inline]
-    pub fn kick(&mut self) {
+    pub fn kick(&mut self) -> bool {
         self.kicks += 1;
-        let _ = xsk::wakeup_tx(self.fd.as_fd());
+        xsk::wakeup_tx(self.fd.as_fd()).is_ok()
     }
 
     /// How many system calls the kicks have cost.
