@@ -254,10 +254,11 @@ impl Drop for HostVeth {
 /// mount namespace of its own thread: the mount (and everything pinned in it)
 /// disappears when `f` returns, even if the process is killed.
 pub fn with_bpffs<T: Send>(f: impl FnOnce(&Path) -> T + Send) -> T {
-    let dir = std::env::temp_dir().join(unique("bpffs"));
-    std::fs::create_dir(&dir).expect("create bpffs mount point");
+    // The mount point; outside the private mount namespace it stays an
+    // empty directory, removed on drop.
+    let mount_point = crate::TempDir::new("bpffs");
     let result = std::thread::scope(|s| {
-        let dir = &dir;
+        let dir = mount_point.path();
         s.spawn(move || {
             // SAFETY: unshare affects only this thread's mount namespace (and
             // its fs attributes, CLONE_FS being implied).
@@ -274,7 +275,7 @@ pub fn with_bpffs<T: Send>(f: impl FnOnce(&Path) -> T + Send) -> T {
         })
         .join()
     });
-    let _ = std::fs::remove_dir(&dir);
+    drop(mount_point);
     match result {
         Ok(v) => v,
         Err(panic) => std::panic::resume_unwind(panic),
