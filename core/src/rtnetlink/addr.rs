@@ -184,21 +184,23 @@ impl AddrRequest {
             ifa_scope: 0,
             ifa_index: self.ifindex,
         });
-        emit_request(buf, kind, flags, seq, &fixed, |w: &mut AttrWriter<'_>| {
-            put_ip(w, IFA_LOCAL, &self.addr)?;
-            put_ip(w, IFA_ADDRESS, &self.addr)?;
-            if let Some(b) = self.broadcast {
-                w.put(IFA_BROADCAST, &b.octets())?;
-            }
-            Ok(())
-        })
-        .map_err(|e| match e {
-            EncodeError::BufferTooSmall { available, .. } => EncodeError::BufferTooSmall {
-                needed: self.buffer_len(),
-                available,
+        let len = self.buffer_len();
+        emit_request(
+            buf,
+            kind,
+            flags,
+            seq,
+            &fixed,
+            len,
+            |w: &mut AttrWriter<'_>| {
+                put_ip(w, IFA_LOCAL, &self.addr)?;
+                put_ip(w, IFA_ADDRESS, &self.addr)?;
+                if let Some(b) = self.broadcast {
+                    w.put(IFA_BROADCAST, &b.octets())?;
+                }
+                Ok(())
             },
-            e => e,
-        })
+        )
     }
 
     /// Reads an `RTM_NEWADDR` or `RTM_DELADDR` request back: the address is
@@ -280,6 +282,7 @@ impl GetAddrs {
             NLM_F_REQUEST | NLM_F_DUMP,
             seq,
             &fixed,
+            Self::LEN,
             |_| Ok(()),
         )
     }

@@ -20,7 +20,30 @@ pub(crate) const FAMILY_INET6: u8 = AF_INET6 as u8;
 /// Writes a request at the start of `buf`: `nlmsghdr` (type `kind`,
 /// `flags`, `seq`, pid 0), the fixed header `fixed` (4-byte aligned
 /// length), then the attributes `attrs` writes. Returns the length.
+///
+/// `len` is the message's whole length as the request computes it up front
+/// (its `buffer_len`): a buffer too small is reported as needing at least
+/// that, not just as far as writing got.
 pub(crate) fn emit_request(
+    buf: &mut [u8],
+    kind: u16,
+    flags: u16,
+    seq: u32,
+    fixed: &[u8],
+    len: usize,
+    attrs: impl FnOnce(&mut AttrWriter<'_>) -> Result<(), EncodeError>,
+) -> Result<usize, EncodeError> {
+    write_request(buf, kind, flags, seq, fixed, attrs).map_err(|e| match e {
+        EncodeError::BufferTooSmall { needed, available } => EncodeError::BufferTooSmall {
+            needed: needed.max(len),
+            available,
+        },
+        e => e,
+    })
+}
+
+/// [`emit_request`], with a too-small buffer reported as far as writing got.
+fn write_request(
     buf: &mut [u8],
     kind: u16,
     flags: u16,

@@ -148,6 +148,7 @@ impl<'n> SetLink<'n> {
             NLM_F_REQUEST | NLM_F_ACK,
             seq,
             &fixed,
+            self.buffer_len(),
             |w: &mut AttrWriter<'_>| {
                 if let Some(fd) = self.netns_fd {
                     w.put_i32(IFLA_NET_NS_FD, fd)?;
@@ -158,13 +159,6 @@ impl<'n> SetLink<'n> {
                 Ok(())
             },
         )
-        .map_err(|e| match e {
-            EncodeError::BufferTooSmall { available, .. } => EncodeError::BufferTooSmall {
-                needed: self.buffer_len(),
-                available,
-            },
-            e => e,
-        })
     }
 
     /// Reads an `RTM_SETLINK` message back. `up` is `None` unless

@@ -6,12 +6,13 @@
 //! message length) and `parse` (the inverse, for tests and mocks).
 
 use super::attr::{AttrWriter, Attrs};
+use super::compose::emit_request;
 use super::error::{EncodeError, ParseError};
 use super::message::Message;
 use super::wire::{self, IFINFO_LEN, NLA_HDRLEN, NLMSG_HDRLEN};
 use crate::abi::rtnetlink::{
-    IfInfoMsg, NlMsgHdr, IFLA_IFNAME, IFLA_XDP, IFLA_XDP_EXPECTED_FD, IFLA_XDP_FD, IFLA_XDP_FLAGS,
-    NLM_F_ACK, NLM_F_REQUEST, RTM_GETLINK, RTM_SETLINK, XDP_FLAGS_REPLACE,
+    IfInfoMsg, IFLA_IFNAME, IFLA_XDP, IFLA_XDP_EXPECTED_FD, IFLA_XDP_FD, IFLA_XDP_FLAGS, NLM_F_ACK,
+    NLM_F_REQUEST, RTM_GETLINK, RTM_SETLINK, XDP_FLAGS_REPLACE,
 };
 
 /// `IFNAMSIZ` (`linux/if.h`): an interface name and its NUL fit in 16 bytes.
@@ -24,39 +25,25 @@ const FIXED_LEN: usize = NLMSG_HDRLEN + IFINFO_LEN;
 const U32_ATTR_LEN: usize = NLA_HDRLEN + 4;
 
 /// Writes a link request: `nlmsghdr` (type `kind`, `flags`, `seq`, pid 0),
-/// `ifinfomsg` (`AF_UNSPEC`, `ifindex`), then the attributes `attrs` writes.
+/// `ifinfomsg` (`AF_UNSPEC`, `ifindex`), then the attributes `attrs` writes;
+/// a buffer too small is reported as needing at least `len` (see
+/// [`emit_request`]).
 fn emit_link_request(
     buf: &mut [u8],
     kind: u16,
     flags: u16,
     seq: u32,
     ifindex: i32,
+    len: usize,
     attrs: impl FnOnce(&mut AttrWriter<'_>) -> Result<(), EncodeError>,
 ) -> Result<usize, EncodeError> {
-    let available = buf.len();
-    let too_small = |needed| EncodeError::BufferTooSmall { needed, available };
-    if available < FIXED_LEN {
-        return Err(too_small(FIXED_LEN));
-    }
-    let mut w = AttrWriter::at(buf, FIXED_LEN);
-    attrs(&mut w)?;
-    let len = w.len();
-    let header = NlMsgHdr {
-        // Requests here are at most a few dozen bytes.
-        nlmsg_len: u32::try_from(len).unwrap_or(u32::MAX),
-        nlmsg_type: kind,
-        nlmsg_flags: flags,
-        nlmsg_seq: seq,
-        nlmsg_pid: 0,
-    };
     let info = IfInfoMsg {
         ifi_index: ifindex,
         ..IfInfoMsg::default()
     };
-    wire::write_nlmsghdr(&header, buf).ok_or(too_small(FIXED_LEN))?;
-    let info_buf = buf.get_mut(NLMSG_HDRLEN..).unwrap_or_default();
-    wire::write_ifinfomsg(&info, info_buf).ok_or(too_small(FIXED_LEN))?;
-    Ok(len)
+    let mut fixed = [0u8; IFINFO_LEN];
+    wire::write_ifinfomsg(&info, &mut fixed);
+    emit_request(buf, kind, flags, seq, &fixed, len, attrs)
 }
 
 /// The `ifinfomsg` and attributes of a link request in `msg`, after checking
@@ -208,6 +195,7 @@ impl XdpSetLink {
             NLM_F_REQUEST | NLM_F_ACK,
             seq,
             self.ifindex,
+            self.buffer_len(),
             |w| {
                 let xdp = w.begin_nest(IFLA_XDP)?;
                 w.put_i32(IFLA_XDP_FD, self.prog_fd)?;
@@ -220,14 +208,6 @@ impl XdpSetLink {
                 w.end_nest(xdp)
             },
         )
-        .map_err(|e| match e {
-            // Report the whole message's length, not where writing stopped.
-            EncodeError::BufferTooSmall { available, .. } => EncodeError::BufferTooSmall {
-                needed: self.buffer_len(),
-                available,
-            },
-            e => e,
-        })
     }
 
     /// Reads an `RTM_SETLINK` message back: its ifindex and the `IFLA_XDP`
@@ -324,14 +304,20 @@ impl<'n> GetLink<'n> {
     /// ```
     pub fn emit(&self, seq: u32, buf: &mut [u8]) -> Result<usize, EncodeError> {
         match *self {
-            Self::Index(ifindex) => {
-                emit_link_request(buf, RTM_GETLINK, NLM_F_REQUEST, seq, ifindex, |_| Ok(()))
-            }
+            Self::Index(ifindex) => emit_link_request(
+                buf,
+                RTM_GETLINK,
+                NLM_F_REQUEST,
+                seq,
+                ifindex,
+                FIXED_LEN,
+                |_| Ok(()),
+            ),
             Self::Name(name) => {
                 if name.is_empty() || name.len() >= IFNAMSIZ {
                     return Err(EncodeError::InvalidIfName { len: name.len() });
                 }
-                emit_link_request(buf, RTM_GETLINK, NLM_F_REQUEST, seq, 0, |w| {
+                emit_link_request(buf, RTM_GETLINK, NLM_F_REQUEST, seq, 0, FIXED_LEN, |w| {
                     w.put_cstr(IFLA_IFNAME, name)
                 })
             }

@@ -268,41 +268,43 @@ impl RouteRequest {
             rtm_type: RTN_UNICAST,
             ..RtMsg::default()
         });
-        emit_request(buf, kind, flags, seq, &fixed, |w: &mut AttrWriter<'_>| {
-            if self.has_dst() {
-                put_ip(w, RTA_DST, &self.dst)?;
-            }
-            if let Some(gw) = &self.gateway {
-                put_ip(w, RTA_GATEWAY, gw)?;
-            }
-            if let Some(oif) = self.oif {
-                w.put_u32(RTA_OIF, oif)?;
-            }
-            if let Some(p) = self.priority {
-                w.put_u32(RTA_PRIORITY, p)?;
-            }
-            if self.table > 255 {
-                w.put_u32(RTA_TABLE, self.table)?;
-            }
-            if self.mtu.is_some() || self.advmss.is_some() {
-                let metrics = w.begin_nest(RTA_METRICS)?;
-                if let Some(mtu) = self.mtu {
-                    w.put_u32(RTAX_MTU, mtu)?;
+        let len = self.buffer_len();
+        emit_request(
+            buf,
+            kind,
+            flags,
+            seq,
+            &fixed,
+            len,
+            |w: &mut AttrWriter<'_>| {
+                if self.has_dst() {
+                    put_ip(w, RTA_DST, &self.dst)?;
                 }
-                if let Some(mss) = self.advmss {
-                    w.put_u32(RTAX_ADVMSS, mss)?;
+                if let Some(gw) = &self.gateway {
+                    put_ip(w, RTA_GATEWAY, gw)?;
                 }
-                w.end_nest(metrics)?;
-            }
-            Ok(())
-        })
-        .map_err(|e| match e {
-            EncodeError::BufferTooSmall { available, .. } => EncodeError::BufferTooSmall {
-                needed: self.buffer_len(),
-                available,
+                if let Some(oif) = self.oif {
+                    w.put_u32(RTA_OIF, oif)?;
+                }
+                if let Some(p) = self.priority {
+                    w.put_u32(RTA_PRIORITY, p)?;
+                }
+                if self.table > 255 {
+                    w.put_u32(RTA_TABLE, self.table)?;
+                }
+                if self.mtu.is_some() || self.advmss.is_some() {
+                    let metrics = w.begin_nest(RTA_METRICS)?;
+                    if let Some(mtu) = self.mtu {
+                        w.put_u32(RTAX_MTU, mtu)?;
+                    }
+                    if let Some(mss) = self.advmss {
+                        w.put_u32(RTAX_ADVMSS, mss)?;
+                    }
+                    w.end_nest(metrics)?;
+                }
+                Ok(())
             },
-            e => e,
-        })
+        )
     }
 
     /// Reads an `RTM_NEWROUTE` or `RTM_DELROUTE` message back (a request,
