@@ -19,6 +19,7 @@ use crate::api::v1beta1::registration_client::RegistrationClient;
 use crate::api::v1beta1::RegisterRequest;
 use crate::config::PoolConfig;
 use crate::plugin::PoolPlugin;
+use crate::ticker::Ticker;
 use crate::{error, info, uds, warn};
 
 /// The device-plugin API version this plugin speaks.
@@ -128,20 +129,12 @@ pub async fn supervise(
     mut endpoints: Vec<Endpoint>,
     plugin_dir: PathBuf,
     interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
     let kubelet = plugin_dir.join(KUBELET_SOCKET);
     let mut kubelet_id: Option<(u64, u64)> = None;
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.changed() => break,
-        }
-        if *shutdown.borrow() {
-            break;
-        }
+    let mut ticker = Ticker::new(interval, shutdown);
+    while ticker.next().await {
         let now = uds::identity(&kubelet);
         if now != kubelet_id {
             match (kubelet_id, now) {

@@ -25,6 +25,7 @@ pub mod kubelet;
 pub mod log;
 pub mod plugin;
 pub mod podcheck;
+mod ticker;
 pub mod uds;
 
 use std::collections::HashMap;
@@ -40,6 +41,7 @@ use crate::handshake::{Handshake, HandshakeConfig, HandshakeThread};
 use crate::kubelet::Endpoint;
 use crate::plugin::{device_list, PoolPlugin};
 use crate::podcheck::PodResourcesCheck;
+use crate::ticker::Ticker;
 
 /// Kubelet's device-plugin directory.
 pub const DEFAULT_PLUGIN_DIR: &str = "/var/lib/kubelet/device-plugins";
@@ -311,18 +313,10 @@ async fn watch_health(
     mut pools: Vec<Watched>,
     hs: Handshake,
     interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.changed() => break,
-        }
-        if *shutdown.borrow() {
-            break;
-        }
+    let mut ticker = Ticker::new(interval, shutdown);
+    while ticker.next().await {
         for pool in &mut pools {
             let mut changed = false;
             for (dev, last) in &mut pool.devices {

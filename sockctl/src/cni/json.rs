@@ -392,8 +392,15 @@ impl Json {
     }
 }
 
-/// Writes `s` as a JSON string.
-fn write_str(out: &mut String, s: &str) {
+/// Appends `s` to `out` as a JSON string: quoted, with `"`, `\\` and
+/// control characters escaped.
+///
+/// ```
+/// let mut out = String::new();
+/// af_xdp::cni::json::write_str(&mut out, "a\"b\n");
+/// assert_eq!(out, r#""a\"b\n""#);
+/// ```
+pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

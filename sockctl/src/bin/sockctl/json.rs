@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use af_xdp::cni::json::write_str;
+
 /// Builds one JSON object.
 #[derive(Default)]
 pub struct Object {
@@ -20,14 +22,14 @@ impl Object {
         if self.out.len() > 1 {
             self.out.push(',');
         }
-        string(&mut self.out, k);
+        write_str(&mut self.out, k);
         self.out.push(':');
     }
 
     /// Adds a string field.
     pub fn str(mut self, k: &str, v: &str) -> Self {
         self.key(k);
-        string(&mut self.out, v);
+        write_str(&mut self.out, v);
         self
     }
 
@@ -88,22 +90,4 @@ impl Object {
         self.out.push('}');
         self.out
     }
-}
-
-fn string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
