@@ -57,6 +57,28 @@ fn small_port() -> PortOptions {
     }
 }
 
+/// A port on `xa` that only sends (no fill or RX ring), with a small UMEM.
+fn send_only_port() -> Port {
+    Port::open_with(
+        &vdev("iface=xa"),
+        &PortOptions {
+            receive: false,
+            ..small_port()
+        },
+    )
+    .unwrap()
+}
+
+/// Collects completions until no frame is in flight (5 s at most).
+fn complete_all(q: &mut PortQueue) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while q.in_flight_tx() > 0 {
+        assert!(Instant::now() < deadline, "TX never completed");
+        q.complete();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Frame `seq` from the peer (`xb`) to `xa`, `len` bytes.
 fn to_a(seq: u32, len: usize) -> Vec<u8> {
     udp_frame(Veth::MAC_B, Veth::MAC_A, seq, 0, len)
@@ -130,14 +152,7 @@ fn a_zero_length_tx_frame_is_refused_and_the_counters_match_the_peer() {
     let _veth = Veth::new(&ns, 1);
     ns.run(|| {
         let capture = PacketSocket::bind("xb").unwrap();
-        let mut port = Port::open_with(
-            &vdev("iface=xa"),
-            &PortOptions {
-                receive: false,
-                ..small_port()
-            },
-        )
-        .unwrap();
+        let mut port = send_only_port();
         let q = &mut port.queues_mut()[0];
         let umem = q.umem().clone();
 
@@ -180,12 +195,7 @@ fn a_zero_length_tx_frame_is_refused_and_the_counters_match_the_peer() {
         q.release_one(empty);
         assert_eq!(q.transmit(&mut batch), Ok(1));
         assert!(batch.is_empty());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while q.in_flight_tx() > 0 {
-            assert!(Instant::now() < deadline, "TX never completed");
-            q.complete();
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        complete_all(q);
 
         let captured = capture.drain(Duration::from_millis(300)).unwrap();
         assert_eq!(
@@ -224,14 +234,7 @@ fn one_transmit_is_at_most_one_kick() {
     let _veth = Veth::new(&ns, 1);
     ns.run(|| {
         let capture = PacketSocket::bind("xb").unwrap();
-        let mut port = Port::open_with(
-            &vdev("iface=xa"),
-            &PortOptions {
-                receive: false,
-                ..small_port()
-            },
-        )
-        .unwrap();
+        let mut port = send_only_port();
         let q = &mut port.queues_mut()[0];
         let umem = q.umem().clone();
         let mut batch = FrameBuf::with_capacity(8);
@@ -264,12 +267,7 @@ fn one_transmit_is_at_most_one_kick() {
         assert_eq!(q.transmit(&mut big), Ok(100));
         assert_eq!(q.tx_kicks() - before, 4, "kicks for 100 frames");
         let kicks = q.tx_kicks();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while q.in_flight_tx() > 0 {
-            assert!(Instant::now() < deadline, "TX never completed");
-            q.complete();
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        complete_all(q);
         let kicks_completing = q.tx_kicks() - kicks;
         q.complete();
         assert_eq!(
