@@ -1018,6 +1018,7 @@ fn a_refusal_before_a_reset_is_what_the_pipelined_client_reports() {
     // depends on whether it reads before the server closes; the kernel's
     // order (reset, then the queued answer) is pinned down without a race
     // in afxdp-sys's tests/unix.rs.
+    let _serial = serial(); // counts the process's fds
     let dir = TempDir::new("hsreset");
     let path = dir.path().join("reset.sock");
     let base = open_fds();
