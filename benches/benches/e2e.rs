@@ -29,6 +29,11 @@
 //!                  more than this share of a CPU (default 15) is dropped
 //!                  and run again (up to 5 attempts); every run first waits
 //!                  for a quiet machine (under 10% busy)
+//!   E2E_PERF       a directory: each run also records CPU 0 (the
+//!                  generator's, which runs the kernel's receive path) with
+//!                  `perf record -e cpu-clock -g` into RECEIVER-MODE-N.data
+//!                  there (slows the generator; for finding where CPU 0's
+//!                  time goes, not for the table's numbers)
 //!   SOCKCTL        path of the sockctl binary (default target/release/sockctl)
 
 use std::io::{BufRead, BufReader, Read};
@@ -143,6 +148,10 @@ struct Bench<'a> {
     /// Our program and pinned map on `xa`; taken down while sockctl attaches
     /// its own (the busy-poll runs).
     prepared: Option<PreparedNetdev>,
+    /// `E2E_PERF`: where each run's profile of CPU 0 goes.
+    perf: Option<PathBuf>,
+    /// Runs so far (numbers the profiles).
+    runs: u64,
 }
 
 fn pin_to(cmd: &mut Command, cpu: usize, on: bool) {
@@ -305,8 +314,18 @@ impl Bench<'_> {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         pin_to(&mut gen, 0, self.pin_cpus);
+        let perf = self.perf.as_deref().and_then(|dir| {
+            self.runs += 1;
+            start_perf(&dir.join(format!("{}-{mode}-{}.data", rx.key(), self.runs)))
+        });
         let mut g = gen.spawn().map_err(|e| format!("generator: {e}"))?;
         let (gstatus, gru) = wait4(g.id() as i32, true).ok_or("generator vanished")?;
+        if let Some(mut p) = perf {
+            // SIGINT: perf writes its file and exits.
+            // SAFETY: plain kill of our child, not yet reaped.
+            unsafe { libc::kill(p.id() as i32, libc::SIGINT) };
+            let _ = p.wait();
+        }
         let mut gen_json = String::new();
         if let Some(mut o) = g.stdout.take() {
             let _ = o.read_to_string(&mut gen_json);
@@ -370,6 +389,42 @@ impl Bench<'_> {
     }
 }
 
+/// `perf record` of CPU 0 (the generator's: it also runs the receiving
+/// veth's NAPI, the XDP program and the copy into the UMEM) into `out`,
+/// sampling the CPU clock with call graphs; `None` (with a warning) when
+/// perf cannot start.
+fn start_perf(out: &Path) -> Option<Child> {
+    let child = Command::new("perf")
+        .args([
+            "record",
+            "-q",
+            "-C",
+            "0",
+            "-e",
+            "cpu-clock",
+            "-F",
+            "9999",
+            "-g",
+            "-o",
+        ])
+        .arg(out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match child {
+        Ok(c) => {
+            // perf needs a moment before it samples.
+            std::thread::sleep(Duration::from_millis(300));
+            Some(c)
+        }
+        Err(e) => {
+            eprintln!("!!! E2E_PERF: cannot run perf ({e}); this run is not profiled");
+            None
+        }
+    }
+}
+
 fn kill_and_reap(child: &mut Child, pid: i32) {
     let _ = child.kill();
     let _ = wait4(pid, true);
@@ -406,6 +461,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|r| *r > 0.0);
+    let perf = std::env::var_os("E2E_PERF").map(PathBuf::from);
     let sockctl = sockctl_path();
     let sockctl = if sockctl.exists() {
         Some(sockctl.canonicalize().unwrap_or(sockctl))
@@ -450,6 +506,8 @@ fn main() {
                 rate,
                 pin_cpus,
                 prepared: None,
+                perf: perf.clone(),
+                runs: 0,
             };
             bench.prepare();
             run_all(&mut bench, receivers, modes, rounds);

@@ -595,6 +595,12 @@ pub struct PortQueue {
     tx_len: Vec<u32>,
     /// Frames submitted to TX and not yet completed.
     in_tx: u64,
+    /// Frames lent to the kernel for receiving: put in the fill ring and not
+    /// yet taken back from the RX ring.
+    rx_lent: usize,
+    /// The fill ring's size: frames lent for receiving plus (up to half of
+    /// it) frames in flight for sending stay within it.
+    rx_budget: usize,
     /// A zero-copy kick for completions went out and nothing has completed
     /// or been submitted since: no second one until something has.
     completion_kicked: bool,
@@ -607,6 +613,7 @@ impl std::fmt::Debug for PortQueue {
             .field("socket", &self.sock)
             .field("free", &self.free.len())
             .field("in_tx", &self.in_tx)
+            .field("rx_lent", &self.rx_lent)
             .field("counters", &self.counters)
             .finish()
     }
@@ -614,8 +621,20 @@ impl std::fmt::Debug for PortQueue {
 
 impl PortQueue {
     /// A queue over a bound socket and its rings, owning `frames` (its share
-    /// of the UMEM): as many as fit go to the fill ring now (if the socket
-    /// receives), the rest wait in the free pool.
+    /// of the UMEM): if the socket receives, as many as the fill ring holds
+    /// go there now; the rest wait in the free pool.
+    ///
+    /// How many frames the kernel gets for receiving (in the fill ring or
+    /// the RX ring): the fill ring's size, less the frames in flight for
+    /// sending, which count for at most half of it (so a stalled TX side
+    /// cannot stop receiving). In a forwarder, where the frames sent are
+    /// frames received, a frame then comes round once per ring's worth of
+    /// packets, as in libxdp's samples, whose UMEM holds a ring's worth of
+    /// frames; the UMEM's other frames serve frames the application holds
+    /// or builds to send. Lending every free frame instead makes each frame
+    /// come round once per UMEM, and the kernel's receive path pays for the
+    /// larger working set in cache misses (measured in `benches/README.md`,
+    /// "Frames lent for receiving").
     ///
     /// [`Port::open`] builds these; this is for a socket built by hand.
     pub fn new(sock: XskSocket, rings: Queues, frames: FrameBuf) -> PortQueue {
@@ -624,6 +643,7 @@ impl PortQueue {
         let mut frames = frames;
         let n = frames.len();
         free.take_from(&mut frames, n);
+        let rx_budget = rings.fill.size() as usize;
         let mut q = PortQueue {
             sock,
             fill: rings.fill,
@@ -633,13 +653,24 @@ impl PortQueue {
             free,
             tx_len: vec![0; frame_count],
             in_tx: 0,
+            rx_lent: 0,
+            rx_budget,
             completion_kicked: false,
             counters: Counters::default(),
         };
-        if q.rx.is_some() {
-            q.fill.fill(&mut q.free);
-        }
+        q.top_up_fill();
         q
+    }
+
+    /// Moves free frames to the fill ring, up to the receive budget (see
+    /// [`new`](Self::new); none for a socket that does not receive).
+    #[inline]
+    fn top_up_fill(&mut self) {
+        if self.rx.is_some() {
+            let in_tx = (self.in_tx as usize).min(self.rx_budget / 2);
+            let room = self.rx_budget.saturating_sub(self.rx_lent + in_tx);
+            self.rx_lent += self.fill.fill_at_most(&mut self.free, room);
+        }
     }
 
     /// The frame number of `addr` (an index into `tx_len`), or past the
@@ -654,17 +685,22 @@ impl PortQueue {
     }
 
     /// Receives up to `out.spare()` frames into `out` (DPDK's `rx_burst`),
-    /// after topping up the fill ring from the free frames. Returns how
+    /// after topping up the fill ring from the free frames (as many as
+    /// [`new`](Self::new) says the kernel gets for receiving). Returns how
     /// many arrived. Give them back with [`release`](Self::release) (or
     /// send them with [`transmit`](Self::transmit)).
     #[inline]
     pub fn receive(&mut self, out: &mut FrameBuf) -> usize {
+        if self.rx.is_none() {
+            return 0;
+        }
+        self.top_up_fill();
         let Some(rx) = self.rx.as_mut() else {
             return 0;
         };
-        self.fill.fill(&mut self.free);
         let before = out.len();
         let n = rx.receive(out);
+        self.rx_lent = self.rx_lent.saturating_sub(n);
         let bytes: u64 = out.iter().skip(before).map(|f| u64::from(f.len())).sum();
         self.counters.rx_packets += n as u64;
         self.counters.rx_bytes += bytes;

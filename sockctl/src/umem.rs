@@ -489,9 +489,14 @@ impl FrameBuf {
     /// Moves up to `n` frames from the end of `other` to this buffer.
     pub fn take_from(&mut self, other: &mut FrameBuf, n: usize) -> usize {
         let n = n.min(self.spare()).min(other.len());
-        let at = other.frames.len() - n;
-        self.frames.extend(other.frames.drain(at..));
+        self.frames.extend(other.drain_back(n));
         n
+    }
+
+    /// Removes the last `n` frames (at most all), yielding them in order.
+    pub(crate) fn drain_back(&mut self, n: usize) -> std::vec::Drain<'_, Frame> {
+        let at = self.frames.len() - n.min(self.frames.len());
+        self.frames.drain(at..)
     }
 
     pub(crate) fn frames(&self) -> &[Frame] {

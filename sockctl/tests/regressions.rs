@@ -3,6 +3,8 @@
 //!
 //! - a zero-length TX frame is refused before the ring, and the counters
 //!   match what the peer captured;
+//! - frames lent for receiving stay within the fill ring's size (less the
+//!   frames in flight for sending, up to half of it);
 //! - a second socket on the queue of a UMEM's owner is refused with a clear
 //!   message, and concurrent shared-UMEM builds have exactly one owner;
 //! - a queue can be bound again right after its socket closed (`EBUSY` is
@@ -23,8 +25,8 @@ use af_xdp::attach;
 use af_xdp::xsk::wait_readable;
 use af_xdp::{
     prepare_netdev, AttachKind, Attachment, EmptyFrame, ErrorKind, FrameBuf, Netdev, Port,
-    PortOptions, PortQueue, PrepareOptions, SocketBuilder, Umem, UmemConfig, Vdev, XdpMode,
-    XdpProgram, XskMap, XskSocket,
+    PortOptions, PortQueue, PrepareOptions, RingSizes, SocketBuilder, Umem, UmemConfig, Vdev,
+    XdpMode, XdpProgram, XskMap, XskSocket,
 };
 use afxdp_core::Errno;
 use afxdp_testkit::frames::udp_frame;
@@ -279,6 +281,94 @@ fn one_transmit_is_at_most_one_kick() {
         assert_eq!(captured.len(), 180, "every frame reached the peer");
         assert_eq!(q.counters().tx_packets, 180);
         assert_eq!(kicks_completing, 0, "kicks for frames the kernel had taken");
+    });
+}
+
+/// The frames lent to the kernel for receiving (fill ring and RX ring) stay
+/// within the fill ring's size, less the frames in flight for sending
+/// (counted for at most half of it): frames waiting in the RX ring are not
+/// replaced from the free pool before they are received, frames the
+/// application holds are, frames sent are replaced only once they complete
+/// (beyond half the ring). Lending every free frame made the kernel's
+/// receive path walk the whole UMEM.
+#[test]
+fn frames_lent_for_receiving_stay_within_the_fill_ring() {
+    if !privileged("frames_lent_for_receiving_stay_within_the_fill_ring") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("rxlent");
+    let _veth = Veth::new(&ns, 1);
+    ns.run(|| {
+        let rings = RingSizes {
+            rx: 256,
+            tx: 256,
+            fill: 256,
+            completion: 256,
+        };
+        let mut port = Port::open_with(
+            &vdev("iface=xa"),
+            &PortOptions {
+                frames_per_queue: 512,
+                rings,
+                ..PortOptions::default()
+            },
+        )
+        .unwrap();
+        let q = &mut port.queues_mut()[0];
+        assert_eq!(q.free_frames(), 256, "the fill ring's 256 lent at open");
+        let arrive = |q: &PortQueue, first: u32, n: u32| -> Vec<Vec<u8>> {
+            let sent: Vec<Vec<u8>> = (first..first + n).map(|s| to_a(s, 60)).collect();
+            send_paced("xb", &sent, 32, Duration::from_micros(200)).unwrap();
+            wait_readable(&[q.socket()], 1000).unwrap();
+            // All of them in the RX ring (moved there from the fill ring).
+            std::thread::sleep(Duration::from_millis(50));
+            sent
+        };
+        let bytes = |q: &PortQueue, bufs: &[&FrameBuf]| -> Vec<Vec<u8>> {
+            bufs.iter()
+                .flat_map(|b| b.iter())
+                .map(|f| q.umem().data(f).to_vec())
+                .collect()
+        };
+
+        // 100 wait in the RX ring: receiving 10 of them lends nothing new.
+        let sent = arrive(q, 0, 100);
+        let mut first = FrameBuf::with_capacity(10);
+        assert_eq!(q.receive(&mut first), 10);
+        assert_eq!(
+            q.free_frames(),
+            256,
+            "frames were lent while 100 waited in the RX ring"
+        );
+        let mut rest = FrameBuf::with_capacity(100);
+        assert_eq!(q.receive(&mut rest), 90);
+        assert_eq!(q.free_frames(), 246, "the 10 received replaced");
+        // Nothing arrives; the 90 received are replaced too.
+        let mut none = FrameBuf::with_capacity(64);
+        assert_eq!(q.receive(&mut none), 0);
+        assert_eq!(q.free_frames(), 156, "512 - 256 lent - 100 held");
+        assert_eq!(bytes(q, &[&first, &rest]), sent, "received what was sent");
+        q.release(&mut first);
+        q.release(&mut rest);
+        assert_eq!(q.free_frames(), 256);
+
+        // 200 received and sent back out at once: 56 stay lent, 200 are in
+        // flight, of which 128 (half the ring) count, so 72 more are lent.
+        let sent = arrive(q, 100, 200);
+        let mut got = FrameBuf::with_capacity(200);
+        assert_eq!(q.receive(&mut got), 200);
+        assert_eq!(bytes(q, &[&got]), sent, "received what was sent");
+        assert_eq!(q.transmit(&mut got), Ok(200));
+        assert_eq!(q.in_flight_tx(), 200);
+        assert_eq!(q.receive(&mut none), 0);
+        assert_eq!(q.free_frames(), 512 - (56 + 72) - 200);
+        // Once they complete, the ring's worth is lent again.
+        complete_all(q);
+        assert_eq!(q.receive(&mut none), 0);
+        assert_eq!(q.free_frames(), 256);
+        assert_eq!(q.counters().rx_packets, 300);
+        assert_eq!(q.counters().tx_packets, 200);
     });
 }
 

@@ -134,24 +134,34 @@ impl FillQueue {
     /// If a frame belongs to another UMEM.
     #[inline]
     pub fn fill(&mut self, frames: &mut FrameBuf) -> usize {
-        let want = frames.len().min(u32::MAX as usize) as u32;
+        self.fill_at_most(frames, usize::MAX)
+    }
+
+    /// [`fill`](Self::fill), moving no more than `max` frames.
+    ///
+    /// # Panics
+    /// If a frame belongs to another UMEM.
+    #[inline]
+    pub fn fill_at_most(&mut self, frames: &mut FrameBuf, max: usize) -> usize {
+        let want = frames.len().min(max).min(u32::MAX as usize) as u32;
         let mut batch = self.ring.ring().reserve(want);
         let layout = *self.umem.layout();
-        let mut written = 0;
-        while written < batch.len() {
-            let Some(mut f) = frames.pop() else { break };
+        // The last frames go in the order they were given back (completion
+        // or release order), not reversed, so the kernel takes frames in the
+        // order they left it, as a FIFO recycler would.
+        let n = batch.len();
+        for (i, mut f) in frames.drain_back(n as usize).enumerate() {
             check_umem(&self.umem, &f);
             f.reset(&layout);
-            batch.write(written, f.addr());
-            written += 1;
+            batch.write(i as u32, f.addr());
         }
-        batch.submit_first(written);
+        batch.submit_first(n);
         // Also when nothing new went in: a wakeup the kernel asked for and
         // that failed (busy) is retried here.
         if self.ring.get().needs_wakeup() {
             self.wakeup();
         }
-        written as usize
+        n as usize
     }
 
     /// Whether the kernel asked for a wakeup before it takes more frames.
