@@ -4,7 +4,8 @@
 //!   (too long, garbage, out of order, silent, gone mid-way, slow) get
 //!   exactly what dp-protocol.md says, or a closed connection, while others
 //!   are served meanwhile; thousands of handshakes leave no fd behind;
-//!   `/config_busy_poll` sets the options on the socket handed over;
+//!   `/config_busy_poll` sets the options on the socket handed over; after
+//!   `/fin_ack` the client closes first (or the server, after a linger);
 //! - against a fake server scripted here: the client refuses a wrong fd,
 //!   two fds, a refusal, another version, silence, and closes every fd it
 //!   did not keep.
@@ -16,7 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
-use af_xdp::handshake::server::{ConnectionEnd, ConnectionLog, PodPolicy, Server, ServerConfig};
+use af_xdp::handshake::server::{
+    ConnectionEnd, ConnectionLog, PodPolicy, Server, ServerConfig, DEFAULT_FIN_LINGER,
+};
 use af_xdp::handshake::{
     busy_poll_by_handshake, xskmap_and_busy_poll_by_handshake, xskmap_by_handshake,
     HandshakeOptions,
@@ -25,7 +28,8 @@ use af_xdp::map::{Map, MapSpec};
 use af_xdp::{BusyPoll, ErrorKind, XskMap};
 use afxdp_core::abi::bpf::BPF_MAP_TYPE_ARRAY;
 use afxdp_core::abi::socket::{
-    AF_XDP, SOCK_RAW, SOL_SOCKET, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET, SO_PREFER_BUSY_POLL,
+    PollFd, AF_XDP, POLLIN, SOCK_RAW, SOL_SOCKET, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET,
+    SO_PREFER_BUSY_POLL,
 };
 use afxdp_sys::unix::{self, UnixAddr};
 use afxdp_sys::{Errno, OwnedFd};
@@ -249,6 +253,57 @@ fn sockctl(args: &[&str]) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// After `/fin_ack` the server leaves the close to the client (the kernel
+/// can show a reader a close that came right after a message before the
+/// message itself), and closes by itself only after `fin_linger` (1 s by
+/// default); either way the connection is logged as finished.
+#[test]
+fn after_fin_the_client_closes_first() {
+    if !privileged("after_fin_the_client_closes_first") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("hsfin");
+    let _veth = Veth::new(&ns, 1);
+    let ((), logs) = with_server(&ns, |ctx| {
+        let c = ctx.raw().connected();
+        assert_eq!(c.ask(b"/fin"), msg(b"/fin_ack"));
+        std::thread::sleep(Duration::from_millis(300));
+        let mut p = [PollFd {
+            fd: c.fd.as_raw(),
+            events: POLLIN,
+            revents: 0,
+        }];
+        assert_eq!(
+            afxdp_sys::poll::poll(&mut p, 0),
+            Ok(0),
+            "the server closed first: {:#x}",
+            p[0].revents
+        );
+        assert!(ctx.logs().is_empty(), "ended before the client closed");
+        drop(c);
+        assert_eq!(ctx.wait_logs(1)[0].end, ConnectionEnd::Finished);
+
+        // A client that never closes: the server does, after the linger.
+        let c = ctx.raw().connected();
+        let t = Instant::now();
+        assert_eq!(c.ask(b"/fin"), msg(b"/fin_ack"));
+        assert_eq!(c.recv(), Reply::Closed);
+        let waited = t.elapsed();
+        let linger = DEFAULT_FIN_LINGER;
+        assert!(
+            waited >= linger - Duration::from_millis(50) && waited < linger * 3,
+            "closed after {waited:?}"
+        );
+        ctx.wait_logs(2);
+    });
+    assert_eq!(logs.len(), 2, "{logs:#?}");
+    for l in &logs {
+        assert_eq!(l.end, ConnectionEnd::Finished, "{l}");
+        assert_eq!(l.served, ["host_ok"], "{l}");
+    }
 }
 
 /// (5a, 5b) The CLI client against the server: an interface it does not

@@ -27,8 +27,9 @@ use core::mem::{offset_of, size_of};
 
 use afxdp_core::abi::socket::{
     cmsg_align, cmsg_len, cmsg_space, CmsgHdr, IoVec, MsgHdr, SockaddrUn, UCred, AF_UNIX,
-    MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_NOSIGNAL, MSG_TRUNC, SCM_MAX_FD, SCM_PIDFD, SCM_RIGHTS,
-    SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET, SOL_SOCKET, SO_PEERCRED, UNIX_PATH_MAX,
+    MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_TRUNC, SCM_MAX_FD, SCM_PIDFD,
+    SCM_RIGHTS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET, SOL_SOCKET, SO_PEERCRED,
+    UNIX_PATH_MAX,
 };
 
 use crate::arch::{nr, syscall3, syscall4};
@@ -347,6 +348,28 @@ pub fn recv_msg(
     recv_msg_with_control(fd, buf, fds_out, &mut control)
 }
 
+/// [`recv_msg`] that never waits (`MSG_DONTWAIT`, also on a blocking
+/// socket): `EAGAIN` when no message is queued.
+///
+/// ```
+/// let (a, b) = afxdp_sys::unix::socketpair()?;
+/// let mut buf = [0u8; 64];
+/// let nothing = afxdp_sys::unix::recv_msg_nowait(b.as_fd(), &mut buf, &mut []);
+/// assert_eq!(nothing.unwrap_err(), afxdp_sys::Errno::EAGAIN);
+/// afxdp_sys::unix::send_msg(a.as_fd(), b"/fin_ack", &[])?;
+/// let got = afxdp_sys::unix::recv_msg_nowait(b.as_fd(), &mut buf, &mut [])?;
+/// assert_eq!(&buf[..got.len], b"/fin_ack");
+/// # Ok::<(), afxdp_sys::Errno>(())
+/// ```
+pub fn recv_msg_nowait(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    fds_out: &mut [Option<OwnedFd>],
+) -> Result<RecvMsg> {
+    let mut control = [0u64; RECV_CONTROL_WORDS];
+    recv_msg_flags(fd, buf, fds_out, &mut control, MSG_DONTWAIT)
+}
+
 /// Receives one message into `buf`, with `control` (8-byte words, for the
 /// alignment of `cmsghdr`) as the control buffer, `MSG_CMSG_CLOEXEC`.
 /// Restarted on `EINTR`.
@@ -383,6 +406,17 @@ pub fn recv_msg_with_control(
     fds_out: &mut [Option<OwnedFd>],
     control: &mut [u64],
 ) -> Result<RecvMsg> {
+    recv_msg_flags(fd, buf, fds_out, control, 0)
+}
+
+/// [`recv_msg_with_control`] with `extra_flags` added to `MSG_CMSG_CLOEXEC`.
+fn recv_msg_flags(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    fds_out: &mut [Option<OwnedFd>],
+    control: &mut [u64],
+    extra_flags: u32,
+) -> Result<RecvMsg> {
     for slot in fds_out.iter_mut() {
         *slot = None;
     }
@@ -412,7 +446,7 @@ pub fn recv_msg_with_control(
                 nr::RECVMSG,
                 fd.as_raw() as usize,
                 &mut msg as *mut MsgHdr as usize,
-                MSG_CMSG_CLOEXEC as usize,
+                (MSG_CMSG_CLOEXEC | extra_flags) as usize,
             )
         };
         match check(ret) {

@@ -256,6 +256,16 @@ fn exchange(
             },
             Err(e) => return Err(step_error(socket, iface, "receive the answer to", &step, e)),
         };
+        // The kernel can report the close before the last message the
+        // server sent just before closing: a reader that finds the queue
+        // empty and then sees the shutdown, with the send and the close
+        // both falling between the two looks (seen at /fin under load).
+        // Look once more, without waiting, before calling it a close.
+        let got = if got.len == 0 && got.fds_received() == 0 {
+            unix::recv_msg_nowait(conn.as_fd(), &mut inbuf, &mut slots).unwrap_or(got)
+        } else {
+            got
+        };
         if got.len == 0 && got.fds_received() == 0 {
             return Err(Error::new(
                 ErrorKind::Disconnected,

@@ -97,6 +97,10 @@ pub const MAX_BUSY_POLL_BUDGET: u16 = 256;
 /// The reference plugin's idle timeout: 30 s by default.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a connection stays open after `/fin_ack` for the client to
+/// close it first, by default (see [`ServerConfig::fin_linger`]).
+pub const DEFAULT_FIN_LINGER: Duration = Duration::from_secs(1);
+
 /// What a [`Server`] serves and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -122,6 +126,14 @@ pub struct ServerConfig {
     /// Closes a connection silent for this long (default 30 s; `None`:
     /// never).
     pub idle_timeout: Option<Duration>,
+    /// After answering `/fin`, how long the connection waits for the client
+    /// to close it (default 1 s) before the server does. A server that
+    /// closes right after `/fin_ack` can make the client read the close
+    /// first: the kernel may report a shutdown that came right after a
+    /// message before the message itself, to a reader that looks at its
+    /// queue just before both arrive (seen here under load), and DPDK then
+    /// fails the handshake at its last step. Zero: close at once.
+    pub fin_linger: Duration,
     /// Also serve every interface on this one socket (the legacy device
     /// plugin's `/tmp/afxdp.sock`).
     pub legacy_socket: Option<PathBuf>,
@@ -148,6 +160,7 @@ impl Default for ServerConfig {
             pods: PodPolicy::Only(Vec::new()),
             allow_uids: Vec::new(),
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            fin_linger: DEFAULT_FIN_LINGER,
             legacy_socket: None,
             max_connections: 256,
             prepare: PrepareOptions::default(),
@@ -293,6 +306,21 @@ struct Conn {
     last: Instant,
     /// The pod name of the first `/connect`, accepted or not (for the log).
     tried_pod: Option<String>,
+    /// `/fin` answered: waiting for the client to close (at most
+    /// `fin_linger` after `last`).
+    finished: bool,
+}
+
+impl Conn {
+    /// How long this connection may stay silent: the linger after `/fin`,
+    /// or the idle timeout.
+    fn silence_limit(&self, config: &ServerConfig) -> Option<Duration> {
+        if self.finished {
+            Some(config.fin_linger)
+        } else {
+            config.idle_timeout
+        }
+    }
 }
 
 /// The policy one connection is judged by: the server's pods, and the
@@ -574,9 +602,9 @@ impl Server {
     pub fn serve(&mut self, timeout: Duration, log: &mut dyn FnMut(&ConnectionLog)) -> Result<()> {
         let now = Instant::now();
         let mut wait = timeout;
-        if let Some(idle) = self.config.idle_timeout {
-            for c in &self.conns {
-                wait = wait.min((c.last + idle).saturating_duration_since(now));
+        for c in &self.conns {
+            if let Some(limit) = c.silence_limit(&self.config) {
+                wait = wait.min((c.last + limit).saturating_duration_since(now));
             }
         }
         self.poll_fds.clear();
@@ -618,8 +646,13 @@ impl Server {
                 None
             };
             let end = end.or_else(|| {
-                let idle = self.config.idle_timeout?;
-                (self.conns[i].last.elapsed() >= idle).then_some(ConnectionEnd::IdleTimeout)
+                let c = &self.conns[i];
+                let limit = c.silence_limit(&self.config)?;
+                (c.last.elapsed() >= limit).then_some(if c.finished {
+                    ConnectionEnd::Finished
+                } else {
+                    ConnectionEnd::IdleTimeout
+                })
             });
             if let Some(end) = end {
                 ended.push((i, end));
@@ -688,23 +721,26 @@ impl Server {
                 served: Vec::new(),
                 last: Instant::now(),
                 tried_pod: None,
+                finished: false,
             };
             if !self.config.allow_uids.is_empty() && !self.config.allow_uids.contains(&peer.uid) {
                 log(&self.log_of(c, ConnectionEnd::UidRejected));
                 continue;
             }
             // A limit per socket, so that one pod's socket cannot lock the
-            // others out; when full, the oldest connection that has not
-            // even said /connect makes room (a silent one cannot hold a
-            // slot against a real client).
+            // others out; when full, a connection done with (after /fin) or
+            // else the oldest that has not even said /connect makes room (a
+            // silent one cannot hold a slot against a real client).
             let on_this = self.conns.iter().filter(|c| c.listener == li).count();
             if on_this >= self.config.max_connections {
                 let idle = self
                     .conns
                     .iter()
                     .enumerate()
-                    .filter(|(_, c)| c.listener == li && c.session.state() == ServerState::New)
-                    .min_by_key(|(_, c)| c.last)
+                    .filter(|(_, c)| {
+                        c.listener == li && (c.finished || c.session.state() == ServerState::New)
+                    })
+                    .min_by_key(|(_, c)| (!c.finished, c.last))
                     .map(|(i, _)| i);
                 match idle {
                     Some(i) => {
@@ -713,7 +749,12 @@ impl Server {
                             added -= 1;
                         }
                         let old = self.conns.remove(i);
-                        log(&self.log_of(old, ConnectionEnd::TooManyConnections));
+                        let end = if old.finished {
+                            ConnectionEnd::Finished
+                        } else {
+                            ConnectionEnd::TooManyConnections
+                        };
+                        log(&self.log_of(old, end));
                     }
                     None => {
                         log(&self.log_of(c, ConnectionEnd::TooManyConnections));
@@ -731,6 +772,15 @@ impl Server {
     /// why it ended, if it did.
     fn on_readable(&mut self, i: usize) -> Option<ConnectionEnd> {
         let mut buf = [0u8; MAX_REQUEST_LEN + 1];
+        if self.conns[i].finished {
+            // After /fin nothing more is served: the client's close (or
+            // anything else it sends) ends the connection.
+            let mut slots: [Option<OwnedFd>; 1] = [None];
+            return match unix::recv_msg(self.conns[i].fd.as_fd(), &mut buf, &mut slots) {
+                Err(Errno::EAGAIN) => None,
+                _ => Some(ConnectionEnd::Finished),
+            };
+        }
         // A bounded number of messages per round: a client that keeps its
         // queue full cannot keep the others (or the idle timeouts, or a
         // stop signal) waiting; the rest is read next round.
@@ -810,9 +860,16 @@ impl Server {
             }
             if action.close {
                 let rs = action.responses.as_slice();
-                return Some(if rs.last() == Some(&Response::FinAck) {
-                    ConnectionEnd::Finished
-                } else if rs.contains(&Response::HostNak) {
+                if rs.last() == Some(&Response::FinAck) {
+                    if self.config.fin_linger.is_zero() {
+                        return Some(ConnectionEnd::Finished);
+                    }
+                    // The client closes first (see `fin_linger`).
+                    c.finished = true;
+                    c.last = Instant::now();
+                    return None;
+                }
+                return Some(if rs.contains(&Response::HostNak) {
                     ConnectionEnd::Refused("pod not accepted (/host_nak)".into())
                 } else {
                     ConnectionEnd::Refused("first message was not /connect".into())
@@ -832,7 +889,12 @@ impl Server {
         log: &mut dyn FnMut(&ConnectionLog),
     ) -> Result<()> {
         for c in std::mem::take(&mut self.conns) {
-            log(&self.log_of(c, ConnectionEnd::Shutdown));
+            let end = if c.finished {
+                ConnectionEnd::Finished
+            } else {
+                ConnectionEnd::Shutdown
+            };
+            log(&self.log_of(c, end));
         }
         // Kept for the next server: a pod that mounted `<dir>/<iface>` sees
         // the next socket appear in the very same directory.
