@@ -306,21 +306,9 @@ struct Conn {
     last: Instant,
     /// The pod name of the first `/connect`, accepted or not (for the log).
     tried_pod: Option<String>,
-    /// `/fin` answered: waiting for the client to close (at most
+    /// `/fin` answered: to be left for the client to close (at most
     /// `fin_linger` after `last`).
     finished: bool,
-}
-
-impl Conn {
-    /// How long this connection may stay silent: the linger after `/fin`,
-    /// or the idle timeout.
-    fn silence_limit(&self, config: &ServerConfig) -> Option<Duration> {
-        if self.finished {
-            Some(config.fin_linger)
-        } else {
-            config.idle_timeout
-        }
-    }
 }
 
 /// The policy one connection is judged by: the server's pods, and the
@@ -376,6 +364,9 @@ pub struct Server {
     // Declared first: connections and sockets close before the interfaces
     // are detached.
     conns: Vec<Conn>,
+    /// Connections past `/fin_ack`, left for the client to close: not
+    /// polled (the client's close wakes nobody), looked at each round.
+    lingering: Vec<Conn>,
     listeners: Vec<Listener>,
     legacy: Option<PathBuf>,
     ifaces: Vec<Served>,
@@ -391,6 +382,7 @@ impl fmt::Debug for Server {
                 &self.ifaces.iter().map(|s| &s.name).collect::<Vec<_>>(),
             )
             .field("connections", &self.conns.len())
+            .field("lingering", &self.lingering.len())
             .finish()
     }
 }
@@ -419,6 +411,7 @@ impl Server {
     pub fn new<S: AsRef<str>>(ifaces: &[S], config: ServerConfig) -> Result<Server> {
         let mut server = Server {
             conns: Vec::new(),
+            lingering: Vec::new(),
             listeners: Vec::new(),
             legacy: None,
             ifaces: Vec::new(),
@@ -600,12 +593,17 @@ impl Server {
     /// and closes idle connections. `log` gets one [`ConnectionLog`] per
     /// connection that ended.
     pub fn serve(&mut self, timeout: Duration, log: &mut dyn FnMut(&ConnectionLog)) -> Result<()> {
+        self.reap_lingering(log);
         let now = Instant::now();
         let mut wait = timeout;
-        for c in &self.conns {
-            if let Some(limit) = c.silence_limit(&self.config) {
-                wait = wait.min((c.last + limit).saturating_duration_since(now));
+        if let Some(idle) = self.config.idle_timeout {
+            for c in &self.conns {
+                wait = wait.min((c.last + idle).saturating_duration_since(now));
             }
+        }
+        for c in &self.lingering {
+            let end = c.last + self.config.fin_linger;
+            wait = wait.min(end.saturating_duration_since(now));
         }
         self.poll_fds.clear();
         for l in &self.listeners {
@@ -646,13 +644,9 @@ impl Server {
                 None
             };
             let end = end.or_else(|| {
+                let idle = self.config.idle_timeout?;
                 let c = &self.conns[i];
-                let limit = c.silence_limit(&self.config)?;
-                (c.last.elapsed() >= limit).then_some(if c.finished {
-                    ConnectionEnd::Finished
-                } else {
-                    ConnectionEnd::IdleTimeout
-                })
+                (!c.finished && c.last.elapsed() >= idle).then_some(ConnectionEnd::IdleTimeout)
             });
             if let Some(end) = end {
                 ended.push((i, end));
@@ -681,7 +675,51 @@ impl Server {
             let c = self.conns.remove(i);
             log(&self.log_of(c, end));
         }
+        self.start_lingering(log);
         Ok(())
+    }
+
+    /// Moves the connections that answered `/fin` to the lingering ones;
+    /// past `max_connections` of those, the oldest are closed.
+    fn start_lingering(&mut self, log: &mut dyn FnMut(&ConnectionLog)) {
+        let mut i = 0;
+        while i < self.conns.len() {
+            if self.conns[i].finished {
+                let c = self.conns.remove(i);
+                self.lingering.push(c);
+            } else {
+                i += 1;
+            }
+        }
+        let excess = self
+            .lingering
+            .len()
+            .saturating_sub(self.config.max_connections);
+        for c in self.lingering.drain(..excess).collect::<Vec<_>>() {
+            log(&self.log_of(c, ConnectionEnd::Finished));
+        }
+    }
+
+    /// Ends the lingering connections the client closed (or sent anything
+    /// more on), and those that lingered `fin_linger`.
+    fn reap_lingering(&mut self, log: &mut dyn FnMut(&ConnectionLog)) {
+        let mut buf = [0u8; MAX_REQUEST_LEN + 1];
+        let linger = self.config.fin_linger;
+        let mut i = 0;
+        while i < self.lingering.len() {
+            let c = &self.lingering[i];
+            let mut slots: [Option<OwnedFd>; 1] = [None];
+            let open = matches!(
+                unix::recv_msg(c.fd.as_fd(), &mut buf, &mut slots),
+                Err(Errno::EAGAIN)
+            );
+            if open && c.last.elapsed() < linger {
+                i += 1;
+            } else {
+                let c = self.lingering.remove(i);
+                log(&self.log_of(c, ConnectionEnd::Finished));
+            }
+        }
     }
 
     fn log_of(&self, c: Conn, end: ConnectionEnd) -> ConnectionLog {
@@ -772,15 +810,6 @@ impl Server {
     /// why it ended, if it did.
     fn on_readable(&mut self, i: usize) -> Option<ConnectionEnd> {
         let mut buf = [0u8; MAX_REQUEST_LEN + 1];
-        if self.conns[i].finished {
-            // After /fin nothing more is served: the client's close (or
-            // anything else it sends) ends the connection.
-            let mut slots: [Option<OwnedFd>; 1] = [None];
-            return match unix::recv_msg(self.conns[i].fd.as_fd(), &mut buf, &mut slots) {
-                Err(Errno::EAGAIN) => None,
-                _ => Some(ConnectionEnd::Finished),
-            };
-        }
         // A bounded number of messages per round: a client that keeps its
         // queue full cannot keep the others (or the idle timeouts, or a
         // stop signal) waiting; the rest is read next round.
@@ -888,13 +917,11 @@ impl Server {
         keep_attached: bool,
         log: &mut dyn FnMut(&ConnectionLog),
     ) -> Result<()> {
+        for c in std::mem::take(&mut self.lingering) {
+            log(&self.log_of(c, ConnectionEnd::Finished));
+        }
         for c in std::mem::take(&mut self.conns) {
-            let end = if c.finished {
-                ConnectionEnd::Finished
-            } else {
-                ConnectionEnd::Shutdown
-            };
-            log(&self.log_of(c, end));
+            log(&self.log_of(c, ConnectionEnd::Shutdown));
         }
         // Kept for the next server: a pod that mounted `<dir>/<iface>` sees
         // the next socket appear in the very same directory.
