@@ -593,7 +593,6 @@ impl Server {
     /// and closes idle connections. `log` gets one [`ConnectionLog`] per
     /// connection that ended.
     pub fn serve(&mut self, timeout: Duration, log: &mut dyn FnMut(&ConnectionLog)) -> Result<()> {
-        self.reap_lingering(log);
         let now = Instant::now();
         let mut wait = timeout;
         if let Some(idle) = self.config.idle_timeout {
@@ -631,6 +630,10 @@ impl Server {
                 ))
             }
         }
+        // Lingering connections the client closed since the last round are
+        // logged first: a client that closed before another connected is
+        // logged before it.
+        self.reap_lingering(log);
         let nl = self.listeners.len();
         // Requests first (on the connections polled), then new connections.
         // Connection `i` was polled at slot `nl + i`; ended ones are removed
