@@ -320,12 +320,7 @@ impl Bench<'_> {
         });
         let mut g = gen.spawn().map_err(|e| format!("generator: {e}"))?;
         let (gstatus, gru) = wait4(g.id() as i32, true).ok_or("generator vanished")?;
-        if let Some(mut p) = perf {
-            // SIGINT: perf writes its file and exits.
-            // SAFETY: plain kill of our child, not yet reaped.
-            unsafe { libc::kill(p.id() as i32, libc::SIGINT) };
-            let _ = p.wait();
-        }
+        drop(perf);
         let mut gen_json = String::new();
         if let Some(mut o) = g.stdout.take() {
             let _ = o.read_to_string(&mut gen_json);
@@ -389,11 +384,29 @@ impl Bench<'_> {
     }
 }
 
+/// A running `perf record`, stopped (SIGINT: it writes its file and exits)
+/// and reaped on drop, also when the run ends early.
+struct Perf(Child);
+
+impl Drop for Perf {
+    fn drop(&mut self) {
+        // SAFETY: plain kill of our child, not yet reaped (reaped below).
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
+        let _ = self.0.wait();
+    }
+}
+
 /// `perf record` of CPU 0 (the generator's: it also runs the receiving
 /// veth's NAPI, the XDP program and the copy into the UMEM) into `out`,
 /// sampling the CPU clock with call graphs; `None` (with a warning) when
 /// perf cannot start.
-fn start_perf(out: &Path) -> Option<Child> {
+fn start_perf(out: &Path) -> Option<Perf> {
+    if let Some(dir) = out.parent() {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("!!! E2E_PERF: cannot create {}: {e}", dir.display());
+            return None;
+        }
+    }
     let child = Command::new("perf")
         .args([
             "record",
@@ -416,7 +429,7 @@ fn start_perf(out: &Path) -> Option<Child> {
         Ok(c) => {
             // perf needs a moment before it samples.
             std::thread::sleep(Duration::from_millis(300));
-            Some(c)
+            Some(Perf(c))
         }
         Err(e) => {
             eprintln!("!!! E2E_PERF: cannot run perf ({e}); this run is not profiled");

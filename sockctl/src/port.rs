@@ -469,12 +469,17 @@ impl Port {
     /// error ([`ErrorKind::NetworkDown`](crate::ErrorKind::NetworkDown))
     /// naming it, not silence, and stays one on every later call. (An
     /// interface set down is not an error: the sockets stay bound and
-    /// traffic resumes when it comes back up.)
+    /// traffic resumes when it comes back up.) Before it sleeps, each
+    /// queue's fill ring gets the free frames it may lend (frames released
+    /// since the last receive would otherwise wait for it).
     ///
     /// Allocates nothing.
     pub fn wait(&mut self, timeout: Duration) -> Result<bool> {
         if let Some(e) = &self.gone {
             return Err(e.clone());
+        }
+        for q in &mut self.queues {
+            q.top_up_fill();
         }
         let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
         for p in &mut self.poll_fds {
@@ -627,14 +632,18 @@ impl PortQueue {
     /// How many frames the kernel gets for receiving (in the fill ring or
     /// the RX ring): the fill ring's size, less the frames in flight for
     /// sending, which count for at most half of it (so a stalled TX side
-    /// cannot stop receiving). In a forwarder, where the frames sent are
-    /// frames received, a frame then comes round once per ring's worth of
-    /// packets, as in libxdp's samples, whose UMEM holds a ring's worth of
-    /// frames; the UMEM's other frames serve frames the application holds
-    /// or builds to send. Lending every free frame instead makes each frame
-    /// come round once per UMEM, and the kernel's receive path pays for the
-    /// larger working set in cache misses (measured in `benches/README.md`,
-    /// "Frames lent for receiving").
+    /// cannot stop receiving; frames in flight are counted until a
+    /// [`transmit`](Self::transmit), [`alloc`](Self::alloc) or
+    /// [`complete`](Self::complete) collects their completions). In a
+    /// forwarder, where the frames sent are frames received, a frame then
+    /// comes round once per ring's worth of packets, like the benchmark's
+    /// libxdp reader, which circulates 2048 of its 4096 frames; the UMEM's
+    /// other frames serve frames the application holds or builds to send.
+    /// Lending every free frame instead made each frame come round once per
+    /// UMEM, and the kernel's receive path slower, consistent with cache
+    /// misses on the larger working set (`benches/README.md`, "Frames lent
+    /// for receiving"). The fill ring is expected empty here: frames put in
+    /// it by hand before are not counted.
     ///
     /// [`Port::open`] builds these; this is for a socket built by hand.
     pub fn new(sock: XskSocket, rings: Queues, frames: FrameBuf) -> PortQueue {
@@ -691,9 +700,6 @@ impl PortQueue {
     /// send them with [`transmit`](Self::transmit)).
     #[inline]
     pub fn receive(&mut self, out: &mut FrameBuf) -> usize {
-        if self.rx.is_none() {
-            return 0;
-        }
         self.top_up_fill();
         let Some(rx) = self.rx.as_mut() else {
             return 0;

@@ -283,8 +283,15 @@ fn after_fin_the_client_closes_first() {
             p[0].revents
         );
         assert!(ctx.logs().is_empty(), "ended before the client closed");
+        let closed = Instant::now();
         drop(c);
         assert_eq!(ctx.wait_logs(1)[0].end, ConnectionEnd::Finished);
+        // Ended by the close (the server's rounds are 20 ms), not the linger.
+        assert!(
+            closed.elapsed() < Duration::from_millis(300),
+            "ended {:?} after the client closed",
+            closed.elapsed()
+        );
 
         // A client that never closes: the server does, after the linger.
         let c = ctx.raw().connected();
@@ -304,6 +311,62 @@ fn after_fin_the_client_closes_first() {
         assert_eq!(l.end, ConnectionEnd::Finished, "{l}");
         assert_eq!(l.served, ["host_ok"], "{l}");
     }
+}
+
+/// Removing an interface while connections linger after `/fin_ack`: those
+/// of the removed socket are logged and closed, the others keep naming
+/// their own interface (the socket list shifts under them).
+#[test]
+fn removing_an_interface_with_lingering_connections() {
+    if !privileged("removing_an_interface_with_lingering_connections") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("hslinger");
+    let _veth = Veth::new(&ns, 1);
+    let dir = TempDir::uncreated("hslinger");
+    ns.run(|| {
+        let config = ServerConfig {
+            dir: dir.path().to_path_buf(),
+            pods: PodPolicy::Only(vec!["good".into()]),
+            ..Default::default()
+        };
+        let mut server = Server::new(&["xa", "xb"], config).expect("Server::new");
+        let mut logs: Vec<ConnectionLog> = Vec::new();
+        let mut log = |l: &ConnectionLog| logs.push(l.clone());
+        // One finished connection on each socket, both left open.
+        let mut clients = Vec::new();
+        for iface in ["xa", "xb"] {
+            let c = Raw::connect(&server.socket_path(iface).unwrap());
+            c.send(b"/connect,good");
+            c.send(b"/fin");
+            // Accepted, answered, lingering: a few rounds (nothing waits).
+            for _ in 0..5 {
+                server.serve(Duration::from_millis(10), &mut log).unwrap();
+            }
+            assert_eq!(server.connections(), 0, "{iface}: still being served");
+            assert_eq!(c.recv(), msg(b"/host_ok"));
+            assert_eq!(c.recv(), msg(b"/fin_ack"));
+            clients.push(c);
+        }
+        assert!(server.remove_interface("xa", &mut log));
+        // The client of xb closes; the next round logs it under xb.
+        drop(clients.pop());
+        server.serve(Duration::from_millis(10), &mut log).unwrap();
+        assert!(server.remove_interface("xb", &mut log));
+        server.shutdown(false, &mut log).unwrap();
+        let got: Vec<(&str, &ConnectionEnd)> = logs
+            .iter()
+            .map(|l| (l.socket_iface.as_str(), &l.end))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("xa", &ConnectionEnd::Finished),
+                ("xb", &ConnectionEnd::Finished)
+            ]
+        );
+    });
 }
 
 /// (5a, 5b) The CLI client against the server: an interface it does not

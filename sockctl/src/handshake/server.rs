@@ -132,7 +132,10 @@ pub struct ServerConfig {
     /// first: the kernel may report a shutdown that came right after a
     /// message before the message itself, to a reader that looks at its
     /// queue just before both arrive (seen here under load), and DPDK then
-    /// fails the handshake at its last step. Zero: close at once.
+    /// fails the handshake at its last step. Zero: close at once. A linger
+    /// that runs out is logged as finished too. Refusals (`/host_nak`, a
+    /// first message that is not `/connect`) still close at once: the
+    /// client fails either way.
     pub fin_linger: Duration,
     /// Also serve every interface on this one socket (the legacy device
     /// plugin's `/tmp/afxdp.sock`).
@@ -553,8 +556,17 @@ impl Server {
                 i += 1;
             }
         }
+        let mut i = 0;
+        while i < self.lingering.len() {
+            if self.lingering[i].listener == li {
+                let c = self.lingering.remove(i);
+                log(&self.log_of(c, ConnectionEnd::Finished));
+            } else {
+                i += 1;
+            }
+        }
         self.listeners.remove(li);
-        for c in &mut self.conns {
+        for c in self.conns.iter_mut().chain(self.lingering.iter_mut()) {
             if c.listener > li {
                 c.listener -= 1;
             }
@@ -583,26 +595,31 @@ impl Server {
             .map(|s| s.dir.path().join(DP_SOCKET_NAME))
     }
 
-    /// Connections open now.
+    /// Connections open now and not yet past `/fin_ack` (those linger
+    /// apart, see [`ServerConfig::fin_linger`]).
     pub fn connections(&self) -> usize {
         self.conns.len()
     }
 
     /// Runs one round: waits up to `timeout` (less if a connection's idle
-    /// timeout comes first) for connections and requests, serves what came,
-    /// and closes idle connections. `log` gets one [`ConnectionLog`] per
+    /// timeout or a linger after `/fin_ack` ends first) for connections and
+    /// requests, serves what came, and closes idle connections and those
+    /// whose linger is over. `log` gets one [`ConnectionLog`] per
     /// connection that ended.
     pub fn serve(&mut self, timeout: Duration, log: &mut dyn FnMut(&ConnectionLog)) -> Result<()> {
         let now = Instant::now();
         let mut wait = timeout;
         if let Some(idle) = self.config.idle_timeout {
             for c in &self.conns {
-                wait = wait.min((c.last + idle).saturating_duration_since(now));
+                if let Some(end) = c.last.checked_add(idle) {
+                    wait = wait.min(end.saturating_duration_since(now));
+                }
             }
         }
         for c in &self.lingering {
-            let end = c.last + self.config.fin_linger;
-            wait = wait.min(end.saturating_duration_since(now));
+            if let Some(end) = c.last.checked_add(self.config.fin_linger) {
+                wait = wait.min(end.saturating_duration_since(now));
+            }
         }
         self.poll_fds.clear();
         for l in &self.listeners {
@@ -619,7 +636,9 @@ impl Server {
                 revents: 0,
             });
         }
-        let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        // Rounded up: a deadline less than a millisecond away is not a
+        // zero timeout to spin on.
+        let ms = i32::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
         match afxdp_sys::poll::poll(&mut self.poll_fds, ms) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => {
@@ -683,23 +702,26 @@ impl Server {
     }
 
     /// Moves the connections that answered `/fin` to the lingering ones;
-    /// past `max_connections` of those, the oldest are closed.
+    /// past `max_connections` of those on one socket, its oldest are closed
+    /// (so that one socket's clients cannot cut another's linger short).
     fn start_lingering(&mut self, log: &mut dyn FnMut(&ConnectionLog)) {
         let mut i = 0;
         while i < self.conns.len() {
             if self.conns[i].finished {
                 let c = self.conns.remove(i);
+                let li = c.listener;
                 self.lingering.push(c);
+                let on_this = self.lingering.iter().filter(|c| c.listener == li).count();
+                if on_this > self.config.max_connections {
+                    // The oldest first: they were pushed in order.
+                    if let Some(o) = self.lingering.iter().position(|c| c.listener == li) {
+                        let old = self.lingering.remove(o);
+                        log(&self.log_of(old, ConnectionEnd::Finished));
+                    }
+                }
             } else {
                 i += 1;
             }
-        }
-        let excess = self
-            .lingering
-            .len()
-            .saturating_sub(self.config.max_connections);
-        for c in self.lingering.drain(..excess).collect::<Vec<_>>() {
-            log(&self.log_of(c, ConnectionEnd::Finished));
         }
     }
 
@@ -769,19 +791,22 @@ impl Server {
                 continue;
             }
             // A limit per socket, so that one pod's socket cannot lock the
-            // others out; when full, a connection done with (after /fin) or
-            // else the oldest that has not even said /connect makes room (a
-            // silent one cannot hold a slot against a real client).
-            let on_this = self.conns.iter().filter(|c| c.listener == li).count();
+            // others out; when full, the oldest connection that has not
+            // even said /connect makes room (a silent one cannot hold a
+            // slot against a real client). Connections past /fin_ack are
+            // not counted (they linger, capped apart).
+            let on_this = self
+                .conns
+                .iter()
+                .filter(|c| c.listener == li && !c.finished)
+                .count();
             if on_this >= self.config.max_connections {
                 let idle = self
                     .conns
                     .iter()
                     .enumerate()
-                    .filter(|(_, c)| {
-                        c.listener == li && (c.finished || c.session.state() == ServerState::New)
-                    })
-                    .min_by_key(|(_, c)| (!c.finished, c.last))
+                    .filter(|(_, c)| c.listener == li && c.session.state() == ServerState::New)
+                    .min_by_key(|(_, c)| c.last)
                     .map(|(i, _)| i);
                 match idle {
                     Some(i) => {
@@ -790,12 +815,7 @@ impl Server {
                             added -= 1;
                         }
                         let old = self.conns.remove(i);
-                        let end = if old.finished {
-                            ConnectionEnd::Finished
-                        } else {
-                            ConnectionEnd::TooManyConnections
-                        };
-                        log(&self.log_of(old, end));
+                        log(&self.log_of(old, ConnectionEnd::TooManyConnections));
                     }
                     None => {
                         log(&self.log_of(c, ConnectionEnd::TooManyConnections));
@@ -970,6 +990,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.conns.clear();
+        self.lingering.clear();
         self.remove_sockets(true);
         // Dropped without a shutdown (an error in the loop): what was made
         // here is undone; an attachment adopted from a state directory stays

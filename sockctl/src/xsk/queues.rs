@@ -147,8 +147,8 @@ impl FillQueue {
         let mut batch = self.ring.ring().reserve(want);
         let layout = *self.umem.layout();
         // The last frames go in the order they were given back (completion
-        // or release order), not reversed, so the kernel takes frames in the
-        // order they left it, as a FIFO recycler would.
+        // or release order) rather than reversed: within a batch the kernel
+        // takes frames in the order they came back.
         let n = batch.len();
         for (i, mut f) in frames.drain_back(n as usize).enumerate() {
             check_umem(&self.umem, &f);
