@@ -479,6 +479,9 @@ impl Port {
             return Err(e.clone());
         }
         for q in &mut self.queues {
+            // Completions first (no system call): frames sent and done no
+            // longer count against what may be lent.
+            q.reap();
             q.top_up_fill();
         }
         let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);

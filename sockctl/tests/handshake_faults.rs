@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use af_xdp::handshake::server::{
     ConnectionEnd, ConnectionLog, PodPolicy, Server, ServerConfig, DEFAULT_FIN_LINGER,
+    MAX_LINGERING_PER_SOCKET,
 };
 use af_xdp::handshake::{
     busy_poll_by_handshake, xskmap_and_busy_poll_by_handshake, xskmap_by_handshake,
@@ -286,9 +287,10 @@ fn after_fin_the_client_closes_first() {
         let closed = Instant::now();
         drop(c);
         assert_eq!(ctx.wait_logs(1)[0].end, ConnectionEnd::Finished);
-        // Ended by the close (the server's rounds are 20 ms), not the linger.
+        // Ended by the close (the server's rounds are 20 ms), not the linger
+        // (1 s after /fin_ack, which came 300 ms before the close).
         assert!(
-            closed.elapsed() < Duration::from_millis(300),
+            closed.elapsed() < Duration::from_millis(500),
             "ended {:?} after the client closed",
             closed.elapsed()
         );
@@ -332,8 +334,8 @@ fn removing_an_interface_with_lingering_connections() {
             ..Default::default()
         };
         let mut server = Server::new(&["xa", "xb"], config).expect("Server::new");
-        let mut logs: Vec<ConnectionLog> = Vec::new();
-        let mut log = |l: &ConnectionLog| logs.push(l.clone());
+        let logs: std::cell::RefCell<Vec<ConnectionLog>> = Default::default();
+        let mut log = |l: &ConnectionLog| logs.borrow_mut().push(l.clone());
         // One finished connection on each socket, both left open.
         let mut clients = Vec::new();
         for iface in ["xa", "xb"] {
@@ -350,11 +352,16 @@ fn removing_an_interface_with_lingering_connections() {
             clients.push(c);
         }
         assert!(server.remove_interface("xa", &mut log));
+        assert_eq!(logs.borrow().len(), 1, "xa's lingering connection logged");
+        assert_eq!(clients[0].recv(), Reply::Closed, "xa's client closed");
         // The client of xb closes; the next round logs it under xb.
         drop(clients.pop());
         server.serve(Duration::from_millis(10), &mut log).unwrap();
+        let after_round = logs.borrow().len();
         assert!(server.remove_interface("xb", &mut log));
         server.shutdown(false, &mut log).unwrap();
+        assert_eq!(after_round, 2, "xa's at its removal, xb's at the round");
+        let logs = logs.into_inner();
         let got: Vec<(&str, &ConnectionEnd)> = logs
             .iter()
             .map(|l| (l.socket_iface.as_str(), &l.end))
@@ -365,6 +372,75 @@ fn removing_an_interface_with_lingering_connections() {
                 ("xa", &ConnectionEnd::Finished),
                 ("xb", &ConnectionEnd::Finished)
             ]
+        );
+    });
+}
+
+/// At most `MAX_LINGERING_PER_SOCKET` connections linger on one socket: one
+/// more closes that socket's oldest at once, and another socket's lingering
+/// connection is untouched; lingering ones do not count against
+/// `max_connections` (here 2: a third client is still served).
+#[test]
+fn lingering_is_capped_per_socket() {
+    if !privileged("lingering_is_capped_per_socket") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("hscap");
+    let _veth = Veth::new(&ns, 1);
+    let dir = TempDir::uncreated("hscap");
+    ns.run(|| {
+        let config = ServerConfig {
+            dir: dir.path().to_path_buf(),
+            pods: PodPolicy::Only(vec!["good".into()]),
+            max_connections: 2,
+            ..Default::default()
+        };
+        let mut server = Server::new(&["xa", "xb"], config).expect("Server::new");
+        let logs: std::cell::RefCell<Vec<ConnectionLog>> = Default::default();
+        let mut log = |l: &ConnectionLog| logs.borrow_mut().push(l.clone());
+        let mut finish = |server: &mut Server, iface: &str| {
+            let c = Raw::connect(&server.socket_path(iface).unwrap());
+            c.send(b"/connect,good");
+            c.send(b"/fin");
+            for _ in 0..3 {
+                server.serve(Duration::from_millis(5), &mut log).unwrap();
+            }
+            assert_eq!(c.recv(), msg(b"/host_ok"), "{iface}");
+            assert_eq!(c.recv(), msg(b"/fin_ack"), "{iface}");
+            c
+        };
+        let on_b = finish(&mut server, "xb");
+        let mut on_a: Vec<Raw> = (0..MAX_LINGERING_PER_SOCKET)
+            .map(|_| finish(&mut server, "xa"))
+            .collect();
+        assert!(logs.borrow().is_empty(), "{:?}", logs.borrow());
+        on_a.push(finish(&mut server, "xa"));
+        assert_eq!(on_a[0].recv(), Reply::Closed, "xa's oldest closed");
+        let ended: Vec<String> = logs
+            .borrow()
+            .iter()
+            .map(|l| l.socket_iface.clone())
+            .collect();
+        assert_eq!(ended, ["xa"]);
+        // xb's lingering connection is still open.
+        let mut p = [PollFd {
+            fd: on_b.fd.as_raw(),
+            events: POLLIN,
+            revents: 0,
+        }];
+        assert_eq!(
+            afxdp_sys::poll::poll(&mut p, 0),
+            Ok(0),
+            "{:#x}",
+            p[0].revents
+        );
+        server.shutdown(false, &mut log).unwrap();
+        let logs = logs.into_inner();
+        assert_eq!(logs.len(), MAX_LINGERING_PER_SOCKET + 2);
+        assert!(
+            logs.iter().all(|l| l.end == ConnectionEnd::Finished),
+            "{logs:#?}"
         );
     });
 }

@@ -101,6 +101,10 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// close it first, by default (see [`ServerConfig::fin_linger`]).
 pub const DEFAULT_FIN_LINGER: Duration = Duration::from_secs(1);
 
+/// Connections past `/fin_ack` that may linger on one socket; beyond it the
+/// oldest is closed at once (see [`ServerConfig::fin_linger`]).
+pub const MAX_LINGERING_PER_SOCKET: usize = 64;
+
 /// What a [`Server`] serves and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -132,8 +136,10 @@ pub struct ServerConfig {
     /// first: the kernel may report a shutdown that came right after a
     /// message before the message itself, to a reader that looks at its
     /// queue just before both arrive (seen here under load), and DPDK then
-    /// fails the handshake at its last step. Zero: close at once. A linger
-    /// that runs out is logged as finished too. Refusals (`/host_nak`, a
+    /// fails the handshake at its last step. Zero: close at once. At most
+    /// [`MAX_LINGERING_PER_SOCKET`] linger on a socket (they do not count
+    /// against `max_connections`). A linger that runs out is logged as
+    /// finished too. Refusals (`/host_nak`, a
     /// first message that is not `/connect`) still close at once: the
     /// client fails either way.
     pub fin_linger: Duration,
@@ -547,20 +553,21 @@ impl Server {
         else {
             return false;
         };
-        let mut i = 0;
-        while i < self.conns.len() {
-            if self.conns[i].listener == li {
-                let c = self.conns.remove(i);
-                log(&self.log_of(c, ConnectionEnd::Shutdown));
-            } else {
-                i += 1;
-            }
-        }
+        // As in shutdown: the finished ones first, then the others.
         let mut i = 0;
         while i < self.lingering.len() {
             if self.lingering[i].listener == li {
                 let c = self.lingering.remove(i);
                 log(&self.log_of(c, ConnectionEnd::Finished));
+            } else {
+                i += 1;
+            }
+        }
+        let mut i = 0;
+        while i < self.conns.len() {
+            if self.conns[i].listener == li {
+                let c = self.conns.remove(i);
+                log(&self.log_of(c, ConnectionEnd::Shutdown));
             } else {
                 i += 1;
             }
@@ -638,7 +645,7 @@ impl Server {
         }
         // Rounded up: a deadline less than a millisecond away is not a
         // zero timeout to spin on.
-        let ms = i32::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+        let ms = i32::try_from(wait.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX);
         match afxdp_sys::poll::poll(&mut self.poll_fds, ms) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => {
@@ -702,8 +709,9 @@ impl Server {
     }
 
     /// Moves the connections that answered `/fin` to the lingering ones;
-    /// past `max_connections` of those on one socket, its oldest are closed
-    /// (so that one socket's clients cannot cut another's linger short).
+    /// past [`MAX_LINGERING_PER_SOCKET`] of those on one socket, its oldest
+    /// are closed (so that one socket's clients cannot cut another's linger
+    /// short).
     fn start_lingering(&mut self, log: &mut dyn FnMut(&ConnectionLog)) {
         let mut i = 0;
         while i < self.conns.len() {
@@ -712,7 +720,7 @@ impl Server {
                 let li = c.listener;
                 self.lingering.push(c);
                 let on_this = self.lingering.iter().filter(|c| c.listener == li).count();
-                if on_this > self.config.max_connections {
+                if on_this > MAX_LINGERING_PER_SOCKET {
                     // The oldest first: they were pushed in order.
                     if let Some(o) = self.lingering.iter().position(|c| c.listener == li) {
                         let old = self.lingering.remove(o);
