@@ -1,8 +1,9 @@
 //! The device-plugin side against a hostile or careless neighbour: a pod
 //! cannot make root change a file of its choosing, a second server cannot
 //! take over a live one, a failed restart leaves running clients alone, one
-//! pod's socket cannot lock out another's, and what the server is asked to
-//! do on a pod's behalf is bounded.
+//! pod's socket cannot lock out another's, what the server is asked to
+//! do on a pod's behalf is bounded, and out of fds it rests instead of
+//! spinning.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -427,4 +428,63 @@ fn doctor_probes_a_dp_path_without_an_interface_and_queue_counts_are_checked() {
     );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("has 1 now"), "{out}");
+}
+
+/// User and system CPU time of `pid` so far, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // After the command name (in parentheses): state is field 3, utime 14.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// `serve` limited to 64 fds with 80 connections waiting: `accept` fails
+/// with `EMFILE` and the waiting connections keep the socket readable. The
+/// server rests between tries instead of spinning on it, and serves again
+/// once the connections close.
+#[test]
+fn out_of_fds_the_server_rests_instead_of_spinning() {
+    if !privileged("out_of_fds_the_server_rests_instead_of_spinning") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("safefd");
+    let _veth = Veth::new(&ns, 1);
+    let dir = TempDir::with_mode("safefd-dp", 0o755);
+    let sock = dir.path().join("xa/afxdp.sock");
+    let mut c = ns.command("prlimit");
+    c.args([
+        "--nofile=64:64",
+        SOCKCTL,
+        "serve",
+        "--iface",
+        "xa",
+        "--allow-any-pod",
+    ])
+    .args(["--dir", dir.to_str()])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let server = start_server(&mut c, &sock).stop_with(libc::SIGTERM);
+    let addr = afxdp_sys::unix::UnixAddr::try_from(sock.as_path()).unwrap();
+    let clients: Vec<_> = (0..80)
+        .map(|_| afxdp_sys::unix::connect_to(&addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let before = cpu_ticks(server.id());
+    std::thread::sleep(Duration::from_secs(1));
+    let used = cpu_ticks(server.id()) - before;
+    // A spinning loop takes the whole second (about 100 ticks).
+    assert!(
+        used < 20,
+        "serve used {used} ticks of CPU in 1 s, out of fds"
+    );
+    drop(clients);
+    let opts = HandshakeOptions {
+        hostname: Some("pod".into()),
+        ..Default::default()
+    };
+    let map = ns.run(|| xskmap_by_handshake(&sock, "xa", &opts));
+    assert!(map.is_ok(), "not served after the clients closed: {map:?}");
+    drop(server);
 }

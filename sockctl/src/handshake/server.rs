@@ -304,7 +304,14 @@ struct Listener {
     fd: OwnedFd,
     /// The interface it serves; `None`: the legacy socket (all of them).
     iface: Option<String>,
+    /// Out of fds (or memory) at the last `accept`: not polled until then,
+    /// or the waiting connections would keep it readable and the loop
+    /// spinning.
+    paused_until: Option<Instant>,
 }
+
+/// How long a listener rests after `accept` ran out of fds or memory.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
 
 struct Conn {
     fd: OwnedFd,
@@ -450,7 +457,11 @@ impl Server {
                 server.config.socket_mode,
                 server.config.socket_owner,
             )?;
-            server.listeners.push(Listener { fd, iface: None });
+            server.listeners.push(Listener {
+                fd,
+                iface: None,
+                paused_until: None,
+            });
             server.legacy = Some(path);
         }
         Ok(server)
@@ -532,6 +543,7 @@ impl Server {
         self.listeners.push(Listener {
             fd,
             iface: Some(name.to_string()),
+            paused_until: None,
         });
         self.ifaces.push(Served {
             name: name.to_string(),
@@ -629,10 +641,15 @@ impl Server {
             }
         }
         self.poll_fds.clear();
-        for l in &self.listeners {
+        for l in &mut self.listeners {
+            let paused = l.paused_until.filter(|&until| until > now);
+            l.paused_until = paused;
+            if let Some(until) = paused {
+                wait = wait.min(until - now);
+            }
             self.poll_fds.push(PollFd {
                 fd: l.fd.as_raw(),
-                events: POLLIN,
+                events: if paused.is_some() { 0 } else { POLLIN },
                 revents: 0,
             });
         }
@@ -777,6 +794,12 @@ impl Server {
         for _ in 0..64 {
             let fd = match unix::accept(self.listeners[li].fd.as_fd(), true) {
                 Ok(fd) => fd,
+                // Out of fds or memory: the connections wait in the backlog
+                // while this listener rests (a closing connection frees one).
+                Err(Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM) => {
+                    self.listeners[li].paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                    break;
+                }
                 Err(_) => break,
             };
             let peer = unix::peer_cred(fd.as_fd()).unwrap_or(UCred {
