@@ -566,24 +566,13 @@ impl Server {
             return false;
         };
         // As in shutdown: the finished ones first, then the others.
-        let mut i = 0;
-        while i < self.lingering.len() {
-            if self.lingering[i].listener == li {
-                let c = self.lingering.remove(i);
-                log(&self.log_of(c, ConnectionEnd::Finished));
-            } else {
-                i += 1;
-            }
-        }
-        let mut i = 0;
-        while i < self.conns.len() {
-            if self.conns[i].listener == li {
-                let c = self.conns.remove(i);
-                log(&self.log_of(c, ConnectionEnd::Shutdown));
-            } else {
-                i += 1;
-            }
-        }
+        let lingering: Vec<Conn> = self
+            .lingering
+            .extract_if(.., |c| c.listener == li)
+            .collect();
+        self.log_ended(lingering, ConnectionEnd::Finished, log);
+        let open: Vec<Conn> = self.conns.extract_if(.., |c| c.listener == li).collect();
+        self.log_ended(open, ConnectionEnd::Shutdown, log);
         self.listeners.remove(li);
         for c in self.conns.iter_mut().chain(self.lingering.iter_mut()) {
             if c.listener > li {
@@ -730,22 +719,17 @@ impl Server {
     /// are closed (so that one socket's clients cannot cut another's linger
     /// short).
     fn start_lingering(&mut self, log: &mut dyn FnMut(&ConnectionLog)) {
-        let mut i = 0;
-        while i < self.conns.len() {
-            if self.conns[i].finished {
-                let c = self.conns.remove(i);
-                let li = c.listener;
-                self.lingering.push(c);
-                let on_this = self.lingering.iter().filter(|c| c.listener == li).count();
-                if on_this > MAX_LINGERING_PER_SOCKET {
-                    // The oldest first: they were pushed in order.
-                    if let Some(o) = self.lingering.iter().position(|c| c.listener == li) {
-                        let old = self.lingering.remove(o);
-                        log(&self.log_of(old, ConnectionEnd::Finished));
-                    }
+        let finished: Vec<Conn> = self.conns.extract_if(.., |c| c.finished).collect();
+        for c in finished {
+            let li = c.listener;
+            self.lingering.push(c);
+            let on_this = self.lingering.iter().filter(|c| c.listener == li).count();
+            if on_this > MAX_LINGERING_PER_SOCKET {
+                // The oldest first: they were pushed in order.
+                if let Some(o) = self.lingering.iter().position(|c| c.listener == li) {
+                    let old = self.lingering.remove(o);
+                    log(&self.log_of(old, ConnectionEnd::Finished));
                 }
-            } else {
-                i += 1;
             }
         }
     }
@@ -755,20 +739,24 @@ impl Server {
     fn reap_lingering(&mut self, log: &mut dyn FnMut(&ConnectionLog)) {
         let mut buf = [0u8; MAX_REQUEST_LEN + 1];
         let linger = self.config.fin_linger;
-        let mut i = 0;
-        while i < self.lingering.len() {
-            let c = &self.lingering[i];
-            let mut slots: [Option<OwnedFd>; 1] = [None];
-            let open = matches!(
-                unix::recv_msg(c.fd.as_fd(), &mut buf, &mut slots),
-                Err(Errno::EAGAIN)
-            );
-            if open && c.last.elapsed() < linger {
-                i += 1;
-            } else {
-                let c = self.lingering.remove(i);
-                log(&self.log_of(c, ConnectionEnd::Finished));
-            }
+        let ended: Vec<Conn> = self
+            .lingering
+            .extract_if(.., |c| {
+                let mut slots: [Option<OwnedFd>; 1] = [None];
+                let open = matches!(
+                    unix::recv_msg(c.fd.as_fd(), &mut buf, &mut slots),
+                    Err(Errno::EAGAIN)
+                );
+                !open || c.last.elapsed() >= linger
+            })
+            .collect();
+        self.log_ended(ended, ConnectionEnd::Finished, log);
+    }
+
+    /// Logs each of `conns` as ended by `end`, closing it.
+    fn log_ended(&self, conns: Vec<Conn>, end: ConnectionEnd, log: &mut dyn FnMut(&ConnectionLog)) {
+        for c in conns {
+            log(&self.log_of(c, end.clone()));
         }
     }
 
@@ -971,12 +959,10 @@ impl Server {
         keep_attached: bool,
         log: &mut dyn FnMut(&ConnectionLog),
     ) -> Result<()> {
-        for c in std::mem::take(&mut self.lingering) {
-            log(&self.log_of(c, ConnectionEnd::Finished));
-        }
-        for c in std::mem::take(&mut self.conns) {
-            log(&self.log_of(c, ConnectionEnd::Shutdown));
-        }
+        let lingering = std::mem::take(&mut self.lingering);
+        self.log_ended(lingering, ConnectionEnd::Finished, log);
+        let open = std::mem::take(&mut self.conns);
+        self.log_ended(open, ConnectionEnd::Shutdown, log);
         // Kept for the next server: a pod that mounted `<dir>/<iface>` sees
         // the next socket appear in the very same directory.
         self.remove_sockets(!keep_attached);
