@@ -96,6 +96,31 @@ fn max_prefix(addr: &IpAddr) -> u8 {
     }
 }
 
+/// What emitting an address or route request must give, in the order the
+/// encoder checks: a prefix past the family's, then mixed families, then a
+/// buffer shorter than the message's `len`.
+fn expected_ip_request(
+    prefix: u8,
+    addr: &IpAddr,
+    mixed: bool,
+    available: usize,
+    len: usize,
+) -> Result<usize, EncodeError> {
+    let max = max_prefix(addr);
+    if prefix > max {
+        Err(EncodeError::InvalidPrefix { len: prefix, max })
+    } else if mixed {
+        Err(EncodeError::MixedFamilies)
+    } else if available < len {
+        Err(EncodeError::BufferTooSmall {
+            needed: len,
+            available,
+        })
+    } else {
+        Ok(len)
+    }
+}
+
 /// `emit` wrote `n` bytes of `buf`: checks they frame as one message of
 /// `kind`, `flags` and `seq`, and that emitting into a zeroed buffer writes
 /// the same bytes. Returns the message.
@@ -152,19 +177,8 @@ fn addr_case(f: &mut Fields<'_>) {
     let len = req.buffer_len();
     assert!(len <= AddrRequest::MAX_LEN || req.addr.is_ipv6() && req.broadcast.is_some());
     let mut buf = f.buffer(AddrRequest::MAX_LEN);
-    let max = max_prefix(&addr);
-    let expected = if prefix > max {
-        Err(EncodeError::InvalidPrefix { len: prefix, max })
-    } else if req.broadcast.is_some() && addr.is_ipv6() {
-        Err(EncodeError::MixedFamilies)
-    } else if buf.len() < len {
-        Err(EncodeError::BufferTooSmall {
-            needed: len,
-            available: buf.len(),
-        })
-    } else {
-        Ok(len)
-    };
+    let mixed = req.broadcast.is_some() && addr.is_ipv6();
+    let expected = expected_ip_request(prefix, &addr, mixed, buf.len(), len);
     let got = req.emit(seq, &mut buf);
     assert_eq!(got, expected, "{req:?}");
     let Ok(n) = got else { return };
@@ -241,19 +255,8 @@ fn route_case(f: &mut Fields<'_>) {
     }
     let len = req.buffer_len();
     let mut buf = f.buffer(RouteRequest::MAX_LEN);
-    let max = max_prefix(&dst);
-    let expected = if dst_len > max {
-        Err(EncodeError::InvalidPrefix { len: dst_len, max })
-    } else if req.gateway.is_some_and(|g| g.is_ipv4() != dst.is_ipv4()) {
-        Err(EncodeError::MixedFamilies)
-    } else if buf.len() < len {
-        Err(EncodeError::BufferTooSmall {
-            needed: len,
-            available: buf.len(),
-        })
-    } else {
-        Ok(len)
-    };
+    let mixed = req.gateway.is_some_and(|g| g.is_ipv4() != dst.is_ipv4());
+    let expected = expected_ip_request(dst_len, &dst, mixed, buf.len(), len);
     let got = req.emit(seq, &mut buf);
     assert_eq!(got, expected, "{req:?}");
     let Ok(n) = got else { return };
