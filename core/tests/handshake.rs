@@ -495,6 +495,17 @@ fn run_client(client: &mut ClientMachine<'_>, answers: &[Answer<'_>]) -> Run {
     (sent, outcomes)
 }
 
+/// The requests of a client asking for `eth0`'s map and busy polling (20 µs,
+/// budget 64) on two sockets, as pod `mypod`, in order.
+const BUSY_POLL_TWO_SOCKETS_PLAN: [&[u8]; 6] = [
+    b"/connect,mypod",
+    b"/version",
+    b"/xsk_map_fd,eth0",
+    b"/config_busy_poll,20,64",
+    b"/config_busy_poll,20,64",
+    b"/fin",
+];
+
 #[test]
 fn client_full_flow_with_busy_poll_for_two_sockets() {
     let config = ClientConfig::new("mypod").map_fd("eth0").busy_poll(BP, 2);
@@ -509,17 +520,7 @@ fn client_full_flow_with_busy_poll_for_two_sockets() {
     ];
     let (sent, outcomes) = run_client(&mut client, &answers);
     let bytes: Vec<&[u8]> = sent.iter().map(|(b, _)| &b[..]).collect();
-    assert_eq!(
-        bytes,
-        [
-            &b"/connect,mypod"[..],
-            b"/version",
-            b"/xsk_map_fd,eth0",
-            b"/config_busy_poll,20,64",
-            b"/config_busy_poll,20,64",
-            b"/fin"
-        ]
-    );
+    assert_eq!(bytes, BUSY_POLL_TWO_SOCKETS_PLAN);
     let sockets: Vec<Option<u32>> = sent.iter().map(|(_, o)| o.send_socket).collect();
     assert_eq!(sockets, [None, None, None, Some(0), Some(1), None]);
     let expect: Vec<usize> = sent.iter().map(|(_, o)| o.expect_fds).collect();
@@ -807,17 +808,7 @@ fn client_pipelined_sends_the_whole_plan_then_judges_answers_in_order() {
         assert_eq!(client.awaiting(), sent.len() as u32);
     }
     let texts: Vec<&[u8]> = sent.iter().map(|(t, _, _)| t.as_slice()).collect();
-    assert_eq!(
-        texts,
-        [
-            &b"/connect,mypod"[..],
-            b"/version",
-            b"/xsk_map_fd,eth0",
-            b"/config_busy_poll,20,64",
-            b"/config_busy_poll,20,64",
-            b"/fin"
-        ]
-    );
+    assert_eq!(texts, BUSY_POLL_TWO_SOCKETS_PLAN);
     let sockets: Vec<Option<u32>> = sent.iter().map(|(_, s, _)| *s).collect();
     assert_eq!(sockets, [None, None, None, Some(0), Some(1), None]);
     assert_eq!(sent[2].2, 1, "the map's answer carries one fd");
