@@ -53,12 +53,14 @@ static void cons_init(struct xsk_ring_cons *r, const struct bench_ring *m)
 }
 
 /* One thread, fill ring: `rounds` times reserve `batch`, write the
- * addresses, submit; then the kernel side consumes them. Returns the sum of
- * the addresses the kernel saw (checked by the caller). */
-uint64_t afxdp_bench_libxdp_fill_one(const struct bench_ring *m, uint32_t batch, uint64_t rounds)
+ * addresses, submit; then the kernel side consumes them, through its own
+ * mapping `km` of the ring (the same as `m` on plain memory). Returns the
+ * sum of the addresses the kernel saw (checked by the caller). */
+uint64_t afxdp_bench_libxdp_fill_one(const struct bench_ring *m, const struct bench_ring *km,
+				     uint32_t batch, uint64_t rounds)
 {
 	struct xsk_ring_prod fq;
-	struct bench_kernel k = {__atomic_load_n(m->consumer, __ATOMIC_RELAXED), 0};
+	struct bench_kernel k = {__atomic_load_n(km->consumer, __ATOMIC_RELAXED), 0};
 	uint64_t sum = 0, r;
 
 	prod_init(&fq, m);
@@ -70,25 +72,27 @@ uint64_t afxdp_bench_libxdp_fill_one(const struct bench_ring *m, uint32_t batch,
 		for (i = 0; i < batch; i++)
 			*xsk_ring_prod__fill_addr(&fq, idx + i) = (r + i) << 11;
 		xsk_ring_prod__submit(&fq, batch);
-		sum += afxdp_bench_kernel_fill_fn(m, &k);
+		sum += afxdp_bench_kernel_fill_fn(km, &k);
 	}
 	return sum;
 }
 
-/* One thread, RX ring: the kernel side produces `batch` descriptors, then
- * peek, read each descriptor, release. Returns the sum of addr + len read. */
-uint64_t afxdp_bench_libxdp_rx_one(const struct bench_ring *m, uint32_t batch, uint64_t rounds)
+/* One thread, RX ring: the kernel side produces `batch` descriptors through
+ * its mapping `km`, then peek, read each descriptor, release. Returns the
+ * sum of addr + len read. */
+uint64_t afxdp_bench_libxdp_rx_one(const struct bench_ring *m, const struct bench_ring *km,
+				   uint32_t batch, uint64_t rounds)
 {
 	struct xsk_ring_cons rx;
-	struct bench_kernel k = {__atomic_load_n(m->producer, __ATOMIC_RELAXED),
-				 __atomic_load_n(m->consumer, __ATOMIC_ACQUIRE)};
+	struct bench_kernel k = {__atomic_load_n(km->producer, __ATOMIC_RELAXED),
+				 __atomic_load_n(km->consumer, __ATOMIC_ACQUIRE)};
 	uint64_t sum = 0, r;
 
 	cons_init(&rx, m);
 	for (r = 0; r < rounds; r++) {
 		uint32_t idx, i, n;
 
-		afxdp_bench_kernel_rx_fn(m, &k, batch, r);
+		afxdp_bench_kernel_rx_fn(km, &k, batch, r);
 		n = xsk_ring_cons__peek(&rx, batch, &idx);
 		if (n != batch)
 			abort();
