@@ -557,4 +557,14 @@ fn version_lists_every_supported_version() {
         help.contains("usage:") && help.contains("example"),
         "{help}"
     );
+    // DEL leaves the device up in the host, as the code does (a down device
+    // is one the device plugin reports unhealthy).
+    let del = help
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("DEL "))
+        .take_while(|l| !l.trim_start().starts_with("CHECK "))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(del.contains("set it up again"), "{del}");
+    assert!(!del.contains("down"), "{del}");
 }

@@ -23,8 +23,9 @@ and an error exits 1. CNI spec versions 0.3.0 to 1.1.0.
            substituted), move the device into CNI_NETNS (renamed to
            CNI_IFNAME with \"renameDevice\": true), set it up, add addresses
            and routes, print the result with its MAC address
-  DEL      move it back under its own name, down; release the addresses;
-           succeeds when the namespace or the device is already gone
+  DEL      move it back under its own name and set it up again (as the device
+           plugin's pool had it); release the addresses; succeeds when the
+           namespace or the device is already gone
   CHECK    the device is in CNI_NETNS, up, with prevResult's MAC and addresses
   VERSION  the supported versions; STATUS and GC ask the ipam plugin
 
