@@ -121,6 +121,9 @@ pub enum UmemError {
     },
     /// Option bits the kernel does not define.
     Options(u32),
+    /// An address the kernel gave back whose frame (its chunk, or in
+    /// unaligned mode its base address) is not one of the layout's frames.
+    NotAFrame(u64),
 }
 
 impl fmt::Display for UmemError {
@@ -162,6 +165,9 @@ impl fmt::Display for UmemError {
                 "{len} bytes at {addr:#x} cross a {page_size}-byte page boundary"
             ),
             UmemError::Options(o) => write!(f, "unknown descriptor options {o:#x}"),
+            UmemError::NotAFrame(a) => {
+                write!(f, "address {a:#x} is not in one of the UMEM's frames")
+            }
         }
     }
 }
@@ -373,6 +379,51 @@ impl UmemLayout {
             return Err(UmemError::Options(desc.options));
         }
         self.check_range(desc.addr, desc.len)
+    }
+
+    /// Checks a descriptor the kernel returned on an RX ring, before the
+    /// frame it names is handed to the application: [`check_desc`], and
+    /// the frame is one of the layout's (in unaligned mode its base address
+    /// is a frame start, as the fill ring was given) with the data inside
+    /// it. A frame's identity is its chunk in aligned mode and its base
+    /// address in unaligned mode, so a base that moved would let two
+    /// frames overlap: kernels 6.10 to 6.14 returned the fill address plus
+    /// the headroom as the base until "xsk: fix offset calculation in
+    /// unaligned mode".
+    ///
+    /// [`check_desc`]: Self::check_desc
+    pub const fn check_rx_desc(&self, desc: &XdpDesc) -> Result<FrameRange, UmemError> {
+        let range = match self.check_desc(desc) {
+            Ok(r) => r,
+            Err(e) => return Err(e),
+        };
+        let base = self.chunk_of(desc.addr);
+        if self.frame_index(base).is_none() {
+            return Err(UmemError::NotAFrame(desc.addr));
+        }
+        // Aligned: `check_desc` kept the data in the chunk. Unaligned: the
+        // data starts at or after the base; it must end in the frame.
+        if self.unaligned && range.offset + range.len as u64 > base + self.frame_size as u64 {
+            return Err(UmemError::CrossesChunk {
+                addr: range.offset,
+                len: range.len,
+            });
+        }
+        Ok(range)
+    }
+
+    /// Checks an address the kernel returned on a completion ring and gives
+    /// the frame it names (its chunk, or in unaligned mode its base
+    /// address): `NotAFrame` unless that is one of the layout's frames.
+    pub const fn check_completion_addr(&self, addr: u64) -> Result<u64, UmemError> {
+        let base = self.chunk_of(addr);
+        if base >= self.len() {
+            return Err(UmemError::AddrOutOfRange(base));
+        }
+        match self.frame_index(base) {
+            Some(_) => Ok(base),
+            None => Err(UmemError::NotAFrame(addr)),
+        }
     }
 
     /// Checks `len` bytes at `addr` as [`check_desc`](Self::check_desc) does.

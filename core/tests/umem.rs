@@ -279,7 +279,87 @@ fn frame_stack_hands_out_each_frame_once() {
     assert_eq!(s.pop(), None);
 }
 
+#[test]
+fn rx_descriptors_must_name_a_whole_frame_of_their_own() {
+    // Two 2048-byte frames per 4 KiB page, 256 bytes of headroom.
+    let l = UmemLayout::unaligned(4, 2048, 256, PAGE_SIZE).unwrap();
+    // What a correct kernel returns for fill address 0: base 0, the data at
+    // an offset within the frame.
+    let good = desc(512u64 << 48, 1000);
+    assert_eq!(l.check_rx_desc(&good).unwrap().offset, 512);
+    // Kernels 6.10-6.14 before the fix returned base = fill address +
+    // headroom: 1536 bytes of room from 768 would reach into frame 1.
+    let moved = desc((512u64 << 48) | 256, 60);
+    assert!(
+        l.check_desc(&moved).is_ok(),
+        "the plain check lets it through"
+    );
+    assert_eq!(
+        l.check_rx_desc(&moved),
+        Err(UmemError::NotAFrame((512u64 << 48) | 256))
+    );
+    // Data running past the frame's end, though inside the page.
+    assert_eq!(
+        l.check_rx_desc(&desc(1900u64 << 48, 200)),
+        Err(UmemError::CrossesChunk {
+            addr: 1900,
+            len: 200
+        })
+    );
+    // Aligned mode: the chunk is the frame; any offset inside it is fine.
+    let a = UmemLayout::aligned(4, 2048, 0).unwrap();
+    assert_eq!(
+        a.check_rx_desc(&desc(2048 + 256, 100)).unwrap().offset,
+        2304
+    );
+    assert!(a.check_rx_desc(&desc(4 * 2048, 1)).is_err());
+}
+
+#[test]
+fn completions_give_back_the_frame_they_name() {
+    let l = UmemLayout::unaligned(4, 2048, 0, PAGE_SIZE).unwrap();
+    assert_eq!(l.check_completion_addr(2048), Ok(2048));
+    assert_eq!(l.check_completion_addr((100u64 << 48) | 2048), Ok(2048));
+    assert_eq!(
+        l.check_completion_addr(2048 + 64),
+        Err(UmemError::NotAFrame(2048 + 64))
+    );
+    assert_eq!(
+        l.check_completion_addr(4 * 4096),
+        Err(UmemError::AddrOutOfRange(4 * 4096))
+    );
+    let a = UmemLayout::aligned(4, 2048, 0).unwrap();
+    assert_eq!(a.check_completion_addr(2048 + 64), Ok(2048));
+}
+
 proptest! {
+    /// A descriptor that passes the RX check names one frame of the
+    /// layout and its bytes stay inside that frame: two accepted
+    /// descriptors of different frames can never overlap.
+    #[test]
+    fn accepted_rx_descriptors_stay_in_their_frame(
+        unaligned in any::<bool>(),
+        count in 1u32..64,
+        odd_size in 2048u32..=4096,
+        base in any::<u64>(),
+        offset in 0u64..4096,
+        len in 0u32..4200,
+    ) {
+        let l = if unaligned {
+            UmemLayout::unaligned(count, odd_size, 0, PAGE_SIZE).unwrap()
+        } else {
+            UmemLayout::aligned(count, 2048, 0).unwrap()
+        };
+        let base = base % (l.len() + 4096);
+        let addr = if unaligned { (offset << 48) | base } else { base };
+        if let Ok(r) = l.check_rx_desc(&desc(addr, len)) {
+            let i = l.frame_index(addr).expect("an accepted descriptor names a frame");
+            let start = l.frame_addr(i);
+            prop_assert!(r.offset >= start);
+            prop_assert!(r.offset + u64::from(r.len) <= start + u64::from(l.frame_size()));
+        }
+    }
+
     /// Whatever the descriptor, a range that passes the check is inside the
     /// UMEM, in aligned mode inside one chunk, and in unaligned mode inside
     /// one page.

@@ -59,6 +59,19 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
+        // An RX descriptor that is accepted stays inside the one frame it
+        // names, so two frame tokens never overlap.
+        if let Ok(r) = l.check_rx_desc(&d) {
+            let i = l
+                .frame_index(d.addr)
+                .expect("an accepted RX descriptor names a frame");
+            let start = l.frame_addr(i);
+            assert!(r.offset >= start);
+            assert!(r.offset + u64::from(r.len) <= start + u64::from(l.frame_size()));
+        }
+        if let Ok(base) = l.check_completion_addr(d.addr) {
+            assert_eq!(l.frame_addr(l.frame_index(base).unwrap()), base);
+        }
         let _ = l.check_fill_addr(d.addr);
     }
 });

@@ -325,9 +325,11 @@ impl Umem {
     }
 
     /// A frame token for a descriptor the kernel gave back (RX), checked
-    /// against the UMEM; `None` for a descriptor outside it.
+    /// against the UMEM; `None` for a descriptor outside it or whose frame
+    /// is not one of the UMEM's (`UmemLayout::check_rx_desc`): tokens are
+    /// unique only if each names a whole frame of its own.
     pub(crate) fn frame_from_rx(&self, desc: &XdpDesc) -> Option<Frame> {
-        self.inner.layout.check_desc(desc).ok()?;
+        self.inner.layout.check_rx_desc(desc).ok()?;
         Some(Frame {
             addr: desc.addr,
             len: desc.len,
@@ -339,9 +341,7 @@ impl Umem {
     /// A frame token for an address the kernel gave back (completion):
     /// the start of its chunk, length 0.
     pub(crate) fn frame_from_completion(&self, addr: u64) -> Option<Frame> {
-        let l = &self.inner.layout;
-        let chunk = l.chunk_of(addr);
-        l.check_fill_addr(chunk).ok()?;
+        let chunk = self.inner.layout.check_completion_addr(addr).ok()?;
         Some(Frame {
             addr: chunk,
             len: 0,

@@ -214,8 +214,9 @@ impl CompletionQueue {
 
 impl RxQueue {
     /// Moves up to `out.spare()` received frames into `out`; returns how
-    /// many. A descriptor outside the UMEM (a kernel bug) is skipped and
-    /// counted in [`invalid`](Self::invalid).
+    /// many ring entries it took. A descriptor outside the UMEM, or not
+    /// naming one of its frames (a kernel bug), is skipped and counted in
+    /// [`invalid`](Self::invalid): then fewer frames than entries arrive.
     #[inline]
     pub fn receive(&mut self, out: &mut FrameBuf) -> usize {
         let umem = &self.umem;
