@@ -38,7 +38,9 @@ impl Default for BusyPoll {
 /// Sets `SO_PREFER_BUSY_POLL=1`, `SO_BUSY_POLL` and `SO_BUSY_POLL_BUDGET` on
 /// the AF_XDP socket `fd`, after checking (`SO_DOMAIN`) that it is one: an
 /// fd that is not a socket fails with `ENOTSOCK`, another kind of socket
-/// with `EAFNOSUPPORT`. Raising the budget needs `CAP_NET_ADMIN` (`EPERM`).
+/// with `EAFNOSUPPORT`. Raising the budget needs `CAP_NET_ADMIN` (`EPERM`);
+/// a budget above 65535 is `EINVAL`. Nothing is left half set: on a
+/// failure the options that did apply are turned off again.
 ///
 /// ```no_run
 /// use af_xdp::busy_poll::{set_busy_poll, BusyPoll};
@@ -69,19 +71,24 @@ pub(crate) fn set_busy_poll_raw(
     if domain != i32::from(AF_XDP) {
         return Err(("SO_DOMAIN", Errno::EAFNOSUPPORT));
     }
-    let clamp = |v: u32| i32::try_from(v).map_err(|_| Errno::EINVAL);
+    // Both values checked before anything is set: the kernel refuses a
+    // budget above u16::MAX with EINVAL, and half a configuration (busy
+    // polling preferred, with the old budget) must not stay behind.
+    let timeout = i32::try_from(cfg.timeout_us).map_err(|_| ("SO_BUSY_POLL", Errno::EINVAL))?;
+    let budget = match u16::try_from(cfg.budget) {
+        Ok(b) => i32::from(b),
+        Err(_) => return Err(("SO_BUSY_POLL_BUDGET", Errno::EINVAL)),
+    };
     let set = |name: i32, opname: &'static str, v: i32| {
         afxdp_sys::socket::setsockopt(fd, SOL_SOCKET, name, &v).map_err(|e| (opname, e))
     };
-    set(SO_PREFER_BUSY_POLL, "SO_PREFER_BUSY_POLL", 1)?;
-    set(
-        SO_BUSY_POLL,
-        "SO_BUSY_POLL",
-        clamp(cfg.timeout_us).map_err(|e| ("SO_BUSY_POLL", e))?,
-    )?;
-    set(
-        SO_BUSY_POLL_BUDGET,
-        "SO_BUSY_POLL_BUDGET",
-        clamp(cfg.budget).map_err(|e| ("SO_BUSY_POLL_BUDGET", e))?,
-    )
+    let result = set(SO_PREFER_BUSY_POLL, "SO_PREFER_BUSY_POLL", 1)
+        .and_then(|()| set(SO_BUSY_POLL, "SO_BUSY_POLL", timeout))
+        .and_then(|()| set(SO_BUSY_POLL_BUDGET, "SO_BUSY_POLL_BUDGET", budget));
+    if result.is_err() {
+        // Undo what did apply, as DPDK does: lowering needs no privilege.
+        let _ = set(SO_PREFER_BUSY_POLL, "SO_PREFER_BUSY_POLL", 0);
+        let _ = set(SO_BUSY_POLL, "SO_BUSY_POLL", 0);
+    }
+    result
 }

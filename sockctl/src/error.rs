@@ -199,6 +199,27 @@ impl Error {
         self
     }
 
+    /// Says where the failure happened when the operation alone cannot: the
+    /// subject becomes `place`, with the old subject after it in
+    /// parentheses (`XDP_UMEM_REG: eth0 queue 2 (8388608 bytes): ENOBUFS`).
+    /// A subject that already names `place` is kept as it is.
+    ///
+    /// ```
+    /// use af_xdp::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::Other, "mmap UMEM", "4096 bytes", "no room")
+    ///     .at("eth0 queue 2");
+    /// assert_eq!(e.to_string(), "mmap UMEM: eth0 queue 2 (4096 bytes): no room");
+    /// ```
+    pub fn at(mut self, place: impl fmt::Display) -> Self {
+        let place = place.to_string();
+        self.subject = match self.subject.take() {
+            Some(old) if old.contains(&place) => Some(old),
+            Some(old) => Some(format!("{place} ({old})")),
+            None => Some(place),
+        };
+        self
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.kind

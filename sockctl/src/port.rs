@@ -325,7 +325,7 @@ impl Port {
             })
         };
         let shared = if vdev.shared_umem {
-            Some(umem_for(vdev.queue_count)?)
+            Some(umem_for(vdev.queue_count).map_err(|e| e.at(&vdev.iface))?)
         } else {
             None
         };
@@ -334,9 +334,10 @@ impl Port {
         let mut queues = Vec::with_capacity(vdev.queue_count as usize);
         let mut busy_poll_error = None;
         for q in vdev.queues() {
+            let on_queue = |e: Error| e.at(format!("{} queue {q}", vdev.iface));
             let umem = match &shared {
                 Some(u) => u.clone(),
-                None => umem_for(1)?,
+                None => umem_for(1).map_err(on_queue)?,
             };
             let frames = match shared_frames.as_mut() {
                 Some(all) => {
@@ -350,20 +351,27 @@ impl Port {
                 .ring_sizes(sizes)
                 .copy_mode(copy)
                 .bind_retry(opts.bind_retry)
-                .build()?;
+                .build()
+                .map_err(on_queue)?;
             if vdev.busy_budget > 0 {
                 let cfg = BusyPoll {
                     budget: vdev.busy_budget,
                     ..BusyPoll::default()
                 };
-                if let Err(e) = sock.set_busy_poll(cfg) {
-                    if opts.busy_poll_required {
-                        return Err(e);
+                let on = match sock.set_busy_poll(cfg).map_err(on_queue) {
+                    Ok(()) => true,
+                    Err(e) if opts.busy_poll_required => return Err(e),
+                    Err(e) => {
+                        busy_poll_error.get_or_insert(e);
+                        false
                     }
-                    busy_poll_error.get_or_insert(e);
-                }
+                };
+                let mut queue = PortQueue::new(sock, rings, frames);
+                queue.set_busy_polling(on);
+                queues.push(queue);
+            } else {
+                queues.push(PortQueue::new(sock, rings, frames));
             }
-            queues.push(PortQueue::new(sock, rings, frames));
         }
         let map = match (map, &vdev.map, opts.handshake_busy_poll) {
             (Some(m), _, _) => m,
@@ -377,6 +385,10 @@ impl Port {
                     &opts.handshake,
                 )?;
                 check_fits(vdev, &m)?;
+                // The device plugin turned busy polling on for every socket.
+                for q in &mut queues {
+                    q.set_busy_polling(true);
+                }
                 MapHolder::External(m)
             }
             (None, ..) => unreachable!("the map is deferred only for the handshake with busy poll"),
@@ -385,7 +397,9 @@ impl Port {
         // and only if it receives.
         if opts.receive {
             for (q, queue) in vdev.queues().zip(&queues) {
-                map.map().insert(q, queue.socket().as_fd())?;
+                map.map()
+                    .insert(q, queue.socket().as_fd())
+                    .map_err(|e| e.at(&vdev.iface))?;
             }
         }
         let poll_fds = queues.iter().map(|q| q.socket().poll_fd()).collect();
@@ -612,6 +626,12 @@ pub struct PortQueue {
     /// A zero-copy kick for completions went out and nothing has completed
     /// or been submitted since: no second one until something has.
     completion_kicked: bool,
+    /// Preferred busy polling is on for the socket: an empty receive drives
+    /// the kernel's polling with a `recvfrom`, as DPDK does with
+    /// `busy_budget` (see [`set_busy_polling`](Self::set_busy_polling)).
+    busy_poll: bool,
+    /// `recvfrom` calls made for busy polling.
+    rx_busy_polls: u64,
     counters: Counters,
 }
 
@@ -649,7 +669,16 @@ impl PortQueue {
     /// it by hand before are not counted.
     ///
     /// [`Port::open`] builds these; this is for a socket built by hand.
+    ///
+    /// # Panics
+    /// If a frame of `frames` belongs to another UMEM than the socket's
+    /// (here, rather than later inside a receive).
     pub fn new(sock: XskSocket, rings: Queues, frames: FrameBuf) -> PortQueue {
+        let id = sock.umem().id();
+        assert!(
+            frames.iter().all(|f| f.umem() == id),
+            "PortQueue::new: frames of another UMEM than the socket's"
+        );
         let frame_count = sock.umem().layout().frame_count() as usize;
         let mut free = FrameBuf::with_capacity(frame_count);
         let mut frames = frames;
@@ -668,10 +697,35 @@ impl PortQueue {
             rx_lent: 0,
             rx_budget,
             completion_kicked: false,
+            busy_poll: false,
+            rx_busy_polls: 0,
             counters: Counters::default(),
         };
         q.top_up_fill();
         q
+    }
+
+    /// Tells the queue that preferred busy polling is on for its socket
+    /// ([`XskSocket::set_busy_poll`], or the device plugin's
+    /// `/config_busy_poll`); [`Port::open`] sets it when it turned busy
+    /// polling on. Then the kernel moves packets when the application asks
+    /// (its interrupts are deferred), so a [`receive`](Self::receive) that
+    /// finds the RX ring empty asks with one `recvfrom(MSG_DONTWAIT)`, as
+    /// DPDK's receive does with `busy_budget`; without it, a receive makes
+    /// a system call only when the fill ring asks for a wakeup.
+    pub fn set_busy_polling(&mut self, on: bool) {
+        self.busy_poll = on;
+    }
+
+    /// Whether [`set_busy_polling`](Self::set_busy_polling) is on.
+    pub fn busy_polling(&self) -> bool {
+        self.busy_poll
+    }
+
+    /// `recvfrom` calls made so far to drive busy polling (after an empty
+    /// receive, see [`set_busy_polling`](Self::set_busy_polling)).
+    pub fn rx_busy_polls(&self) -> u64 {
+        self.rx_busy_polls
     }
 
     /// Moves free frames to the fill ring, up to the receive budget (see
@@ -708,11 +762,19 @@ impl PortQueue {
             return 0;
         };
         let before = out.len();
-        let n = rx.receive(out);
-        self.rx_lent = self.rx_lent.saturating_sub(n);
+        let taken = rx.receive(out);
+        // Entries taken off the ring, and frames delivered: fewer when the
+        // kernel returned a descriptor outside the UMEM (skipped, counted
+        // in the RX queue's `invalid`).
+        self.rx_lent = self.rx_lent.saturating_sub(taken);
+        let n = out.len() - before;
         let bytes: u64 = out.iter().skip(before).map(|f| u64::from(f.len())).sum();
         self.counters.rx_packets += n as u64;
         self.counters.rx_bytes += bytes;
+        if taken == 0 && self.busy_poll {
+            self.fill.wakeup();
+            self.rx_busy_polls += 1;
+        }
         n
     }
 

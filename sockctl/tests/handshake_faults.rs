@@ -875,6 +875,22 @@ fn the_server_sets_busy_polling_on_the_socket_handed_over() {
         assert_eq!(err.kind(), ErrorKind::Refused, "{err}");
         assert!(err.to_string().contains("/config_busy_poll_nak"), "{err}");
         assert_eq!(sockopt(&u, SO_BUSY_POLL), 0);
+
+        // A budget the kernel refuses (above 65535): EINVAL, and nothing is
+        // left half set (it used to leave busy polling preferred, with a
+        // 20 µs timeout, and the old budget).
+        let d = xsk();
+        let huge = BusyPoll {
+            timeout_us: 20,
+            budget: 70_000,
+        };
+        let err = af_xdp::busy_poll::set_busy_poll(d.as_fd(), huge).unwrap_err();
+        assert_eq!(err.errno(), Some(Errno::EINVAL), "{err}");
+        assert!(err.to_string().contains("SO_BUSY_POLL_BUDGET"), "{err}");
+        assert_eq!(
+            (sockopt(&d, SO_BUSY_POLL), sockopt(&d, SO_PREFER_BUSY_POLL)),
+            (0, 0)
+        );
         ctx.wait_logs(3);
     });
     let served: Vec<Vec<&str>> = logs

@@ -45,7 +45,8 @@ CAP_BPF and CAP_NET_ADMIN.
   --count N   stop after N frames (received; sent for txonly)
   --duration  stop after SECS seconds
   --json      print the totals as one JSON object on the last line of stdout
-              (also tx_kicks: the sendto calls spent making the kernel send)
+              (also tx_kicks: the sendto calls spent making the kernel send, and
+              rx_busy_polls: the recvfrom calls that drove busy polling)
   --mode      XDP attach mode when sockctl attaches the program (default auto)
   --batch     frames per ring operation (default 64)
   --pod-name  the name sent in the handshake's /connect (default: this host's name)
@@ -155,12 +156,15 @@ struct Totals {
     fill_ring_empty: u64,
     /// System calls spent kicking TX, all queues.
     tx_kicks: u64,
+    /// `recvfrom` calls that drove busy polling, all queues.
+    rx_busy_polls: u64,
 }
 
 fn totals(port: &Port) -> Totals {
     let mut t = Totals {
         c: port.counters(),
         tx_kicks: port.queues().iter().map(|q| q.tx_kicks()).sum(),
+        rx_busy_polls: port.queues().iter().map(|q| q.rx_busy_polls()).sum(),
         ..Totals::default()
     };
     if let Ok(s) = port.statistics() {
@@ -411,6 +415,7 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
                 .num("seconds", (seconds * 1000.0).round() / 1000.0)
                 .num("pps", pps.round())
                 .int("tx_kicks", t.tx_kicks)
+                .int("rx_busy_polls", t.rx_busy_polls)
                 .finish()
         );
     } else {
