@@ -85,6 +85,37 @@ impl Out {
     }
 }
 
+/// Where the plugin puts its `logFile` (a file name, nothing else).
+const LOG_DIR: &str = "/var/log/afxdp-k8s-plugins";
+
+/// A log file of the plugin's, by a name of this test process's, removed
+/// on drop (the directory, shared with other tests, stays).
+#[derive(Debug)]
+struct LogFile {
+    name: String,
+}
+
+impl LogFile {
+    fn new(tag: &str) -> LogFile {
+        // afxdp-<tag>-<pid>-<n>: letters, digits and '-' only.
+        let unique = unique_path(tag);
+        let stem = unique.file_name().unwrap().to_str().unwrap();
+        LogFile {
+            name: format!("{stem}.log"),
+        }
+    }
+
+    fn path(&self) -> PathBuf {
+        Path::new(LOG_DIR).join(&self.name)
+    }
+}
+
+impl Drop for LogFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.path());
+    }
+}
+
 /// One CNI attachment under test: the host namespace with its veth pair,
 /// the container's namespace, a host-local data directory (made by
 /// host-local, removed on drop), a log file.
@@ -93,7 +124,7 @@ struct Setup {
     host: NetNs,
     pod: Option<NetNs>,
     data_dir: TempDir,
-    log: PathBuf,
+    log: LogFile,
     cni_path: &'static str,
 }
 
@@ -106,7 +137,7 @@ impl Setup {
             plugin: Plugin::new(),
             host,
             pod: Some(NetNs::new("cni-pod")),
-            log: data_dir.path().join("afxdp-cni.log"),
+            log: LogFile::new("cni-log"),
             data_dir,
             cni_path: host_local_dir().unwrap_or("/usr/lib/cni"),
         }
@@ -136,7 +167,7 @@ impl Setup {
             "type": "afxdp",
             "mode": "primary",
             "deviceID": "xa",
-            "logFile": self.log,
+            "logFile": self.log.name,
             "logLevel": "debug",
             "ipam": {
                 "type": "host-local",
@@ -299,7 +330,7 @@ fn add_moves_the_device_and_configures_ipam_check_passes_then_fails_del_returns_
     );
 
     // The log has the story.
-    let log = std::fs::read_to_string(&s.log).unwrap();
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
     assert!(log.contains("ADD c1: moved xa into"), "{log}");
     assert!(
         log.contains("DEL c1: moved xa back to the host as xa"),
@@ -483,6 +514,54 @@ fn a_failure_after_the_move_moves_the_device_back_and_releases_ipam() {
     assert!(s.host_links().contains(" xa"), "{}", s.host_links());
     assert!(!s.pod().ip(&["-o", "link", "show"]).contains(" xa"));
     assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+}
+
+#[test]
+fn log_file_is_a_file_name_in_the_log_directory_and_no_link_is_followed() {
+    if !ready("log_file") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let s = Setup::new();
+    // A path out of the log directory, relative or absolute, is a
+    // configuration error that names the field; nothing is written there
+    // and the device stays where it is.
+    let outside = TempDir::new("cni-log-outside");
+    let escape = format!("../../..{}/escaped.log", outside.to_str());
+    let absolute = format!("{}/absolute.log", outside.to_str());
+    for bad in [&escape, &absolute, &"afxdp-cni.conf".to_string()] {
+        let mut conf = s.conf("1.0.0");
+        conf["logFile"] = json!(bad);
+        let e = s.invoke("ADD", &conf).error(7);
+        assert_eq!(e["msg"], "invalid logFile", "{e}");
+        assert!(e["details"].as_str().unwrap().contains(bad.as_str()), "{e}");
+    }
+    let written: Vec<_> = std::fs::read_dir(outside.path())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
+    assert!(s.host_links().contains(" xa"), "{}", s.host_links());
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+
+    // A symbolic link where the log would be is not followed: ADD works,
+    // unlogged, and the link's target is not created.
+    let target = outside.path().join("target");
+    std::os::unix::fs::symlink(&target, s.log.path()).unwrap();
+    let out = s.invoke("ADD", &s.conf("1.0.0")).ok();
+    assert!(out.stderr.contains("ELOOP"), "{out:?}");
+    assert!(!target.exists());
+    s.invoke("DEL", &s.conf("1.0.0")).ok();
+    std::fs::remove_file(s.log.path()).unwrap();
+
+    // A plain name is created in the log directory, mode 0640.
+    s.invoke("ADD", &s.conf("1.0.0")).ok();
+    let meta = std::fs::symlink_metadata(s.log.path()).unwrap();
+    assert!(meta.is_file());
+    let mode = meta.permissions().mode() & 0o777;
+    assert_eq!(mode & !0o640, 0, "{mode:o}");
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("ADD c1: moved xa into"), "{log}");
 }
 
 #[test]

@@ -95,8 +95,9 @@ pub struct NetConf {
     /// `mode`: `primary` (a whole netdev; the default). The reference's
     /// `cdq` (subfunctions) is not supported.
     pub mode: String,
-    /// `logFile`: a file name under `/var/log/afxdp-k8s-plugins/`, or an
-    /// absolute path.
+    /// `logFile`: a file name, `NAME.log` or `NAME.txt` (NAME of letters,
+    /// digits, `-` and `_`), in `/var/log/afxdp-k8s-plugins/`; a path is
+    /// refused.
     pub log_file: String,
     /// `logLevel`: `error`, `warning`, `info` or `debug`.
     pub log_level: String,
@@ -166,6 +167,30 @@ pub(crate) fn object_member<'a>(
         Some(v @ Json::Object(_)) => Ok(Some(v)),
         Some(v) => Err(wrong_type(&format!("{path}{key}"), "an object", v)),
     }
+}
+
+/// Whether `name` may be a `logFile`: a plain file name `NAME.log` or
+/// `NAME.txt`, NAME one or more letters, digits, `-` or `_` (the device
+/// plugin's rule): no `/`, no `..`, no path.
+///
+/// ```
+/// use af_xdp::cni::config::is_valid_log_file;
+/// assert!(is_valid_log_file("afxdp-cni.log"));
+/// assert!(!is_valid_log_file("../../../etc/x.log"));
+/// assert!(!is_valid_log_file("/var/log/x.log"));
+/// assert!(!is_valid_log_file("x.conf"));
+/// ```
+pub fn is_valid_log_file(name: &str) -> bool {
+    name.len() <= 255
+        && name
+            .strip_suffix(".log")
+            .or_else(|| name.strip_suffix(".txt"))
+            .is_some_and(|stem| {
+                !stem.is_empty()
+                    && stem
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
 }
 
 impl NetConf {
@@ -265,7 +290,7 @@ impl NetConf {
     }
 
     /// Checks what `ADD` relies on beyond [`device`](Self::device): the
-    /// mode, the log level, the ethtool commands.
+    /// mode, the log file and level, the ethtool commands.
     pub fn validate(&self) -> Result<(), CniError> {
         let invalid =
             |msg: &str, details: String| Err(CniError::new(codes::INVALID_CONFIG, msg, details));
@@ -284,6 +309,16 @@ impl NetConf {
                     format!("mode {other:?}: must be \"primary\""),
                 )
             }
+        }
+        if !self.log_file.is_empty() && !is_valid_log_file(&self.log_file) {
+            return invalid(
+                "invalid logFile",
+                format!(
+                    "logFile {:?}: must be a file name, NAME.log or NAME.txt (letters, digits, '-', '_'), without '/' or '..': the log goes in {}",
+                    self.log_file,
+                    super::log::LOG_DIR
+                ),
+            );
         }
         if !matches!(
             self.log_level.as_str(),
@@ -348,6 +383,17 @@ mod tests {
         assert_eq!(c.validate().unwrap_err().msg, "invalid ipam");
         let c = NetConf::parse(br#"{"logLevel":"loud"}"#).unwrap();
         assert_eq!(c.validate().unwrap_err().msg, "invalid logLevel");
+        for bad in ["../../../etc/x", "/tmp/x.log", "../x.log", "sub/x.log", "x"] {
+            let conf = format!(r#"{{"logFile":{bad:?}}}"#);
+            let e = NetConf::parse(conf.as_bytes())
+                .unwrap()
+                .validate()
+                .unwrap_err();
+            assert_eq!(e.msg, "invalid logFile", "{bad}");
+            assert!(e.details.contains(&format!("{bad:?}")), "{e}");
+        }
+        let c = NetConf::parse(br#"{"logFile":"afxdp-cni.log"}"#).unwrap();
+        assert_eq!(c.validate(), Ok(()));
     }
 
     #[test]

@@ -2,14 +2,27 @@
 //! to a file, since stdout belongs to the CNI protocol. Without `logFile`
 //! nothing is logged; a log that cannot be opened does not fail the
 //! invocation.
+//!
+//! `logFile` is a file name, not a path: `NAME.log` or `NAME.txt` in
+//! [`LOG_DIR`] (the device plugin's rule, and the reference CNI's
+//! directory). The plugin runs as root with its configuration written by
+//! whoever may create a NetworkAttachmentDefinition, so the file is opened
+//! without following a symbolic link (neither the file nor the directory),
+//! must be a regular file, and is created with mode 0640.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::fs::{DirBuilder, File};
+use std::io::{self, Write};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Where a relative `logFile` goes (the reference CNI's directory).
+use rustix::fs::{openat, Mode, OFlags, CWD};
+
+use super::config::is_valid_log_file;
+
+/// The directory `logFile` names a file in (the reference CNI's). Created,
+/// this one level only, mode 0750, when missing.
 pub(crate) const LOG_DIR: &str = "/var/log/afxdp-k8s-plugins";
 
 /// How much to log.
@@ -59,33 +72,28 @@ impl Log {
         }
     }
 
-    /// Opens `log_file` (under [`LOG_DIR`] unless absolute) for appending;
-    /// `prefix` starts every line (the command and container).
+    /// Opens `log_file` in [`LOG_DIR`] for appending; `prefix` starts
+    /// every line (the command and container). A name that is not a plain
+    /// `.log`/`.txt` file name, or a file that cannot be opened safely, is
+    /// said on stderr and nothing is logged (`ADD` and `CHECK` refuse such
+    /// a name in [`NetConf::validate`](super::config::NetConf::validate)).
     pub(crate) fn open(log_file: &str, level: &str, prefix: String) -> Log {
+        Log::open_in(Path::new(LOG_DIR), log_file, level, prefix)
+    }
+
+    /// [`open`](Self::open) in `dir`.
+    fn open_in(dir: &Path, log_file: &str, level: &str, prefix: String) -> Log {
         if log_file.is_empty() {
             return Log::none();
         }
-        let path = if Path::new(log_file).is_absolute() {
-            PathBuf::from(log_file)
-        } else {
-            Path::new(LOG_DIR).join(log_file)
-        };
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let file = OpenOptions::new().create(true).append(true).open(&path);
-        match file {
+        match open_file(dir, log_file) {
             Ok(f) => Log {
                 file: Some(Mutex::new(f)),
                 level: Level::parse(level),
                 prefix,
             },
             Err(e) => {
-                eprintln!(
-                    "{}: cannot open logFile {}: {e}",
-                    super::PLUGIN_TYPE,
-                    path.display()
-                );
+                eprintln!("{}: not logging: {e}", super::PLUGIN_TYPE);
                 Log::none()
             }
         }
@@ -121,6 +129,62 @@ impl Log {
 
     pub(crate) fn debug(&self, msg: &str) {
         self.write(Level::Debug, msg);
+    }
+}
+
+/// Opens `dir/name` to append to: `name` must pass [`is_valid_log_file`];
+/// `dir` is created (one level, 0750) if missing; neither `dir` nor the file
+/// may be a symbolic link (`O_NOFOLLOW`, so `ELOOP`), the file must be a
+/// regular one (and opening it does not block: `O_NONBLOCK`), and a new one
+/// gets mode 0640. The error names the path and the errno.
+fn open_file(dir: &Path, name: &str) -> Result<File, String> {
+    let path = dir.join(name);
+    if !is_valid_log_file(name) {
+        return Err(format!(
+            "logFile {name:?} is not a .log or .txt file name (in {})",
+            dir.display()
+        ));
+    }
+    let errno = |what: &str, p: &Path, e: rustix::io::Errno| {
+        format!(
+            "{what}: {}: {}",
+            p.display(),
+            afxdp_core::Errno::from_raw(e.raw_os_error())
+        )
+    };
+    match DirBuilder::new().mode(0o750).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("create the log directory: {}: {e}", dir.display())),
+    }
+    let d = openat(
+        CWD,
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| errno("open the log directory", dir, e))?;
+    let fd = openat(
+        &d,
+        name,
+        OFlags::WRONLY
+            | OFlags::APPEND
+            | OFlags::CREATE
+            | OFlags::NOFOLLOW
+            | OFlags::CLOEXEC
+            | OFlags::NONBLOCK
+            | OFlags::NOCTTY,
+        Mode::from_raw_mode(0o640),
+    )
+    .map_err(|e| errno("open logFile", &path, e))?;
+    let file = File::from(fd);
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok(file),
+        Ok(_) => Err(format!(
+            "open logFile: {}: not a regular file",
+            path.display()
+        )),
+        Err(e) => Err(format!("open logFile: {}: {e}", path.display())),
     }
 }
 
@@ -160,19 +224,95 @@ mod tests {
         assert!(t.starts_with("20") && t.ends_with('Z'), "{t}");
     }
 
+    /// A directory of its own under the temp directory, removed on drop.
+    struct Dir(std::path::PathBuf);
+
+    impl Dir {
+        fn new(tag: &str) -> Dir {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static N: AtomicU32 = AtomicU32::new(0);
+            let p = std::env::temp_dir().join(format!(
+                "afxdp-cni-log-{tag}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[test]
     fn levels_filter() {
-        let dir = std::env::temp_dir().join(format!("afxdp-cni-log-{}", std::process::id()));
-        let path = dir.join("x.log");
-        let log = Log::open(path.to_str().unwrap(), "warning", "ADD c1".into());
+        let dir = Dir::new("levels");
+        let log = Log::open_in(&dir.0, "x.log", "warning", "ADD c1".into());
         log.debug("hidden");
         log.info("hidden too");
         log.warn("shown");
         log.error("shown too");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
+        let text = std::fs::read_to_string(dir.0.join("x.log")).unwrap();
         assert!(!text.contains("hidden"), "{text}");
         assert_eq!(text.lines().count(), 2, "{text}");
         assert!(text.contains("warning ADD c1: shown"), "{text}");
+    }
+
+    #[test]
+    fn only_a_plain_file_name_in_the_directory_is_opened() {
+        use std::os::unix::fs::PermissionsExt;
+        let outer = Dir::new("names");
+        let dir = outer.0.join("logs");
+        // The directory is made (one level), the file is 0640 at most.
+        let f = open_file(&dir, "afxdp-cni_1.txt").unwrap();
+        drop(f);
+        let mode = std::fs::metadata(dir.join("afxdp-cni_1.txt"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777 & !0o640, 0, "{mode:o}");
+        for bad in [
+            "../x.log",
+            "../../../../../tmp/x.log",
+            "/tmp/x.log",
+            "a/b.log",
+            "x.conf",
+            ".log",
+            "x.log/",
+            "x.log.sh",
+            "x y.log",
+        ] {
+            let e = open_file(&dir, bad).unwrap_err();
+            assert!(e.contains("is not a .log or .txt file name"), "{bad}: {e}");
+        }
+        assert!(!outer.0.join("x.log").exists());
+        // Nothing made a directory but the log directory itself.
+        let dirs: Vec<_> = std::fs::read_dir(&outer.0).unwrap().flatten().collect();
+        assert_eq!(dirs.len(), 1, "{dirs:?}");
+    }
+
+    #[test]
+    fn symbolic_links_are_not_followed() {
+        let outer = Dir::new("links");
+        let dir = outer.0.join("logs");
+        std::fs::create_dir(&dir).unwrap();
+        let target = outer.0.join("target");
+        std::os::unix::fs::symlink(&target, dir.join("x.log")).unwrap();
+        let e = open_file(&dir, "x.log").unwrap_err();
+        assert!(e.contains("ELOOP"), "{e}");
+        assert!(e.contains(&dir.join("x.log").display().to_string()), "{e}");
+        assert!(!target.exists());
+        // Nor the directory: a link to a directory is refused too.
+        let link = outer.0.join("dirlink");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        let e = open_file(&link, "y.log").unwrap_err();
+        assert!(e.contains("open the log directory"), "{e}");
+        assert!(!dir.join("y.log").exists());
+        // A directory where the file would be is not a log.
+        std::fs::create_dir(dir.join("z.log")).unwrap();
+        assert!(open_file(&dir, "z.log").is_err());
     }
 }

@@ -36,8 +36,9 @@ configuration (a NetworkAttachmentDefinition's config, as in DPDK's guide):
    \"ethtoolCmds\": [\"-N -device- flow-type udp4 dst-port 2152 action 22\"],
    \"ipam\": {\"type\": \"host-local\", \"subnet\": \"192.168.1.0/24\",
             \"routes\": [{\"dst\": \"0.0.0.0/0\"}], \"gateway\": \"192.168.1.1\"}}
-  deviceID is set by Multus from the device plugin's allocation; a relative
-  logFile goes under /var/log/afxdp-k8s-plugins/.
+  deviceID is set by Multus from the device plugin's allocation; logFile is
+  a file name, NAME.log or NAME.txt, in /var/log/afxdp-k8s-plugins/ (a path
+  is refused).
 
 examples:
   echo '{\"cniVersion\":\"1.0.0\"}' | CNI_COMMAND=VERSION sockctl cni
