@@ -25,8 +25,9 @@ options:
   --pin-dir DIR                 where pinned XSKMAPs go, on a bpffs:
                                 DIR/<dev>/xsks_map (default /sys/fs/bpf/afxdp_dp)
   --state-dir DIR               a bpffs directory that keeps programs attached
-                                across a restart of this daemon (default: none,
-                                everything is detached on exit)
+                                across a restart or crash of this daemon (default:
+                                none, everything is detached on exit, and running
+                                pods lose their traffic: use it in a DaemonSet)
   --node-name NAME              this node, for the config's nodes entries
                                 (default $NODE_NAME, else the host name)
   --check-config                read and check the config, print the pools, exit

@@ -147,9 +147,17 @@ impl DevicePlugin for PoolPlugin {
                 if tx.send(Ok(ListAndWatchResponse { devices })).await.is_err() {
                     break;
                 }
-                // Ends when the daemon stops (the sender goes away).
-                if health.changed().await.is_err() {
-                    break;
+                // Ends when the daemon stops (the sender goes away), or
+                // when kubelet drops the stream (a restarted kubelet opens
+                // a new one; this task would otherwise wait for the next
+                // health change to find out).
+                tokio::select! {
+                    changed = health.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                    }
+                    () = tx.closed() => break,
                 }
             }
             debug!("pool {pool}: ListAndWatch closed");

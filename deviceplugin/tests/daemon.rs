@@ -128,6 +128,12 @@ fn registers_lists_allocates_and_checks_the_pod() {
         watch.next(Duration::from_secs(5)),
         vec![("xa".to_string(), "Healthy".to_string())]
     );
+    // A stream kubelet drops (as a restarting kubelet does) ends on our
+    // side at once, not at the next health change.
+    let second = k.watch(ENDPOINT);
+    second.next(Duration::from_secs(5));
+    drop(second);
+    plugin.wait_log("pool pool1: ListAndWatch closed", Duration::from_secs(3));
 
     // Allocate: the reference plugin's mounts and environment.
     let resp = k.allocate(ENDPOINT, &["xa"]).expect("Allocate");

@@ -260,7 +260,7 @@ impl Kubelet {
             .block_on(client.list_and_watch(Empty {}))
             .expect("ListAndWatch")
             .into_inner();
-        self.rt.spawn(async move {
+        let task = self.rt.spawn(async move {
             while let Ok(Some(resp)) = stream.message().await {
                 let list = resp.devices.into_iter().map(|d| (d.id, d.health)).collect();
                 if tx.send((Instant::now(), list)).is_err() {
@@ -268,7 +268,7 @@ impl Kubelet {
                 }
             }
         });
-        Watch { rx }
+        Watch { rx, task }
     }
 
     /// Calls Allocate on `endpoint` for one container holding `devices`.
@@ -295,9 +295,17 @@ impl Drop for Kubelet {
     }
 }
 
-/// A ListAndWatch stream, as lists of (id, health).
+/// A ListAndWatch stream, as lists of (id, health); dropping it closes the
+/// stream, as kubelet's going away does.
 pub struct Watch {
     rx: mpsc::Receiver<(Instant, Vec<(String, String)>)>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl Watch {
