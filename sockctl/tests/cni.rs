@@ -510,10 +510,26 @@ fn a_failure_after_the_move_moves_the_device_back_and_releases_ipam() {
         "{e}"
     );
     assert!(details.contains("ENETUNREACH"), "{e}");
-    // Undone: the device is back on the host, the addresses released.
-    assert!(s.host_links().contains(" xa"), "{}", s.host_links());
+    // Undone: the device is back on the host, up as it was (a down device
+    // is one the device plugin reports unhealthy for good), the addresses
+    // released.
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(host.contains(",UP"), "{host}");
     assert!(!s.pod().ip(&["-o", "link", "show"]).contains(" xa"));
     assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+
+    // DEL finds nothing in the pod; a device left down in the host (by an
+    // older plugin's undo, say) is set up all the same.
+    s.host.ip(&["link", "set", "xa", "down"]);
+    s.invoke("DEL", &conf).ok();
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(host.contains(",UP"), "{host}");
+    // Also without CNI_NETNS.
+    s.host.ip(&["link", "set", "xa", "down"]);
+    s.invoke_with("DEL", conf.to_string().as_bytes(), "", "eth0")
+        .ok();
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(host.contains(",UP"), "{host}");
 }
 
 #[test]

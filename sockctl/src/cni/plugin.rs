@@ -295,9 +295,18 @@ fn attach(
             Ok(iface)
         }
         Err(e) => {
-            let undo = pod.run(|| move_back(in_pod, device, host));
-            if let Err(u) = undo {
-                log.error(&format!("moving {in_pod} back after a failed ADD: {u}"));
+            match pod.run(|| move_back(in_pod, device, host)) {
+                // Up again if it was: move_back set it down, and a down
+                // device is one the device plugin reports unhealthy.
+                Ok(true) if dev.up => {
+                    if let Err(u) = set_up_in_host(device) {
+                        log.error(&format!(
+                            "setting {device} up again after a failed ADD: {u}"
+                        ));
+                    }
+                }
+                Ok(_) => {}
+                Err(u) => log.error(&format!("moving {in_pod} back after a failed ADD: {u}")),
             }
             Err(cni(
                 codes::NETLINK,
@@ -360,13 +369,17 @@ fn move_back(name: &str, device: &str, host: &NetNs) -> crate::Result<bool> {
     Ok(true)
 }
 
-/// In the host's namespace (the plugin's own): sets `device` up.
-fn set_up_in_host(device: &str) -> crate::Result<()> {
+/// In the host's namespace (the plugin's own): sets `device` up if it is
+/// there and down; `Ok(true)` if it did.
+fn set_up_in_host(device: &str) -> crate::Result<bool> {
     let mut rtnl = Rtnl::open()?;
-    if let Some(dev) = rtnl.link_by_name(device)? {
-        rtnl.set_link("set up", device, &SetLink::new(dev.ifindex).set_up(true))?;
+    match rtnl.link_by_name(device)? {
+        Some(dev) if !dev.up => {
+            rtnl.set_link("set up", device, &SetLink::new(dev.ifindex).set_up(true))?;
+            Ok(true)
+        }
+        _ => Ok(false),
     }
-    Ok(())
 }
 
 /// The interface of `prevResult` that is in `sandbox`, if any.
@@ -377,6 +390,19 @@ fn prev_interface(conf: &NetConf, sandbox: &Path) -> Option<(usize, Interface)> 
         .into_iter()
         .enumerate()
         .find(|(_, i)| i.sandbox == sandbox)
+}
+
+/// `DEL`'s last step for the device: up again in the host if it is there
+/// and down, as the pool had it, wherever it came from (moved back now, by
+/// an earlier `DEL` or a failed `ADD`, or returned by the kernel): a device
+/// plugin counts a down device unhealthy, and would never hand it to
+/// another pod. A failure is logged, not returned.
+fn up_again(device: &str, log: &Log) {
+    match set_up_in_host(device) {
+        Ok(true) => log.info(&format!("set {device} up in the host")),
+        Ok(false) => {}
+        Err(e) => log.error(&format!("setting {device} up again: {e}")),
+    }
 }
 
 /// Whether opening or entering a namespace failed because it is gone.
@@ -392,7 +418,10 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
     // have refused): still release the addresses.
     match (conf.device(), env.netns.as_deref()) {
         (Err(_), _) => log.warn("no valid deviceID: nothing to move back"),
-        (Ok(_), None) => log.info("no CNI_NETNS: nothing to move back"),
+        (Ok(device), None) => {
+            log.info("no CNI_NETNS: nothing to move back");
+            up_again(device, log);
+        }
         (Ok(device), Some(path)) => {
             let ifname = env.ifname.as_deref().unwrap_or(device);
             let mut in_pod = pod_name(conf, device, ifname).to_string();
@@ -415,13 +444,7 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
                     let host = host_netns()?;
                     match pod.run(|| move_back(&in_pod, device, &host)) {
                         Ok(true) => {
-                            log.info(&format!("moved {in_pod} back to the host as {device}"));
-                            // Up again, as the pool had it: a device plugin
-                            // counts a down device unhealthy, and would never
-                            // hand it to another pod.
-                            if let Err(e) = set_up_in_host(device) {
-                                log.error(&format!("setting {device} up again: {e}"));
-                            }
+                            log.info(&format!("moved {in_pod} back to the host as {device}"))
                         }
                         Ok(false) => log.info(&format!(
                             "{in_pod} is not in {}: already back, or gone",
@@ -448,6 +471,7 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
                     }
                 }
             }
+            up_again(device, log);
             if !conf.ethtool_cmds.is_empty() && first_err.is_none() {
                 for failed in ethtool::reset(device) {
                     log.debug(&format!("ethtool reset: {failed}"));
