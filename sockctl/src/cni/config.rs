@@ -102,7 +102,9 @@ pub struct NetConf {
     /// `logLevel`: `error`, `warning`, `info` or `debug`.
     pub log_level: String,
     /// `ethtoolCmds`: ethtool arguments run on `ADD` before the move, with
-    /// `-device-` and `-ip-` substituted.
+    /// `-device-` and `-ip-` substituted; each must be one of
+    /// [`ALLOWED_OPTIONS`](super::ethtool::ALLOWED_OPTIONS) with
+    /// `-device-` as its device ([`check`](super::ethtool::check)).
     pub ethtool_cmds: Vec<String>,
     /// `renameDevice`: name the device `CNI_IFNAME` in the pod (and give
     /// it its name back on `DEL`). Off by default: DPDK's `--vdev
@@ -332,11 +334,8 @@ impl NetConf {
                 ),
             );
         }
-        if let Some(bad) = self.ethtool_cmds.iter().find(|c| c.trim().is_empty()) {
-            return invalid(
-                "invalid ethtoolCmds",
-                format!("ethtool command {bad:?} is empty"),
-            );
+        for cmd in &self.ethtool_cmds {
+            super::ethtool::check(cmd)?;
         }
         if self.ipam.as_ref().is_some_and(|i| {
             i.plugin.is_empty() || i.plugin.contains('/') || i.plugin.starts_with('.')
