@@ -339,6 +339,86 @@ fn add_moves_the_device_and_configures_ipam_check_passes_then_fails_del_returns_
 }
 
 #[test]
+fn add_passes_prev_result_through_and_appends_its_interface() {
+    if !ready("add_prev_result") {
+        return;
+    }
+    let s = Setup::new();
+    // A chain in which another plugin ran first and gave the pod eth0.
+    let prev = json!({
+        "cniVersion": "0.4.0",
+        "interfaces": [
+            { "name": "cni0", "mac": "02:00:00:00:00:c0" },
+            { "name": "eth0", "mac": "02:00:00:00:00:e0", "sandbox": s.pod_path() }
+        ],
+        "ips": [{ "version": "4", "address": "10.1.0.5/24", "gateway": "10.1.0.1", "interface": 1 }],
+        "routes": [{ "dst": "10.2.0.0/16" }],
+        "dns": { "nameservers": ["10.1.0.53"] }
+    });
+    let conf = with_prev(&s.conf("0.4.0"), &prev);
+    let result = s.invoke("ADD", &conf).ok().json();
+    assert_eq!(result["cniVersion"], "0.4.0");
+    let names: Vec<_> = result["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cni0", "eth0", "xa"], "{result}");
+    assert_eq!(result["interfaces"][1], prev["interfaces"][1], "{result}");
+    assert_eq!(result["interfaces"][2]["sandbox"], s.pod_path().as_str());
+    // The earlier addresses keep their interface, ours point at ours.
+    let ips = result["ips"].as_array().unwrap();
+    assert_eq!(ips.len(), 3, "{result}");
+    assert_eq!(ips[0], prev["ips"][0], "{result}");
+    assert_eq!(ips[1]["address"], "10.55.0.200/24", "{result}");
+    assert_eq!(ips[1]["interface"], 2, "{result}");
+    assert_eq!(ips[1]["version"], "4", "{result}");
+    assert_eq!(ips[2]["interface"], 2, "{result}");
+    let routes: Vec<_> = result["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["dst"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        routes,
+        ["10.2.0.0/16", "0.0.0.0/0", "10.99.0.0/16"],
+        "{result}"
+    );
+    assert_eq!(result["dns"], prev["dns"], "{result}");
+    // Our own dns, when configured, is the result's. (DEL without
+    // prevResult: which of its interfaces is ours is another test's.)
+    s.invoke("DEL", &s.conf("0.4.0")).ok();
+    let mut with_dns = conf.clone();
+    with_dns["dns"] = json!({ "nameservers": ["10.55.0.53"] });
+    let result = s.invoke("ADD", &with_dns).ok().json();
+    assert_eq!(
+        result["dns"]["nameservers"],
+        json!(["10.55.0.53"]),
+        "{result}"
+    );
+    assert_eq!(
+        result["interfaces"].as_array().unwrap().len(),
+        3,
+        "{result}"
+    );
+    s.invoke("DEL", &s.conf("0.4.0")).ok();
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+
+    // A prevResult that is not a result is refused before anything is done.
+    let bad = with_prev(&s.conf("0.4.0"), &json!({ "ips": [{ "address": "nope" }] }));
+    let e = s.invoke("ADD", &bad).error(6);
+    assert_eq!(e["msg"], "cannot decode prevResult", "{e}");
+    assert!(
+        e["details"].as_str().unwrap().contains("ips[0].address"),
+        "{e}"
+    );
+    assert!(s.host_links().contains(" xa"), "{}", s.host_links());
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+}
+
+#[test]
 fn the_dpdk_guide_configuration_at_0_3_0_gets_a_0_3_0_result() {
     if !ready("dpdk_guide_0_3_0") {
         return;

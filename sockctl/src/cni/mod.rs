@@ -13,7 +13,9 @@
 //!   the `ethtoolCmds` (`-device-` and `-ip-` substituted), move the device
 //!   into `CNI_NETNS` (renamed to `CNI_IFNAME` with `renameDevice`), set it
 //!   up, give it the addresses and routes, and print the result with the
-//!   device's MAC address. A failure part-way undoes what was done.
+//!   device's MAC address (in a chain, `prevResult` with this interface,
+//!   its addresses and routes appended). A failure part-way undoes what was
+//!   done, the device back in the host as it was.
 //! - `DEL`: move the device back under its own name, up again (as the pool had it), and release the
 //!   addresses. Idempotent: a namespace that is gone (a node reboot) or a
 //!   device already back is success, not "Link not found".

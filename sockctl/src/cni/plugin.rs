@@ -13,7 +13,7 @@ use super::json::{Json, ObjectBuilder};
 use super::link::{self, Rtnl};
 use super::log::Log;
 use super::netns::NetNs;
-use super::result::{CniResult, Interface};
+use super::result::{CniResult, Dns, Interface};
 use super::{codes, ethtool, ipam, CniEnv, CniError, LATEST_VERSION, SUPPORTED_VERSIONS};
 use crate::error::Error;
 
@@ -151,6 +151,13 @@ fn add(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<CniResul
             format!("{ifname:?} is not an interface name"),
         ));
     }
+    // The result of the plugins before this one in a chain: passed on,
+    // with this plugin's interface, addresses and routes added.
+    let prev = conf
+        .prev_result
+        .as_ref()
+        .map(decode_prev_result)
+        .transpose()?;
     let pod = open_netns(netns_path)?;
     let host = host_netns()?;
     if pod.same_as(&host) {
@@ -235,23 +242,52 @@ fn add(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<CniResul
         }
     };
 
-    let mut result = ipam_result.unwrap_or_default();
-    result.interfaces = vec![Interface {
+    let ours = Interface {
         name: iface.name,
         mac: iface.mac,
         mtu: iface.mtu,
         sandbox: netns_path.display().to_string(),
         ..Interface::default()
-    }];
-    for ip in &mut result.ips {
-        ip.interface = Some(0);
+    };
+    Ok(merge_result(
+        prev.unwrap_or_default(),
+        ours,
+        ipam_result.unwrap_or_default(),
+        conf.dns.as_ref(),
+    ))
+}
+
+/// `prevResult` as a result; not one is [`codes::DECODE_FAILURE`].
+fn decode_prev_result(v: &Json) -> Result<CniResult, CniError> {
+    CniResult::from_value(v)
+        .map_err(|e| CniError::new(codes::DECODE_FAILURE, "cannot decode prevResult", e.details))
+}
+
+/// `ADD`'s result: `prev` (the earlier plugins' of a chain, or nothing)
+/// passed through, as the spec asks, with `ours` appended to its
+/// interfaces, the IPAM result's addresses (pointing at `ours`) and routes
+/// appended to its own, and the DNS of the configuration, else of IPAM,
+/// else of `prev`.
+fn merge_result(
+    prev: CniResult,
+    ours: Interface,
+    ipam: CniResult,
+    conf_dns: Option<&Dns>,
+) -> CniResult {
+    let mut result = prev;
+    let index = result.interfaces.len();
+    result.interfaces.push(ours);
+    result.ips.extend(ipam.ips.into_iter().map(|mut ip| {
+        ip.interface = Some(index);
+        ip
+    }));
+    result.routes.extend(ipam.routes);
+    if let Some(dns) = conf_dns.filter(|d| !d.is_empty()) {
+        result.dns = dns.clone();
+    } else if !ipam.dns.is_empty() {
+        result.dns = ipam.dns;
     }
-    if let Some(dns) = &conf.dns {
-        if !dns.is_empty() {
-            result.dns = dns.clone();
-        }
-    }
-    Ok(result)
+    result
 }
 
 /// The part of `ADD` after IPAM: ethtool, move, configure in the pod. On
@@ -523,8 +559,7 @@ fn check(
             "CHECK compares the attachment with ADD's result, which the runtime gives as prevResult",
         )
     })?;
-    let prev = CniResult::from_value(prev_value)
-        .map_err(|e| CniError::new(codes::DECODE_FAILURE, "cannot decode prevResult", e.details))?;
+    let prev = decode_prev_result(prev_value)?;
     if let Some(t) = conf.ipam_type() {
         ipam::exec(t, "CHECK", env, stdin)?;
     }
@@ -618,4 +653,50 @@ fn delegate_only(
         ipam::exec(t, command, env, stdin)?;
     }
     Ok(String::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(doc: &str) -> CniResult {
+        CniResult::parse(doc.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn add_appends_to_the_previous_result() {
+        let prev = result(
+            r#"{"cniVersion":"1.0.0",
+                "interfaces":[{"name":"cni0"},{"name":"eth0","sandbox":"/run/netns/p"}],
+                "ips":[{"address":"10.1.0.5/24","interface":1}],
+                "routes":[{"dst":"10.2.0.0/16"}],
+                "dns":{"nameservers":["10.1.0.53"]}}"#,
+        );
+        let ipam = result(
+            r#"{"cniVersion":"1.0.0",
+                "ips":[{"address":"10.55.0.200/24"},{"address":"fd00::2/64","interface":0}],
+                "routes":[{"dst":"0.0.0.0/0"}]}"#,
+        );
+        let ours = Interface {
+            name: "net1".into(),
+            sandbox: "/run/netns/p".into(),
+            ..Interface::default()
+        };
+        let r = merge_result(prev.clone(), ours.clone(), ipam.clone(), None);
+        assert_eq!(r.interfaces.len(), 3);
+        assert_eq!(r.interfaces[2], ours);
+        let indexes: Vec<_> = r.ips.iter().map(|i| i.interface).collect();
+        assert_eq!(indexes, [Some(1), Some(2), Some(2)]);
+        assert_eq!(r.routes.len(), 2);
+        assert_eq!(r.dns, prev.dns);
+        // Without a previous result, ours is interface 0; the
+        // configuration's DNS wins over the others.
+        let dns = Dns {
+            nameservers: vec!["10.55.0.53".into()],
+            ..Dns::default()
+        };
+        let r = merge_result(CniResult::default(), ours, ipam, Some(&dns));
+        assert_eq!(r.ips[0].interface, Some(0));
+        assert_eq!(r.dns, dns);
+    }
 }

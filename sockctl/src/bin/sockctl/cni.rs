@@ -22,7 +22,8 @@ and an error exits 1. CNI spec versions 0.3.0 to 1.1.0.
            the ipam plugin (on CNI_PATH), run ethtoolCmds (-device- and -ip-
            substituted), move the device into CNI_NETNS (renamed to
            CNI_IFNAME with \"renameDevice\": true), set it up, add addresses
-           and routes, print the result with its MAC address
+           and routes, print the result with its MAC address (prevResult's
+           with this interface appended, in a chain)
   DEL      move it back under its own name and set it up again (as the device
            plugin's pool had it); release the addresses; succeeds when the
            namespace or the device is already gone
