@@ -419,6 +419,73 @@ fn add_passes_prev_result_through_and_appends_its_interface() {
 }
 
 #[test]
+fn del_and_check_in_a_chain_act_on_our_interface_not_the_first_in_the_sandbox() {
+    if !ready("chain_del_check") {
+        return;
+    }
+    let s = Setup::new();
+    // Another plugin's eth0, first in the sandbox (down, so that a CHECK
+    // of it would fail).
+    s.pod().ip(&[
+        "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
+    ]);
+    s.pod()
+        .ip(&["link", "set", "eth0", "address", "02:00:00:00:00:e0"]);
+    let prev = json!({
+        "cniVersion": "1.0.0",
+        "interfaces": [{ "name": "eth0", "mac": "02:00:00:00:00:e0", "sandbox": s.pod_path() }]
+    });
+    let conf = with_prev(&s.conf("1.0.0"), &prev);
+    let result = s.invoke("ADD", &conf).ok().json();
+    let after_add = with_prev(&s.conf("1.0.0"), &result);
+    // CHECK looks at ours, xa, up with its addresses.
+    s.invoke("CHECK", &after_add).ok();
+
+    // A prevResult whose xa has another MAC: not ours, left where it is.
+    let mut wrong = result.clone();
+    wrong["interfaces"][1]["mac"] = json!("02:00:00:00:00:99");
+    s.invoke("DEL", &with_prev(&s.conf("1.0.0"), &wrong)).ok();
+    let links = s.pod().ip(&["-o", "link", "show"]);
+    assert!(links.contains(" xa@"), "{links}");
+
+    // DEL moves ours back, and leaves the other plugin's eth0 alone.
+    s.invoke("DEL", &after_add).ok();
+    let links = s.pod().ip(&["-o", "link", "show"]);
+    assert!(links.contains(" eth0@"), "{links}");
+    assert!(!links.contains(" xa@"), "{links}");
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(host.contains("02:00:00:00:00:0a"), "{host}");
+    assert!(host.contains(",UP"), "{host}");
+    assert!(
+        !s.host_links().contains("02:00:00:00:00:e0"),
+        "{}",
+        s.host_links()
+    );
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("not ours"), "{log}");
+
+    // The same with renameDevice: ours is CNI_IFNAME's.
+    let mut conf = with_prev(&s.conf("1.0.0"), &prev);
+    conf["renameDevice"] = json!(true);
+    let netns = s.pod_path();
+    let out = s.invoke_with("ADD", conf.to_string().as_bytes(), &netns, "net1");
+    let result = out.ok().json();
+    let mut after_add = with_prev(&s.conf("1.0.0"), &result);
+    after_add["renameDevice"] = json!(true);
+    let stdin = after_add.to_string();
+    s.invoke_with("CHECK", stdin.as_bytes(), &netns, "net1")
+        .ok();
+    s.invoke_with("DEL", stdin.as_bytes(), &netns, "net1").ok();
+    let links = s.pod().ip(&["-o", "link", "show"]);
+    assert!(
+        links.contains(" eth0@") && !links.contains(" net1@"),
+        "{links}"
+    );
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(host.contains("02:00:00:00:00:0a"), "{host}");
+}
+
+#[test]
 fn the_dpdk_guide_configuration_at_0_3_0_gets_a_0_3_0_result() {
     if !ready("dpdk_guide_0_3_0") {
         return;

@@ -331,10 +331,10 @@ fn attach(
             Ok(iface)
         }
         Err(e) => {
-            match pod.run(|| move_back(in_pod, device, host)) {
+            match pod.run(|| move_back(in_pod, device, host, None)) {
                 // Up again if it was: move_back set it down, and a down
                 // device is one the device plugin reports unhealthy.
-                Ok(true) if dev.up => {
+                Ok(MovedBack::Moved) if dev.up => {
                     if let Err(u) = set_up_in_host(device) {
                         log.error(&format!(
                             "setting {device} up again after a failed ADD: {u}"
@@ -389,20 +389,40 @@ fn configure_in_pod(name: &str, ipam: Option<&CniResult>) -> crate::Result<Inter
     })
 }
 
+/// What [`move_back`] did.
+#[derive(Debug)]
+enum MovedBack {
+    /// Moved to the host.
+    Moved,
+    /// There is no link of that name here.
+    Absent,
+    /// The link of that name has this MAC, not the one expected: not ours,
+    /// left alone.
+    NotOurs(String),
+}
+
 /// In the pod's namespace: set `name` down and move it to `host` as
-/// `device`. `Ok(false)` if there is no `name` here.
-fn move_back(name: &str, device: &str, host: &NetNs) -> crate::Result<bool> {
+/// `device`, unless `mac` is given and `name` has another.
+fn move_back(
+    name: &str,
+    device: &str,
+    host: &NetNs,
+    mac: Option<&str>,
+) -> crate::Result<MovedBack> {
     let mut rtnl = Rtnl::open()?;
     let Some(dev) = rtnl.link_by_name(name)? else {
-        return Ok(false);
+        return Ok(MovedBack::Absent);
     };
+    if mac.is_some_and(|m| !m.eq_ignore_ascii_case(&dev.mac)) {
+        return Ok(MovedBack::NotOurs(dev.mac));
+    }
     rtnl.set_link("set down", name, &SetLink::new(dev.ifindex).set_up(false))?;
     let mut mv = SetLink::new(dev.ifindex).move_to_netns(host.as_raw_fd());
     if name != device {
         mv = mv.rename(device.as_bytes());
     }
     rtnl.set_link("move back to the host's network namespace", name, &mv)?;
-    Ok(true)
+    Ok(MovedBack::Moved)
 }
 
 /// In the host's namespace (the plugin's own): sets `device` up if it is
@@ -418,14 +438,20 @@ fn set_up_in_host(device: &str) -> crate::Result<bool> {
     }
 }
 
-/// The interface of `prevResult` that is in `sandbox`, if any.
-fn prev_interface(conf: &NetConf, sandbox: &Path) -> Option<(usize, Interface)> {
+/// Our interface in `prevResult`, with its index: see [`find_ours`].
+fn prev_interface(conf: &NetConf, sandbox: &Path, name: &str) -> Option<(usize, Interface)> {
     let prev = CniResult::from_value(conf.prev_result.as_ref()?).ok()?;
-    let sandbox = sandbox.display().to_string();
-    prev.interfaces
+    find_ours(prev.interfaces, &sandbox.display().to_string(), name)
+}
+
+/// Of `interfaces`, ours: the one named `name` (the device's name in the
+/// pod, `CNI_IFNAME` with `renameDevice`) in `sandbox`. Not merely the
+/// first in the sandbox: in a chain that can be another plugin's (`eth0`).
+fn find_ours(interfaces: Vec<Interface>, sandbox: &str, name: &str) -> Option<(usize, Interface)> {
+    interfaces
         .into_iter()
         .enumerate()
-        .find(|(_, i)| i.sandbox == sandbox)
+        .find(|(_, i)| i.name == name && i.sandbox == sandbox)
 }
 
 /// `DEL`'s last step for the device: up again in the host if it is there
@@ -460,10 +486,11 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
         }
         (Ok(device), Some(path)) => {
             let ifname = env.ifname.as_deref().unwrap_or(device);
-            let mut in_pod = pod_name(conf, device, ifname).to_string();
-            if let Some((_, i)) = prev_interface(conf, path) {
-                in_pod = i.name;
-            }
+            let in_pod = pod_name(conf, device, ifname);
+            // The MAC ADD reported for it, if the runtime gave prevResult.
+            let mac = prev_interface(conf, path, in_pod)
+                .map(|(_, i)| i.mac)
+                .filter(|m| !m.is_empty());
             match NetNs::open(path) {
                 Err(e) if is_gone(&e) => log.info(&format!(
                     "{} is gone (a node reboot, or the sandbox removed first): nothing to move back; a physical device returns to the host by itself",
@@ -478,13 +505,18 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
                 }
                 Ok(pod) => {
                     let host = host_netns()?;
-                    match pod.run(|| move_back(&in_pod, device, &host)) {
-                        Ok(true) => {
+                    match pod.run(|| move_back(in_pod, device, &host, mac.as_deref())) {
+                        Ok(MovedBack::Moved) => {
                             log.info(&format!("moved {in_pod} back to the host as {device}"))
                         }
-                        Ok(false) => log.info(&format!(
+                        Ok(MovedBack::Absent) => log.info(&format!(
                             "{in_pod} is not in {}: already back, or gone",
                             path.display()
+                        )),
+                        Ok(MovedBack::NotOurs(has)) => log.warn(&format!(
+                            "{in_pod} in {} has MAC {has}, not prevResult's {}: not ours, left alone",
+                            path.display(),
+                            mac.as_deref().unwrap_or_default()
                         )),
                         // A bind mount left behind without its namespace,
                         // or a file that is not one: nothing to move.
@@ -564,12 +596,12 @@ fn check(
         ipam::exec(t, "CHECK", env, stdin)?;
     }
     let pod = open_netns(netns_path)?;
-    let (index, expected) = prev_interface(conf, netns_path).unwrap_or_else(|| {
-        let name = pod_name(conf, device, ifname).to_string();
+    let name = pod_name(conf, device, ifname);
+    let (index, expected) = prev_interface(conf, netns_path, name).unwrap_or_else(|| {
         (
             usize::MAX,
             Interface {
-                name,
+                name: name.to_string(),
                 ..Interface::default()
             },
         )
@@ -661,6 +693,27 @@ mod tests {
 
     fn result(doc: &str) -> CniResult {
         CniResult::parse(doc.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn ours_is_found_by_name_in_the_sandbox() {
+        let prev = result(
+            r#"{"cniVersion":"1.0.0","interfaces":[
+                {"name":"cni0"},
+                {"name":"eth0","sandbox":"/run/netns/p"},
+                {"name":"net1","sandbox":"/run/netns/q"},
+                {"name":"net1","sandbox":"/run/netns/p","mac":"02:00:00:00:00:0a"}]}"#,
+        );
+        let (i, ours) = find_ours(prev.interfaces.clone(), "/run/netns/p", "net1").unwrap();
+        assert_eq!((i, ours.mac.as_str()), (3, "02:00:00:00:00:0a"));
+        assert_eq!(
+            find_ours(prev.interfaces.clone(), "/run/netns/p", "eth0")
+                .unwrap()
+                .0,
+            1
+        );
+        assert!(find_ours(prev.interfaces.clone(), "/run/netns/p", "xa").is_none());
+        assert!(find_ours(prev.interfaces, "/run/netns/r", "net1").is_none());
     }
 
     #[test]
