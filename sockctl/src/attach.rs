@@ -382,7 +382,21 @@ impl Attachment {
     /// holds is the one attached to `netdev` now. The adopted attachment
     /// stays pinned: dropping it detaches and unpins, unless
     /// [`persist`](Self::persist) is called.
+    ///
+    /// Opening the link's program by its id needs `CAP_SYS_ADMIN`; with the
+    /// program pinned too, [`adopt_pinned`](Self::adopt_pinned) does not.
     pub fn adopt_pinned_link(netdev: Netdev, link_pin: &Path) -> Result<Attachment> {
+        Self::adopt_pinned(netdev, link_pin, None)
+    }
+
+    /// [`adopt_pinned_link`](Self::adopt_pinned_link), taking the link's
+    /// program from its pin at `prog_pin` (checked to be the link's) rather
+    /// than by its id: no `CAP_SYS_ADMIN` needed.
+    pub fn adopt_pinned(
+        netdev: Netdev,
+        link_pin: &Path,
+        prog_pin: Option<&Path>,
+    ) -> Result<Attachment> {
         let c = crate::map::c_path("BPF_OBJ_GET", link_pin)?;
         let fd =
             bpf::obj_get(&c, 0).map_err(|e| Error::sys("BPF_OBJ_GET", link_pin.display(), e))?;
@@ -405,7 +419,23 @@ impl Attachment {
         }
         let status = query(&netdev)?;
         let prog_id = info.prog_id;
-        let prog = XdpProgram::from_id(prog_id)?;
+        let prog = match prog_pin {
+            Some(path) => {
+                let prog = XdpProgram::open_pinned(path)?;
+                if prog.id() != prog_id {
+                    return Err(Error::invalid(
+                        "adopt XDP link",
+                        path.display(),
+                        format!(
+                            "the program pinned there (id {}) is not the link's (id {prog_id})",
+                            prog.id()
+                        ),
+                    ));
+                }
+                prog
+            }
+            None => XdpProgram::from_id(prog_id)?,
+        };
         Ok(Attachment {
             netdev,
             prog,

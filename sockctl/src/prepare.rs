@@ -49,10 +49,12 @@ pub struct PrepareOptions {
     pub pin_mode: Option<u32>,
     /// Owner of that pin (default: left to this process).
     pub pin_owner: Owner,
-    /// A directory on a bpffs where the link and the map are pinned
-    /// (`<state_dir>/<iface>/link`, `.../xsks_map`), so that the
-    /// attachment outlives this process and a later one adopts it (a
-    /// device-plugin restart that no running client notices). Needs
+    /// A directory on a bpffs where the link, the map and the program are
+    /// pinned (`<state_dir>/<iface>/link`, `.../xsks_map`, `.../prog`), so
+    /// that the attachment outlives this process and a later one adopts it
+    /// (a device-plugin restart that no running client notices; adopting
+    /// needs no `CAP_SYS_ADMIN`, except for a state directory without the
+    /// program's pin, made before it was pinned too). Needs
     /// [`AttachKind::Link`].
     pub state_dir: Option<PathBuf>,
 }
@@ -61,6 +63,8 @@ pub struct PrepareOptions {
 pub const STATE_LINK_NAME: &str = "link";
 /// Name of the pinned map in a state directory.
 pub const STATE_MAP_NAME: &str = "xsks_map";
+/// Name of the pinned program in a state directory.
+pub const STATE_PROG_NAME: &str = "prog";
 
 /// An interface prepared for AF_XDP clients: its XSKMAP, the redirect
 /// program attached, and the map's pin if one was asked for.
@@ -74,6 +78,7 @@ pub struct PreparedNetdev {
     // Declared in the order of teardown: unpin, then detach.
     pin: Option<PathBuf>,
     state_map_pin: Option<PathBuf>,
+    state_prog_pin: Option<PathBuf>,
     attachment: Attachment,
     map: XskMap,
     queues: QueueCount,
@@ -121,11 +126,23 @@ pub fn prepare_netdev(iface: &str, opts: &PrepareOptions) -> Result<PreparedNetd
         let (link_pin, map_pin) = (dir.join(STATE_LINK_NAME), dir.join(STATE_MAP_NAME));
         match (link_pin.exists(), map_pin.exists()) {
             (true, true) => {
-                let mut p = adopt(netdev, queues, &link_pin, &map_pin, opts)?;
+                let prog_pin = dir.join(STATE_PROG_NAME);
+                let prog_pin = prog_pin.exists().then_some(prog_pin);
+                let mut p = adopt(netdev, queues, &link_pin, &map_pin, prog_pin, opts)?;
                 p._lock = Some(lock);
                 return Ok(p);
             }
-            (false, false) => {}
+            (false, false) => {
+                // A program pin without its link and map is left by a
+                // start that failed between the pins: it holds a program
+                // nothing runs. Out of the way of the fresh pins.
+                let prog_pin = dir.join(STATE_PROG_NAME);
+                if let Err(e) = std::fs::remove_file(&prog_pin) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        return Err(Error::from_io("remove stale pin", prog_pin.display(), &e));
+                    }
+                }
+            }
             (link, _) => {
                 let (there, missing) = if link {
                     (&link_pin, &map_pin)
@@ -197,6 +214,7 @@ fn prepare_fresh(
         teardown: false,
         pin: None,
         state_map_pin: None,
+        state_prog_pin: None,
         attachment: {
             if let Some(state) = &opts.state_dir {
                 attachment.pin_link(&state.join(iface).join(STATE_LINK_NAME))?;
@@ -208,6 +226,11 @@ fn prepare_fresh(
         adopted: false,
     };
     if let Some(state) = &opts.state_dir {
+        // The program first: a half state left by a crash between the two
+        // is a link without its map, which the next start reports.
+        let path = state.join(iface).join(STATE_PROG_NAME);
+        prepared.attachment.program().pin(&path)?;
+        prepared.state_prog_pin = Some(path);
         let path = state.join(iface).join(STATE_MAP_NAME);
         prepared.map.pin(&path)?;
         prepared.state_map_pin = Some(path);
@@ -222,10 +245,11 @@ fn adopt(
     queues: QueueCount,
     link_pin: &Path,
     map_pin: &Path,
+    prog_pin: Option<PathBuf>,
     opts: &PrepareOptions,
 ) -> Result<PreparedNetdev> {
     let map = XskMap::open_pinned(map_pin)?;
-    let mut attachment = Attachment::adopt_pinned_link(netdev, link_pin)?;
+    let mut attachment = Attachment::adopt_pinned(netdev, link_pin, prog_pin.as_deref())?;
     let ids = match attachment.program().map_ids() {
         Ok(ids) => ids,
         Err(e) => {
@@ -252,6 +276,7 @@ fn adopt(
         teardown: false,
         pin: None,
         state_map_pin: Some(map_pin.to_path_buf()),
+        state_prog_pin: prog_pin,
         attachment,
         map,
         queues,
@@ -355,6 +380,7 @@ impl PreparedNetdev {
         self.attachment.keep_on_drop()?;
         self.pin = None;
         self.state_map_pin = None;
+        self.state_prog_pin = None;
         Ok(())
     }
 }
@@ -368,11 +394,16 @@ impl Drop for PreparedNetdev {
             let _ = self.attachment.keep_on_drop();
             self.pin = None;
             self.state_map_pin = None;
+            self.state_prog_pin = None;
             return;
         }
-        for path in [self.pin.take(), self.state_map_pin.take()]
-            .into_iter()
-            .flatten()
+        for path in [
+            self.pin.take(),
+            self.state_map_pin.take(),
+            self.state_prog_pin.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             // Ours: pinned by `prepare_netdev`. Gone already is fine.
             if let Err(e) = std::fs::remove_file(&path) {

@@ -2,6 +2,7 @@
 //! variant picked by probing the kernel, or given), or any XDP program, with
 //! the verifier's log when the kernel refuses it.
 
+use std::path::Path;
 use std::sync::OnceLock;
 
 use afxdp_core::abi::bpf::{
@@ -114,6 +115,32 @@ impl XdpProgram {
             info,
             variant: None,
         })
+    }
+
+    /// Opens the XDP program pinned at `path` (`BPF_OBJ_GET`; no
+    /// `CAP_SYS_ADMIN` needed, unlike [`from_id`](Self::from_id)). What is
+    /// pinned there must be an XDP program.
+    pub fn open_pinned(path: &Path) -> Result<XdpProgram> {
+        let c = crate::map::c_path("BPF_OBJ_GET", path)?;
+        let fd = bpf::obj_get(&c, 0).map_err(|e| Error::sys("BPF_OBJ_GET", path.display(), e))?;
+        let prog = Self::from_fd(fd)?;
+        if prog.info.prog_type != BPF_PROG_TYPE_XDP {
+            return Err(Error::invalid(
+                "open pinned program",
+                path.display(),
+                format!(
+                    "what is pinned there is not an XDP program (type {})",
+                    prog.info.prog_type
+                ),
+            ));
+        }
+        Ok(prog)
+    }
+
+    /// Pins the program at `path`, inside a bpffs (`BPF_OBJ_PIN`).
+    pub fn pin(&self, path: &Path) -> Result<()> {
+        let c = crate::map::c_path("BPF_OBJ_PIN", path)?;
+        bpf::obj_pin(self.fd.as_fd(), &c).map_err(|e| Error::sys("BPF_OBJ_PIN", path.display(), e))
     }
 
     /// Opens the program with id `id` (needs `CAP_SYS_ADMIN`).

@@ -228,7 +228,9 @@ fn a_second_server_on_the_same_state_directory_is_refused_and_a_failed_restart_k
             attached(&ns),
             "a failed restart cut running clients off: {out}"
         );
-        assert!(state.join("xa/link").exists() && state.join("xa/xsks_map").exists());
+        for pin in ["link", "xsks_map", "prog"] {
+            assert!(state.join("xa").join(pin).exists(), "{pin} pinned");
+        }
         // A good restart adopts it, and a default stop cleans everything.
         std::fs::remove_file(dir.path().join("xa/afxdp.sock")).unwrap();
         let mut again = serve(
@@ -247,7 +249,9 @@ fn a_second_server_on_the_same_state_directory_is_refused_and_a_failed_restart_k
         again.signal(libc::SIGTERM);
         assert!(again.wait().unwrap().success());
         assert!(!attached(&ns));
-        assert!(!state.join("xa/link").exists());
+        for pin in ["link", "xsks_map", "prog"] {
+            assert!(!state.join("xa").join(pin).exists(), "{pin} unpinned");
+        }
     });
 }
 

@@ -39,8 +39,9 @@ use tonic::{Request, Response, Status};
 pub const BIN: &str = env!("CARGO_BIN_EXE_afxdp-device-plugin");
 
 /// The capabilities the DaemonSet gives the daemon
-/// (deploy/device-plugin/daemonset.yaml): it runs with no others.
-pub const DAEMON_CAPS: &str = "+bpf,+net_admin,+sys_admin,+chown";
+/// (deploy/device-plugin/daemonset.yaml): it runs with no others, and no
+/// `CAP_SYS_ADMIN`, also when it adopts a state directory's pins.
+pub const DAEMON_CAPS: &str = "+bpf,+net_admin,+chown";
 
 /// The daemon under `setpriv` (a command the caller made: on the host, or
 /// in a network namespace) with only [`DAEMON_CAPS`], on `config`, against

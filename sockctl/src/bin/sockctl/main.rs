@@ -200,7 +200,7 @@ fn cli_hints(cmd: &str, e: af_xdp::Error) -> af_xdp::Error {
         }
         (ErrorKind::PermissionDenied, "BPF_MAP_CREATE" | "BPF_PROG_LOAD" | "BPF_LINK_CREATE") => e
             .with_hint(
-                "the device-plugin side needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN (and CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER with --socket-owner/--pin-owner), or root",
+                "the device-plugin side needs CAP_BPF and CAP_NET_ADMIN (and CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER with --socket-owner/--pin-owner; CAP_SYS_ADMIN to mount a bpffs for --pin-dir), or root",
             ),
         (ErrorKind::Unsupported, "bind AF_XDP socket") => {
             e.with_hint("the driver has no zero-copy AF_XDP: add force_copy=1 to --vdev")
