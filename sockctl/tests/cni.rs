@@ -561,6 +561,100 @@ fn del_after_the_container_namespace_is_gone_succeeds_and_releases_ipam() {
 }
 
 #[test]
+fn del_after_the_namespace_is_gone_renames_the_returned_device_back_and_sets_it_up() {
+    if !ready("del_returned_device") || !have("del_returned_device", "ethtool", ethtool_installed())
+    {
+        return;
+    }
+    let s = Setup::new();
+    // What the kernel does with a physical device when the pod's namespace
+    // goes (a veth is destroyed instead, so this is emulated): back in the
+    // initial namespace, down, under its in-pod name.
+    s.host.ip(&["link", "set", "xa", "down", "name", "net1"]);
+    let gone = unique_path("cni-gone-netns");
+    let gone = gone.to_str().unwrap();
+    let mut conf = s.conf("1.0.0");
+    conf["renameDevice"] = json!(true);
+    conf["ethtoolCmds"] = json!(["-K -device- ntuple on"]);
+    let prev = json!({
+        "cniVersion": "1.0.0",
+        "interfaces": [
+            { "name": "eth0", "mac": "02:00:00:00:00:e0", "sandbox": gone },
+            { "name": "net1", "mac": "02:00:00:00:00:0a", "sandbox": gone }
+        ]
+    });
+    let stdin = with_prev(&conf, &prev).to_string();
+    s.invoke_with("DEL", stdin.as_bytes(), gone, "net1").ok();
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(
+        host.contains("02:00:00:00:00:0a") && host.contains(",UP"),
+        "{host}"
+    );
+    assert!(!s.host_links().contains(" net1@"), "{}", s.host_links());
+    // The same ethtool reset as a normal DEL, on the device under its name
+    // (a veth has no RSS table: the failure is logged).
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("gave net1 its name xa back"), "{log}");
+    assert!(log.contains("ethtool -X xa default: failed"), "{log}");
+    assert!(!log.contains("No such device"), "{log}");
+
+    // When the in-pod name was taken on the host, the kernel names it
+    // dev<ifindex>: found by its MAC, the other net1 left alone.
+    let ifindex = s.host.ip(&["-o", "link", "show", "xa"]);
+    let ifindex = ifindex.split(':').next().unwrap().trim();
+    let returned = format!("dev{ifindex}");
+    s.host.ip(&["link", "set", "xa", "down", "name", &returned]);
+    s.host.ip(&[
+        "link", "add", "net1", "type", "veth", "peer", "name", "net1p",
+    ]);
+    s.host
+        .ip(&["link", "set", "net1", "address", "02:00:00:00:00:99"]);
+    s.invoke_with("DEL", stdin.as_bytes(), gone, "net1").ok();
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(
+        host.contains("02:00:00:00:00:0a") && host.contains(",UP"),
+        "{host}"
+    );
+    let other = s.host.ip(&["-o", "link", "show", "net1"]);
+    assert!(
+        other.contains("02:00:00:00:00:99") && !other.contains(",UP"),
+        "{other}"
+    );
+    assert!(
+        !s.host_links().contains(&format!(" {returned}@")),
+        "{}",
+        s.host_links()
+    );
+
+    // Without prevResult's MAC, a dev<N> is not taken for ours, and a
+    // net1 only when it is down; that net1 is up now: nothing is renamed.
+    s.host.ip(&["link", "set", "net1", "up"]);
+    s.host.ip(&["link", "set", "xa", "down", "name", &returned]);
+    s.invoke_with("DEL", conf.to_string().as_bytes(), gone, "net1")
+        .ok();
+    assert!(
+        s.host_links().contains(&format!(" {returned}@")),
+        "{}",
+        s.host_links()
+    );
+    assert!(s.host_links().contains(" net1@"), "{}", s.host_links());
+    // A file where the namespace was (a bind mount left behind): the same.
+    let stale = unique_path("cni-stale-netns");
+    std::fs::write(&stale, b"").unwrap();
+    let mut prev = prev.clone();
+    prev["interfaces"][1]["sandbox"] = json!(stale);
+    let stdin = with_prev(&conf, &prev).to_string();
+    let out = s.invoke_with("DEL", stdin.as_bytes(), stale.to_str().unwrap(), "net1");
+    let _ = std::fs::remove_file(&stale);
+    out.ok();
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(
+        host.contains("02:00:00:00:00:0a") && host.contains(",UP"),
+        "{host}"
+    );
+}
+
+#[test]
 fn rename_device_names_it_cni_ifname_in_the_pod_and_back_on_del() {
     if !ready("rename_device") {
         return;

@@ -16,9 +16,13 @@
 //!   device's MAC address (in a chain, `prevResult` with this interface,
 //!   its addresses and routes appended). A failure part-way undoes what was
 //!   done, the device back in the host as it was.
-//! - `DEL`: move the device back under its own name, up again (as the pool had it), and release the
-//!   addresses. Idempotent: a namespace that is gone (a node reboot) or a
-//!   device already back is success, not "Link not found".
+//! - `DEL`: move the device back under its own name, up again (as the pool
+//!   had it), and release the addresses. Idempotent: a namespace that is
+//!   gone (a node reboot) or a device already back is success, not "Link
+//!   not found"; a device the kernel returned to the host from a namespace
+//!   that went, under its in-pod name or `dev<N>`, gets its name back (found
+//!   by prevResult's MAC). In a chain, ours is the interface of
+//!   `prevResult` with our name, not another plugin's.
 //! - `CHECK`: the device is in the namespace, up, with the MAC and the
 //!   addresses of `prevResult`; the IPAM plugin checks its side.
 //! - `VERSION`, and `STATUS` and `GC` (1.1.0), which defer to the IPAM

@@ -438,6 +438,90 @@ fn set_up_in_host(device: &str) -> crate::Result<bool> {
     }
 }
 
+/// In the host's namespace (the plugin's own), after the pod's namespace
+/// went without a `DEL`: the kernel gives a physical device back to the
+/// initial namespace, down, under its in-pod name, or `dev<ifindex>` when
+/// that is taken. If `device` is not in the host under its own name, finds
+/// it: `in_pod` or a `dev<N>` with `mac` (prevResult's), or without a MAC,
+/// `in_pod` if it is down; and renames it `device`. Returns the name it
+/// had, if it renamed one.
+fn reclaim_returned(
+    device: &str,
+    in_pod: &str,
+    mac: Option<&str>,
+) -> crate::Result<Option<String>> {
+    let mut rtnl = Rtnl::open()?;
+    if rtnl.link_by_name(device)?.is_some() {
+        return Ok(None);
+    }
+    let returned = host_link_names()
+        .into_iter()
+        .filter(|n| is_fallback_name(n) && mac.is_some());
+    for name in std::iter::once(in_pod.to_string()).chain(returned) {
+        if name == device {
+            continue;
+        }
+        let Some(l) = rtnl.link_by_name(&name)? else {
+            continue;
+        };
+        let ours = match mac {
+            Some(m) => m.eq_ignore_ascii_case(&l.mac),
+            None => !l.up,
+        };
+        if !ours {
+            continue;
+        }
+        if l.up {
+            // A link is renamed down (EBUSY otherwise); up_again follows.
+            rtnl.set_link("set down", &name, &SetLink::new(l.ifindex).set_up(false))?;
+        }
+        let rename = SetLink::new(l.ifindex).rename(device.as_bytes());
+        rtnl.set_link("rename back to the device's name", &name, &rename)?;
+        return Ok(Some(name));
+    }
+    Ok(None)
+}
+
+/// `DEL` when the pod's namespace is gone: [`reclaim_returned`], logged;
+/// a failure is returned as the CNI error.
+fn reclaim(device: &str, in_pod: &str, mac: Option<&str>, log: &Log) -> Option<CniError> {
+    match reclaim_returned(device, in_pod, mac) {
+        Ok(Some(was)) => {
+            log.info(&format!(
+                "{device} was back in the host as {was}: gave {was} its name {device} back"
+            ));
+            None
+        }
+        Ok(None) => None,
+        Err(e) => Some(cni(
+            codes::NETLINK,
+            format!("cannot give {device} its name back in the host"),
+            &e,
+        )),
+    }
+}
+
+/// Whether `name` is one the kernel gives a device returned to the
+/// initial namespace whose own name is taken there: `dev` and digits.
+fn is_fallback_name(name: &str) -> bool {
+    name.strip_prefix("dev")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The names of the links of the calling thread's network namespace, from
+/// `/proc/thread-self/net/dev` (empty if it cannot be read).
+fn host_link_names() -> Vec<String> {
+    std::fs::read_to_string("/proc/thread-self/net/dev")
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| l.split_once(':'))
+                .map(|(name, _)| name.trim().to_string())
+                .filter(|n| !n.is_empty() && !n.contains('|'))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Our interface in `prevResult`, with its index: see [`find_ours`].
 fn prev_interface(conf: &NetConf, sandbox: &Path, name: &str) -> Option<(usize, Interface)> {
     let prev = CniResult::from_value(conf.prev_result.as_ref()?).ok()?;
@@ -492,10 +576,13 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
                 .map(|(_, i)| i.mac)
                 .filter(|m| !m.is_empty());
             match NetNs::open(path) {
-                Err(e) if is_gone(&e) => log.info(&format!(
-                    "{} is gone (a node reboot, or the sandbox removed first): nothing to move back; a physical device returns to the host by itself",
-                    path.display()
-                )),
+                Err(e) if is_gone(&e) => {
+                    log.info(&format!(
+                        "{} is gone (a node reboot, or the sandbox removed first): nothing to move back; a physical device returns to the host by itself",
+                        path.display()
+                    ));
+                    first_err = reclaim(device, in_pod, mac.as_deref(), log);
+                }
                 Err(e) => {
                     first_err = Some(CniError::new(
                         codes::IO_FAILURE,
@@ -527,7 +614,8 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
                             log.info(&format!(
                                 "{} is not a network namespace any more",
                                 path.display()
-                            ))
+                            ));
+                            first_err = reclaim(device, in_pod, mac.as_deref(), log);
                         }
                         Err(e) => {
                             first_err = Some(cni(
@@ -714,6 +802,15 @@ mod tests {
         );
         assert!(find_ours(prev.interfaces.clone(), "/run/netns/p", "xa").is_none());
         assert!(find_ours(prev.interfaces, "/run/netns/r", "net1").is_none());
+    }
+
+    #[test]
+    fn fallback_names_and_host_links() {
+        assert!(is_fallback_name("dev7") && is_fallback_name("dev123"));
+        for n in ["dev", "devx", "dev1a", "eth0", "xdev1"] {
+            assert!(!is_fallback_name(n), "{n}");
+        }
+        assert!(host_link_names().iter().any(|n| n == "lo"));
     }
 
     #[test]
