@@ -107,8 +107,8 @@ impl Podman {
     /// `name`. The network's only plugin is ours (`type: afxdp`, the static
     /// binary under that name; mode primary, `deviceID` `dev`, as a
     /// NetworkAttachmentDefinition with Multus would give it; debug log in
-    /// `<work>/afxdp-cni.log`) with host-local over `subnet` with `gateway`
-    /// and a default route. The image, `localhost/<name>:latest`, holds only
+    /// `/var/log/afxdp-k8s-plugins/<name>.log`, as the CNI takes a file name
+    /// only) with host-local over `subnet` with `gateway` and a default route. The image, `localhost/<name>:latest`, holds only
     /// `/sockctl`.
     pub fn new(
         pre: &Prerequisites,
@@ -166,7 +166,7 @@ network_config_dir = "{w}/net.d"
                 "type": "afxdp",
                 "mode": "primary",
                 "deviceID": dev,
-                "logFile": work.join("afxdp-cni.log"),
+                "logFile": format!("{name}.log"),
                 "logLevel": "debug",
                 "ipam": {
                     "type": "host-local",
@@ -260,7 +260,12 @@ network_config_dir = "{w}/net.d"
 
     /// What our CNI logged so far.
     pub fn cni_log(&self) -> String {
-        std::fs::read_to_string(self.work.join("afxdp-cni.log")).unwrap_or_default()
+        std::fs::read_to_string(self.cni_log_path()).unwrap_or_default()
+    }
+
+    /// Where our CNI logs: `logFile` is a file name in its log directory.
+    fn cni_log_path(&self) -> PathBuf {
+        Path::new("/var/log/afxdp-k8s-plugins").join(format!("{}.log", self.name))
     }
 
     /// The addresses host-local holds for the network (its lease files).
@@ -280,6 +285,7 @@ impl Drop for Podman {
     fn drop(&mut self) {
         let _ = self.command(&["rm", "-f", "-t", "0", &self.name]).output();
         let _ = self.command(&["rmi", "-f", &self.image]).output();
+        let _ = std::fs::remove_file(self.cni_log_path());
         let cached = format!("{}-", self.name);
         if let Ok(d) = std::fs::read_dir(CNI_RESULTS) {
             for e in d.flatten() {
