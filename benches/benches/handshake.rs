@@ -22,13 +22,17 @@
 //!
 //! Run: `cargo bench -p afxdp-benches --bench handshake`
 //! Environment: HS_CONNECTS (default 2000), HS_STARTS (default 50),
-//! HS_RCU_EXPEDITED (1: also time the start with expedited RCU).
+//! HS_RCU_EXPEDITED (1: also time the start with expedited RCU), HS_GAP_US
+//! (the pause before each exchange in the second set of runs, default
+//! 1000; the first set runs back to back). Connect-to-fd on any CPU runs
+//! twice in each set: with the server's `answer_spin` (the default) and
+//! without it, for the ratio.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use af_xdp::handshake::server::{PodPolicy, Server, ServerConfig};
+use af_xdp::handshake::server::{PodPolicy, Server, ServerConfig, DEFAULT_ANSWER_SPIN};
 use af_xdp::handshake::{xskmap_by_handshake, HandshakeOptions};
 use af_xdp::{
     prepare_netdev, Attachment, Netdev, OwnedFd, PrepareOptions, XdpMode, XdpProgram, XskMap,
@@ -246,8 +250,19 @@ fn exchange_by_steps(sock: &Path) -> [f64; 6] {
 }
 
 /// Connect-to-fd, with the server and the client on any CPU (`pin` None)
-/// or both on one CPU.
-fn connects(n: u64, dir: &Path, ns: &NetNs, pin: Option<usize>) {
+/// or both on one CPU, the server looking for a connection's next request
+/// for `answer_spin` after each answer. Each exchange starts `gap` after the
+/// last one ended, against a server asleep in `poll` (as a pod's first
+/// connection finds it): without the gap, an exchange would find the
+/// server still looking for the previous one's next request.
+fn connects(
+    n: u64,
+    dir: &Path,
+    ns: &NetNs,
+    pin: Option<usize>,
+    answer_spin: Duration,
+    gap: Duration,
+) {
     let stop = AtomicBool::new(false);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|s| {
@@ -262,6 +277,7 @@ fn connects(n: u64, dir: &Path, ns: &NetNs, pin: Option<usize>) {
                     ServerConfig {
                         dir: dir.to_path_buf(),
                         pods: PodPolicy::Any,
+                        answer_spin,
                         ..Default::default()
                     },
                 )
@@ -295,14 +311,17 @@ fn connects(n: u64, dir: &Path, ns: &NetNs, pin: Option<usize>) {
         let mut by_step: [Samples; 6] = Default::default();
         let mut stepped_total = Samples::new();
         for _ in 0..n {
+            std::thread::sleep(gap);
             let t = Instant::now();
             let map = xskmap_by_handshake(&sock, "xa", &opts).expect("handshake");
             whole.push(us(t.elapsed()));
             drop(map);
+            std::thread::sleep(gap);
             let t = Instant::now();
             let map = xskmap_by_handshake(&sock, "xa", &lockstep).expect("handshake");
             whole_lockstep.push(us(t.elapsed()));
             drop(map);
+            std::thread::sleep(gap);
             let t = Instant::now();
             let steps = exchange_by_steps(&sock);
             stepped_total.push(us(t.elapsed()));
@@ -312,12 +331,14 @@ fn connects(n: u64, dir: &Path, ns: &NetNs, pin: Option<usize>) {
         }
         stop.store(true, Ordering::Relaxed);
         unpin_thread();
+        let spin = answer_spin.as_micros();
+        let gap = gap.as_micros();
         match pin {
             None => println!(
-                "connect-to-fd over a real Unix socket, server and client on any CPU ({n} exchanges each, µs):"
+                "connect-to-fd over a real Unix socket, server and client on any CPU, server answer_spin {spin} µs ({n} exchanges each, {gap} µs apart, µs):"
             ),
             Some(c) => println!(
-                "connect-to-fd over a real Unix socket, server and client both on CPU {c} ({n} exchanges each, µs):"
+                "connect-to-fd over a real Unix socket, server and client both on CPU {c} ({n} exchanges each, {gap} µs apart, µs):"
             ),
         }
         row("  xskmap_by_handshake, pipelined", &whole, "µs", Some(50.0));
@@ -356,8 +377,23 @@ fn main() {
         load_average()
     );
     ns.run(|| starts(n_start, &dir));
-    connects(n_conn, &dir, &ns, None);
-    connects(n_conn, &dir, &ns, Some(0));
+    let spin = DEFAULT_ANSWER_SPIN;
+    // Back to back (as DPDK opens one connection per queue, one after
+    // another), then each after a pause (a pod's first connection, to a
+    // server long asleep: the scheduler then tends to run both on one CPU).
+    let gaps = [
+        Duration::ZERO,
+        Duration::from_micros(env_u64("HS_GAP_US", 1000)),
+    ];
+    for gap in gaps {
+        connects(n_conn, &dir, &ns, None, spin, gap);
+        // The same without the server's look for the next request (what
+        // it did before `answer_spin`), for the ratio.
+        connects(n_conn, &dir, &ns, None, Duration::ZERO, gap);
+        // Held to one CPU the server does not spin (it would take turns
+        // from the client).
+        connects(n_conn, &dir, &ns, Some(0), spin, gap);
+    }
     let _ = std::fs::remove_dir_all(&dir);
     println!("load average at end {:.2}", load_average());
 }

@@ -21,6 +21,7 @@ use afxdp_core::Errno;
 use afxdp_sys::unix::{self, UnixAddr};
 use afxdp_sys::{BorrowedFd, OwnedFd};
 
+use super::may_spin;
 use crate::busy_poll::BusyPoll;
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::XskMap;
@@ -319,15 +320,6 @@ fn exchange(
 /// that went idle costs about as much again (more on a VM). A handshake
 /// happens once per pod or queue: the spin costs nothing that matters.
 const ANSWER_SPIN: Duration = Duration::from_micros(200);
-
-/// Whether looking for answers before sleeping can pay: only when this
-/// thread may run on more than one CPU. A thread held to one CPU (a pinned
-/// DPDK lcore, say) may share it with the server, and there spinning only
-/// takes turns away from the server (measured: 51 -> 70 µs per exchange
-/// with both on one CPU, against 66 -> 48 µs on two).
-fn may_spin() -> bool {
-    rustix::thread::sched_getaffinity(None).is_ok_and(|set| set.count() > 1)
-}
 
 /// Polls `fd` for a message without sleeping, yielding the CPU between
 /// looks, for at most `budget`; the blocking receive that follows takes

@@ -157,7 +157,19 @@ pub struct ServerConfig {
     /// A directory on a bpffs where each interface's map is pinned for
     /// `use_pinned_map=1` clients.
     pub pin_dir: Option<PathBuf>,
+    /// After answering a request of a connection that goes on (anything but
+    /// `/fin` or a refusal), how long the server looks for the next message
+    /// without sleeping (default 200 µs; zero: never), when its thread may
+    /// run on more than one CPU. DPDK's PMD sends one request, waits for
+    /// the answer, then sends the next: a server asleep in `poll` is woken
+    /// on an idle CPU for each, which costs tens of µs on a VM (see
+    /// `benches/README.md`, "handshake"). A handshake is a few requests per
+    /// pod or queue, so the spin costs nothing that matters.
+    pub answer_spin: Duration,
 }
+
+/// The default [`ServerConfig::answer_spin`].
+pub const DEFAULT_ANSWER_SPIN: Duration = Duration::from_micros(200);
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -174,6 +186,7 @@ impl Default for ServerConfig {
             max_connections: 256,
             prepare: PrepareOptions::default(),
             pin_dir: None,
+            answer_spin: DEFAULT_ANSWER_SPIN,
         }
     }
 }
@@ -388,6 +401,9 @@ pub struct Server {
     ifaces: Vec<Served>,
     config: ServerConfig,
     poll_fds: Vec<PollFd>,
+    /// Whether this thread may run on more than one CPU (checked once; see
+    /// [`ServerConfig::answer_spin`]).
+    may_spin: bool,
 }
 
 impl fmt::Debug for Server {
@@ -433,6 +449,7 @@ impl Server {
             ifaces: Vec::new(),
             config,
             poll_fds: Vec::new(),
+            may_spin: super::may_spin(),
         };
         for name in ifaces {
             server.add_interface(name.as_ref())?;
@@ -652,14 +669,40 @@ impl Server {
         // Rounded up: a deadline less than a millisecond away is not a
         // zero timeout to spin on.
         let ms = i32::try_from(wait.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX);
-        match afxdp_sys::poll::poll(&mut self.poll_fds, ms) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(e) => {
-                return Err(Error::sys(
-                    "poll handshake sockets",
-                    self.config.dir.display(),
-                    e,
-                ))
+        let poll_err = |e| Error::sys("poll handshake sockets", self.config.dir.display(), e);
+        // Right after a connection was accepted or answered, its next
+        // request is expected within the client's turnaround: look for it
+        // before sleeping (not for connections past `/fin`).
+        let mut ready = false;
+        let latest = self
+            .conns
+            .iter()
+            .filter(|c| !c.finished)
+            .map(|c| c.last)
+            .max();
+        if let Some(at) = latest.filter(|_| self.may_spin) {
+            let budget = self.config.answer_spin.min(wait);
+            if at.elapsed() < budget {
+                loop {
+                    match afxdp_sys::poll::poll(&mut self.poll_fds, 0) {
+                        Ok(n) if n > 0 => {
+                            ready = true;
+                            break;
+                        }
+                        Ok(_) | Err(Errno::EINTR) => {}
+                        Err(e) => return Err(poll_err(e)),
+                    }
+                    if at.elapsed() >= budget {
+                        break;
+                    }
+                    rustix::thread::sched_yield();
+                }
+            }
+        }
+        if !ready {
+            match afxdp_sys::poll::poll(&mut self.poll_fds, ms) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(poll_err(e)),
             }
         }
         // Lingering connections the client closed since the last round are
