@@ -32,7 +32,10 @@ net_af_xdp PMD does with the same arguments (same names, meanings and defaults):
   dp_path        the path for use_pinned_map or use_cni
   force_copy     force copy mode
   busy_budget    preferred busy polling budget (default 64; 0 disables; needs
-                 CAP_NET_ADMIN, so a failure is a warning)
+                 CAP_NET_ADMIN, so a failure is a warning). As in DPDK, a receive
+                 that finds nothing then calls recvfrom to drive the kernel: worth
+                 it on a NIC set up for it (napi_defer_hard_irqs, gro_flush_timeout),
+                 a cost on a veth (see benches/README.md)
   shared_umem    one UMEM for all queues
   mode           XDP attach mode when sockctl attaches the program: drv or skb
                  (sockctl's addition; DPDK has no such argument)
