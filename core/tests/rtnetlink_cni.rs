@@ -13,7 +13,7 @@ use afxdp_core::abi::rtnetlink::*;
 use afxdp_core::abi::socket::{AF_INET, AF_INET6};
 use afxdp_core::rtnetlink::{
     ipv4_broadcast, AddrOp, AddrRequest, Attrs, Body, EncodeError, GetAddrs, IfAddr, Link, Message,
-    Messages, ParseError, RouteOp, RouteRequest, SetLink,
+    Messages, ParseError, RouteOp, RouteRequest, SetLink, IFLA_PERM_ADDRESS,
 };
 use common::Bytes;
 use proptest::prelude::*;
@@ -415,6 +415,58 @@ fn a_link_answer_gives_its_mac_flags_and_name() {
     assert!(!link.is_up());
 }
 
+/// `raw` (one message) with an attribute `kind` appended (padded), its
+/// length updated.
+fn with_attr(raw: Vec<u8>, kind: u16, payload: &[u8]) -> Vec<u8> {
+    let mut raw = Bytes(raw)
+        .nlattr(4 + payload.len() as u16, kind)
+        .raw(payload)
+        .raw(&vec![0; (4 - payload.len() % 4) % 4])
+        .0;
+    let len = raw.len() as u32;
+    raw[..4].copy_from_slice(&len.to_ne_bytes());
+    raw
+}
+
+#[test]
+fn a_link_answer_gives_its_permanent_address_apart_from_its_mac() {
+    assert_eq!(IFLA_PERM_ADDRESS, libc::IFLA_PERM_ADDRESS);
+    // A NIC whose MAC was changed: IFLA_ADDRESS is the new one,
+    // IFLA_PERM_ADDRESS the one it came with.
+    let raw = with_attr(
+        newlink(IFF_UP, &[2, 0, 0, 0, 0, 0x99]),
+        IFLA_PERM_ADDRESS,
+        &[0x3c, 0xfd, 0xfe, 0, 0, 1],
+    );
+    let Body::NewLink(link) = Message::parse(&raw).unwrap().body() else {
+        panic!("not a link")
+    };
+    assert_eq!(link.mac(), Some([2, 0, 0, 0, 0, 0x99]));
+    assert_eq!(link.perm_address(), Some(&[0x3c, 0xfd, 0xfe, 0, 0, 1][..]));
+    assert_eq!(link.name_str(), Some("xa"));
+    // A veth has none; all zeros (as an old driver might send) is none.
+    let raw = newlink(IFF_UP, &[2, 0, 0, 0, 0, 0x0a]);
+    let Body::NewLink(link) = Message::parse(&raw).unwrap().body() else {
+        panic!("not a link")
+    };
+    assert_eq!(link.perm_address(), None);
+    let raw = with_attr(raw, IFLA_PERM_ADDRESS, &[0; 6]);
+    let Body::NewLink(link) = Message::parse(&raw).unwrap().body() else {
+        panic!("not a link")
+    };
+    assert_eq!(link.perm_address(), None);
+    // Another length (an InfiniBand GUID-sized address) is given as is.
+    let raw = with_attr(
+        newlink(0, &[2, 0, 0, 0, 0, 0x0a]),
+        IFLA_PERM_ADDRESS,
+        &[1; 20],
+    );
+    let Body::NewLink(link) = Message::parse(&raw).unwrap().body() else {
+        panic!("not a link")
+    };
+    assert_eq!(link.perm_address().map(<[u8]>::len), Some(20));
+}
+
 #[test]
 fn an_address_dump_answer_parses() {
     // 10.1.2.3/24 on ifindex 4 with a label, then fd00::3/64 (IPv6 sends
@@ -587,7 +639,7 @@ proptest! {
                 let _ = (a.ip(), a.ifindex(), a.prefix_len(), format!("{a:?}"));
             }
             if let Body::NewLink(l) = msg.body() {
-                let _ = (l.address(), l.mac(), l.is_up(), l.is_running(), l.has_carrier());
+                let _ = (l.address(), l.mac(), l.perm_address(), l.is_up(), l.is_running(), l.has_carrier());
             }
         }
         let _ = IfAddr::parse(&payload);

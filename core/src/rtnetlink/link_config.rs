@@ -17,6 +17,12 @@ use crate::abi::rtnetlink::{
 /// `IFNAMSIZ` (`linux/if.h`): an interface name and its NUL fit in 16 bytes.
 const IFNAMSIZ: usize = 16;
 
+/// `IFLA_PERM_ADDRESS` (`linux/if_link.h`, Linux 5.6): the hardware
+/// address the device came with (`perm_addr`), which setting the MAC does
+/// not change; sent only for a device that has one (not all zeros), so a
+/// physical NIC, not a veth.
+pub const IFLA_PERM_ADDRESS: u16 = 54;
+
 /// `RTM_SETLINK` that moves a link to the network namespace of an fd,
 /// renames it, and sets it up or down: any combination, in one request.
 ///
@@ -225,6 +231,14 @@ impl<'a> Link<'a> {
     /// The hardware address as an Ethernet MAC: `None` unless it is 6 bytes.
     pub fn mac(&self) -> Option<[u8; 6]> {
         self.address()?.try_into().ok()
+    }
+
+    /// [`IFLA_PERM_ADDRESS`]: the permanent hardware address, the device's
+    /// own whatever its MAC is set to now; `None` if the kernel sent none
+    /// (a virtual device, or a kernel before 5.6) or sent all zeros.
+    pub fn perm_address(&self) -> Option<&'a [u8]> {
+        let attr = self.attrs().find(IFLA_PERM_ADDRESS).ok().flatten()?;
+        Some(attr.payload).filter(|a| a.iter().any(|b| *b != 0))
     }
 
     /// `ifi_flags` (`IFF_*`).
