@@ -127,8 +127,7 @@ pub fn prepare_netdev(iface: &str, opts: &PrepareOptions) -> Result<PreparedNetd
         match (link_pin.exists(), map_pin.exists()) {
             (true, true) => {
                 let prog_pin = dir.join(STATE_PROG_NAME);
-                let prog_pin = prog_pin.exists().then_some(prog_pin);
-                let mut p = adopt(netdev, queues, &link_pin, &map_pin, prog_pin, opts)?;
+                let mut p = adopt(netdev, queues, &link_pin, &map_pin, &prog_pin, opts)?;
                 p._lock = Some(lock);
                 return Ok(p);
             }
@@ -245,11 +244,12 @@ fn adopt(
     queues: QueueCount,
     link_pin: &Path,
     map_pin: &Path,
-    prog_pin: Option<PathBuf>,
+    prog_pin: &Path,
     opts: &PrepareOptions,
 ) -> Result<PreparedNetdev> {
     let map = XskMap::open_pinned(map_pin)?;
-    let mut attachment = Attachment::adopt_pinned(netdev, link_pin, prog_pin.as_deref())?;
+    let pinned = prog_pin.exists();
+    let mut attachment = Attachment::adopt_pinned(netdev, link_pin, pinned.then_some(prog_pin))?;
     let ids = match attachment.program().map_ids() {
         Ok(ids) => ids,
         Err(e) => {
@@ -276,12 +276,22 @@ fn adopt(
         teardown: false,
         pin: None,
         state_map_pin: Some(map_pin.to_path_buf()),
-        state_prog_pin: prog_pin,
+        state_prog_pin: pinned.then(|| prog_pin.to_path_buf()),
         attachment,
         map,
         queues,
         adopted: true,
     };
+    if !pinned {
+        // A state directory from before the program was pinned there (it
+        // was adopted by id, with CAP_SYS_ADMIN): pinned now, so that the
+        // next start needs no CAP_SYS_ADMIN. Best effort: the attachment
+        // serves as it is either way.
+        match prepared.attachment.program().pin(prog_pin) {
+            Ok(()) => prepared.state_prog_pin = Some(prog_pin.to_path_buf()),
+            Err(e) => eprintln!("af_xdp: {e} (the next adoption will need CAP_SYS_ADMIN again)"),
+        }
+    }
     // On failure the adopted attachment is dropped, which leaves it as it
     // was found (see `Drop`): running clients depend on it.
     prepared.pin_for_clients(opts)?;

@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use af_xdp::handshake::server::{PodPolicy, Server, ServerConfig};
 use af_xdp::handshake::{busy_poll_by_handshake, xskmap_by_handshake, HandshakeOptions};
-use af_xdp::{BusyPoll, ErrorKind, Netdev, SocketBuilder, Umem, UmemConfig};
+use af_xdp::{
+    prepare_netdev, BusyPoll, ErrorKind, Netdev, PrepareOptions, SocketBuilder, Umem, UmemConfig,
+};
+use afxdp_core::Errno;
 use afxdp_testkit::process::start_server;
 use afxdp_testkit::{privileged, serial, with_bpffs, ChildGuard, NetNs, TempDir, Veth};
 
@@ -491,4 +494,100 @@ fn out_of_fds_the_server_rests_instead_of_spinning() {
     let map = ns.run(|| xskmap_by_handshake(&sock, "xa", &opts));
     assert!(map.is_ok(), "not served after the clients closed: {map:?}");
     drop(server);
+}
+
+/// Runs `f` on a thread of its own without `CAP_SYS_ADMIN` (capabilities
+/// are per thread; it keeps this thread's namespaces).
+fn without_cap_sys_admin<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            #[repr(C)]
+            struct Header {
+                version: u32,
+                pid: i32,
+            }
+            #[repr(C)]
+            #[derive(Clone, Copy, Default)]
+            struct Data {
+                effective: u32,
+                permitted: u32,
+                inheritable: u32,
+            }
+            const VERSION_3: u32 = 0x2008_0522;
+            let mut hdr = Header {
+                version: VERSION_3,
+                pid: 0,
+            };
+            let mut data = [Data::default(); 2];
+            // SAFETY: capget writes two `Data` for version 3, as given.
+            let rc = unsafe { libc::syscall(libc::SYS_capget, &mut hdr, data.as_mut_ptr()) };
+            assert_eq!(rc, 0, "capget: {}", std::io::Error::last_os_error());
+            const CAP_SYS_ADMIN: u32 = 21;
+            let bit = 1u32 << CAP_SYS_ADMIN;
+            data[0].effective &= !bit;
+            data[0].permitted &= !bit;
+            // SAFETY: capset reads the header and two `Data`; it changes
+            // only this thread's capabilities.
+            let rc = unsafe { libc::syscall(libc::SYS_capset, &mut hdr, data.as_ptr()) };
+            assert_eq!(rc, 0, "capset: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// A state directory written before the program was pinned there (link and
+/// map only) is adopted by the program's id, which needs `CAP_SYS_ADMIN`;
+/// adopting it pins the program, and from then on a device-plugin side
+/// without `CAP_SYS_ADMIN` adopts it. Before, it stayed unpinned, and a
+/// deployment that dropped the capability could never adopt again.
+#[test]
+fn an_old_state_directory_is_upgraded_when_adopted_and_then_needs_no_cap_sys_admin() {
+    if !privileged(
+        "an_old_state_directory_is_upgraded_when_adopted_and_then_needs_no_cap_sys_admin",
+    ) {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("stateup");
+    let _veth = Veth::new(&ns, 1);
+    with_bpffs(|bpf| {
+        ns.run(|| {
+            let state = bpf.join("state");
+            let opts = PrepareOptions {
+                state_dir: Some(state.clone()),
+                ..Default::default()
+            };
+            let prog_pin = state.join("xa/prog");
+            let first = prepare_netdev("xa", &opts).unwrap();
+            let prog = first.attachment().program().id();
+            first.persist().unwrap();
+            assert!(prog_pin.exists());
+            // What an older version left: the link and the map only.
+            std::fs::remove_file(&prog_pin).unwrap();
+            let err = without_cap_sys_admin(|| prepare_netdev("xa", &opts)).unwrap_err();
+            assert_eq!(err.errno(), Some(Errno::EPERM), "{err}");
+            assert!(err.to_string().contains("BPF_PROG_GET_FD_BY_ID"), "{err}");
+            assert!(!prog_pin.exists());
+            // With it: adopted, and the program pinned now.
+            let again = prepare_netdev("xa", &opts).unwrap();
+            assert!(again.is_adopted());
+            assert_eq!(again.attachment().program().id(), prog);
+            assert!(prog_pin.exists(), "the program is pinned when adopted");
+            drop(again);
+            assert!(
+                prog_pin.exists(),
+                "an adopted state is left as it was found"
+            );
+            // And now without it.
+            let third = without_cap_sys_admin(|| prepare_netdev("xa", &opts)).unwrap();
+            assert!(third.is_adopted());
+            assert_eq!(third.attachment().program().id(), prog);
+            third.teardown();
+            for pin in ["link", "xsks_map", "prog"] {
+                assert!(!state.join("xa").join(pin).exists(), "{pin} unpinned");
+            }
+        })
+    });
 }
