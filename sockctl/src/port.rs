@@ -630,8 +630,6 @@ pub struct PortQueue {
     /// the kernel's polling with a `recvfrom`, as DPDK does with
     /// `busy_budget` (see [`set_busy_polling`](Self::set_busy_polling)).
     busy_poll: bool,
-    /// `recvfrom` calls made for busy polling.
-    rx_busy_polls: u64,
     counters: Counters,
 }
 
@@ -698,7 +696,6 @@ impl PortQueue {
             rx_budget,
             completion_kicked: false,
             busy_poll: false,
-            rx_busy_polls: 0,
             counters: Counters::default(),
         };
         q.top_up_fill();
@@ -722,21 +719,33 @@ impl PortQueue {
         self.busy_poll
     }
 
-    /// `recvfrom` calls made so far to drive busy polling (after an empty
-    /// receive, see [`set_busy_polling`](Self::set_busy_polling)).
-    pub fn rx_busy_polls(&self) -> u64 {
-        self.rx_busy_polls
+    /// `recvfrom` calls made so far on the receiving side: wakeups the
+    /// fill ring asked for and, with busy polling, one per receive that
+    /// found the RX ring empty (see [`set_busy_polling`](Self::set_busy_polling)).
+    pub fn rx_wakeups(&self) -> u64 {
+        self.fill.wakeups()
     }
 
     /// Moves free frames to the fill ring, up to the receive budget (see
-    /// [`new`](Self::new); none for a socket that does not receive).
+    /// [`new`](Self::new); none for a socket that does not receive), and
+    /// wakes the kernel if the fill ring asks, unless `quiet`.
     #[inline]
-    fn top_up_fill(&mut self) {
+    fn top_up_fill_with(&mut self, quiet: bool) {
         if self.rx.is_some() {
             let in_tx = (self.in_tx as usize).min(self.rx_budget / 2);
             let room = self.rx_budget.saturating_sub(self.rx_lent + in_tx);
-            self.rx_lent += self.fill.fill_at_most(&mut self.free, room);
+            self.rx_lent += if quiet {
+                self.fill.fill_quietly(&mut self.free, room)
+            } else {
+                self.fill.fill_at_most(&mut self.free, room)
+            };
         }
+    }
+
+    /// [`top_up_fill_with`](Self::top_up_fill_with), with the wakeup.
+    #[inline]
+    fn top_up_fill(&mut self) {
+        self.top_up_fill_with(false);
     }
 
     /// The frame number of `addr` (an index into `tx_len`), or past the
@@ -757,7 +766,9 @@ impl PortQueue {
     /// send them with [`transmit`](Self::transmit)).
     #[inline]
     pub fn receive(&mut self, out: &mut FrameBuf) -> usize {
-        self.top_up_fill();
+        // With busy polling, the receive's own `recvfrom` (below) serves a
+        // wakeup the fill ring asks for: one system call, as DPDK makes.
+        self.top_up_fill_with(self.busy_poll);
         let Some(rx) = self.rx.as_mut() else {
             return 0;
         };
@@ -771,9 +782,11 @@ impl PortQueue {
         let bytes: u64 = out.iter().skip(before).map(|f| u64::from(f.len())).sum();
         self.counters.rx_packets += n as u64;
         self.counters.rx_bytes += bytes;
-        if taken == 0 && self.busy_poll {
+        // Busy polling: drive the kernel when the ring had nothing for a
+        // receive that had room (while frames come, nothing needs driving;
+        // a wakeup the fill ring asked for waits for that call, as in DPDK).
+        if self.busy_poll && taken == 0 && out.spare() > 0 {
             self.fill.wakeup();
-            self.rx_busy_polls += 1;
         }
         n
     }

@@ -220,6 +220,7 @@ impl SocketBuilder {
                 .map_err(|e| self.err("mmap fill ring", e))?,
             fd: fd.clone(),
             umem: self.umem.clone(),
+            wakeups: 0,
         };
         let completion = CompletionQueue {
             ring: map_ring(raw, RingKind::Completion, &off, self.sizes.completion)

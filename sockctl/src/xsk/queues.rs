@@ -26,6 +26,8 @@ pub struct FillQueue {
     pub(crate) ring: MappedRing<Producer<'static, u64>>,
     pub(crate) fd: Arc<SockFd>,
     pub(crate) umem: Umem,
+    /// `recvfrom` calls made by [`wakeup`](FillQueue::wakeup).
+    pub(crate) wakeups: u64,
 }
 
 /// Frames the kernel has finished sending.
@@ -143,6 +145,20 @@ impl FillQueue {
     /// If a frame belongs to another UMEM.
     #[inline]
     pub fn fill_at_most(&mut self, frames: &mut FrameBuf, max: usize) -> usize {
+        let n = self.fill_quietly(frames, max);
+        // Also when nothing new went in: a wakeup the kernel asked for and
+        // that failed (busy) is retried here.
+        if self.ring.get().needs_wakeup() {
+            self.wakeup();
+        }
+        n
+    }
+
+    /// [`fill_at_most`](Self::fill_at_most) without the wakeup: for a
+    /// caller that makes the system call anyway (a receive driving busy
+    /// polling: its `recvfrom` serves the fill ring's wakeup too).
+    #[inline]
+    pub(crate) fn fill_quietly(&mut self, frames: &mut FrameBuf, max: usize) -> usize {
         let want = frames.len().min(max).min(u32::MAX as usize) as u32;
         let mut batch = self.ring.ring().reserve(want);
         let layout = *self.umem.layout();
@@ -156,11 +172,6 @@ impl FillQueue {
             batch.write(i as u32, f.addr());
         }
         batch.submit_first(n);
-        // Also when nothing new went in: a wakeup the kernel asked for and
-        // that failed (busy) is retried here.
-        if self.ring.get().needs_wakeup() {
-            self.wakeup();
-        }
         n as usize
     }
 
@@ -170,13 +181,21 @@ impl FillQueue {
         self.ring.get().needs_wakeup()
     }
 
-    /// Wakes the kernel's RX processing (`recvfrom` with `MSG_DONTWAIT`).
+    /// Wakes the kernel's RX processing (`recvfrom` with `MSG_DONTWAIT`);
+    /// with busy polling on the socket, runs the driver's receive.
     #[inline]
-    pub fn wakeup(&self) {
+    pub fn wakeup(&mut self) {
+        self.wakeups += 1;
         // Errors here mean "busy, try later" (the next fill tries again) or
         // "unbound" (the interface went away), which the socket's pending
         // error reports (`XskSocket::take_error`).
         let _ = xsk::wakeup_rx(self.fd.as_fd());
+    }
+
+    /// `recvfrom` calls made so far by [`wakeup`](Self::wakeup) (and the
+    /// fills that call it).
+    pub fn wakeups(&self) -> u64 {
+        self.wakeups
     }
 
     /// Entries the ring can take now.

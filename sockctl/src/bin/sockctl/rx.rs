@@ -49,7 +49,7 @@ CAP_BPF and CAP_NET_ADMIN.
   --duration  stop after SECS seconds
   --json      print the totals as one JSON object on the last line of stdout
               (also tx_kicks: the sendto calls spent making the kernel send, and
-              rx_busy_polls: the recvfrom calls that drove busy polling)
+              rx_wakeups: the recvfrom calls made on the receiving side)
   --mode      XDP attach mode when sockctl attaches the program (default auto)
   --batch     frames per ring operation (default 64)
   --pod-name  the name sent in the handshake's /connect (default: this host's name)
@@ -159,15 +159,15 @@ struct Totals {
     fill_ring_empty: u64,
     /// System calls spent kicking TX, all queues.
     tx_kicks: u64,
-    /// `recvfrom` calls that drove busy polling, all queues.
-    rx_busy_polls: u64,
+    /// `recvfrom` calls on the receiving side, all queues.
+    rx_wakeups: u64,
 }
 
 fn totals(port: &Port) -> Totals {
     let mut t = Totals {
         c: port.counters(),
         tx_kicks: port.queues().iter().map(|q| q.tx_kicks()).sum(),
-        rx_busy_polls: port.queues().iter().map(|q| q.rx_busy_polls()).sum(),
+        rx_wakeups: port.queues().iter().map(|q| q.rx_wakeups()).sum(),
         ..Totals::default()
     };
     if let Ok(s) = port.statistics() {
@@ -418,7 +418,7 @@ fn run(o: &RxOptions, stop_signals: SigSet) -> Result<(), Failure> {
                 .num("seconds", (seconds * 1000.0).round() / 1000.0)
                 .num("pps", pps.round())
                 .int("tx_kicks", t.tx_kicks)
-                .int("rx_busy_polls", t.rx_busy_polls)
+                .int("rx_wakeups", t.rx_wakeups)
                 .finish()
         );
     } else {
