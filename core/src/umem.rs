@@ -412,6 +412,29 @@ impl UmemLayout {
         Ok(range)
     }
 
+    /// An RX descriptor's address as a correct kernel gives it. Kernels 6.10
+    /// to 6.14 before "xsk: fix offset calculation in unaligned mode" added
+    /// the headroom to the base address in unaligned mode as well as to the
+    /// offset: the base is then a frame start plus the headroom, and the
+    /// data is at that frame start plus the offset. Such an address comes
+    /// back with the headroom taken off its base; any other address (every
+    /// address of a correct kernel: its base is the frame start the fill
+    /// ring was given) comes back unchanged.
+    pub const fn repair_rx_addr(&self, addr: u64) -> u64 {
+        if !self.unaligned || self.headroom == 0 {
+            return addr;
+        }
+        let base = addr & XSK_UNALIGNED_BUF_ADDR_MASK;
+        if self.frame_index(base).is_some() || base < self.headroom as u64 {
+            return addr;
+        }
+        let start = base - self.headroom as u64;
+        if self.frame_index(start).is_none() {
+            return addr;
+        }
+        (addr & !XSK_UNALIGNED_BUF_ADDR_MASK) | start
+    }
+
     /// Checks an address the kernel returned on a completion ring and gives
     /// the frame it names (its chunk, or in unaligned mode its base
     /// address): `NotAFrame` unless that is one of the layout's frames.

@@ -298,6 +298,24 @@ fn rx_descriptors_must_name_a_whole_frame_of_their_own() {
         l.check_rx_desc(&moved),
         Err(UmemError::NotAFrame((512u64 << 48) | 256))
     );
+    // Repaired: the headroom taken off the base, the offset kept (the data
+    // is at frame 0 + 512 on those kernels).
+    assert_eq!(l.repair_rx_addr((512u64 << 48) | 256), 512u64 << 48);
+    assert_eq!(
+        l.check_rx_desc(&desc(l.repair_rx_addr((512u64 << 48) | 256), 60))
+            .unwrap()
+            .offset,
+        512
+    );
+    // A correct kernel's addresses are left alone, and so is what no
+    // headroom explains.
+    assert_eq!(
+        l.repair_rx_addr((512u64 << 48) | 2048),
+        (512u64 << 48) | 2048
+    );
+    assert_eq!(l.repair_rx_addr((512u64 << 48) | 100), (512u64 << 48) | 100);
+    let no_headroom = UmemLayout::unaligned(4, 2048, 0, PAGE_SIZE).unwrap();
+    assert_eq!(no_headroom.repair_rx_addr(256), 256);
     // Data running past the frame's end, though inside the page.
     assert_eq!(
         l.check_rx_desc(&desc(1900u64 << 48, 200)),

@@ -202,18 +202,23 @@ impl Error {
     /// Says where the failure happened when the operation alone cannot: the
     /// subject becomes `place`, with the old subject after it in
     /// parentheses (`XDP_UMEM_REG: eth0 queue 2 (8388608 bytes): ENOBUFS`).
-    /// A subject that already names `place` is kept as it is.
+    /// A subject that already starts with `place` (as a word) is kept as it
+    /// is.
     ///
     /// ```
     /// use af_xdp::{Error, ErrorKind};
     /// let e = Error::new(ErrorKind::Other, "mmap UMEM", "4096 bytes", "no room")
     ///     .at("eth0 queue 2");
     /// assert_eq!(e.to_string(), "mmap UMEM: eth0 queue 2 (4096 bytes): no room");
+    /// let named = Error::new(ErrorKind::Other, "bind", "eth0 queue 2", "busy").at("eth0 queue 2");
+    /// assert_eq!(named.subject(), Some("eth0 queue 2"));
+    /// let other = Error::new(ErrorKind::Other, "bind", "eth10 queue 2", "busy").at("eth1");
+    /// assert_eq!(other.subject(), Some("eth1 (eth10 queue 2)"));
     /// ```
     pub fn at(mut self, place: impl fmt::Display) -> Self {
         let place = place.to_string();
         self.subject = match self.subject.take() {
-            Some(old) if old.contains(&place) => Some(old),
+            Some(old) if old == place || old.starts_with(&format!("{place} ")) => Some(old),
             Some(old) => Some(format!("{place} ({old})")),
             None => Some(place),
         };

@@ -329,7 +329,13 @@ impl Umem {
     /// is not one of the UMEM's (`UmemLayout::check_rx_desc`): tokens are
     /// unique only if each names a whole frame of its own.
     pub(crate) fn frame_from_rx(&self, desc: &XdpDesc) -> Option<Frame> {
-        self.inner.layout.check_rx_desc(desc).ok()?;
+        let l = &self.inner.layout;
+        // What kernels 6.10-6.14 got wrong in unaligned mode, put right.
+        let desc = XdpDesc {
+            addr: l.repair_rx_addr(desc.addr),
+            ..*desc
+        };
+        l.check_rx_desc(&desc).ok()?;
         Some(Frame {
             addr: desc.addr,
             len: desc.len,
