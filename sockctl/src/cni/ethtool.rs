@@ -21,7 +21,8 @@ use super::{codes, CniError};
 /// use them for. `-N` (`-U`): n-tuple rules that steer a flow to a queue,
 /// and the RX flow hash; `-X`: the RSS indirection table; `-L`: the
 /// channel count; `-K`: offload features, such as `ntuple on` that the
-/// rules need.
+/// rules need; `-G`: the ring sizes, `-C`: interrupt coalescing (both
+/// tuned with busy polling).
 pub const ALLOWED_OPTIONS: &[&str] = &[
     "-N",
     "-U",
@@ -35,6 +36,10 @@ pub const ALLOWED_OPTIONS: &[&str] = &[
     "-K",
     "--features",
     "--offload",
+    "-G",
+    "--set-ring",
+    "-C",
+    "--coalesce",
 ];
 
 /// Checks one of `ethtoolCmds`: its first word is one of
@@ -201,6 +206,10 @@ mod tests {
             "-L -device- combined 1",
             "-K -device- ntuple on",
             "  --features   -device-  tx off ",
+            "-G -device- rx 4096 tx 4096",
+            "--set-ring -device- rx 2048",
+            "-C -device- adaptive-rx off rx-usecs 0",
+            "--coalesce -device- rx-frames 1",
         ] {
             assert_eq!(check(good), Ok(()), "{good}");
         }
@@ -220,6 +229,10 @@ mod tests {
             "--debug 255 -K -device- tx off",
             "-Q -device- queue_mask 1 -K tx off",
             "-N",
+            "-G eno1 rx 4096",
+            "-C eno1 rx-usecs 0",
+            "-g -device-",
+            "--set-coalesce -device- rx-usecs 0",
         ] {
             let e = check(bad).unwrap_err();
             assert_eq!(e.code, codes::INVALID_CONFIG, "{bad}");

@@ -40,7 +40,8 @@ configuration (a NetworkAttachmentDefinition's config, as in DPDK's guide):
   deviceID is set by Multus from the device plugin's allocation; logFile is
   a file name, NAME.log or NAME.txt, in /var/log/afxdp-k8s-plugins/ (a path
   is refused); each of ethtoolCmds is one of -N (-U, --config-nfc,
-  --config-ntuple), -X, -L or -K (and their long names) followed by -device-.
+  --config-ntuple), -X, -L, -K, -G or -C (and their long names) followed by
+  -device-.
 
 examples:
   echo '{\"cniVersion\":\"1.0.0\"}' | CNI_COMMAND=VERSION sockctl cni
