@@ -848,30 +848,37 @@ fn a_failure_after_the_move_moves_the_device_back_and_releases_ipam() {
 }
 
 #[test]
-fn log_file_is_a_file_name_in_the_log_directory_and_no_link_is_followed() {
+fn log_file_is_a_file_in_the_log_directory_and_no_link_is_followed() {
     if !ready("log_file") {
         return;
     }
     use std::os::unix::fs::PermissionsExt;
     let s = Setup::new();
-    // A path out of the log directory, relative or absolute, is a
-    // configuration error that names the field; nothing is written there
-    // and the device stays where it is.
+    // A path out of the log directory, relative or absolute, or a name that
+    // is not a .log/.txt file: said on stderr, nothing logged, nothing
+    // written there; the invocation goes on (a log that cannot be opened
+    // does not fail it).
     let outside = TempDir::new("cni-log-outside");
     let escape = format!("../../..{}/escaped.log", outside.to_str());
     let absolute = format!("{}/absolute.log", outside.to_str());
-    for bad in [&escape, &absolute, &"afxdp-cni.conf".to_string()] {
+    let below = format!("{LOG_DIR}/sub/x.log");
+    let up = format!("{LOG_DIR}/../{}", s.log.name);
+    for bad in [&*escape, &absolute, &below, &up, "afxdp-cni.conf"] {
         let mut conf = s.conf("1.0.0");
         conf["logFile"] = json!(bad);
-        let e = s.invoke("ADD", &conf).error(7);
-        assert_eq!(e["msg"], "invalid logFile", "{e}");
-        assert!(e["details"].as_str().unwrap().contains(bad.as_str()), "{e}");
+        let out = s.invoke("ADD", &conf).ok();
+        assert!(out.stderr.contains("not logging"), "{bad}: {out:?}");
+        assert!(out.stderr.contains(&format!("{bad:?}")), "{bad}: {out:?}");
+        assert!(s.pod().ip(&["-o", "link", "show"]).contains(" xa@"));
+        s.invoke("DEL", &conf).ok();
     }
     let written: Vec<_> = std::fs::read_dir(outside.path())
         .unwrap()
         .flatten()
         .collect();
     assert!(written.is_empty(), "{written:?}");
+    assert!(!Path::new("/var/log").join(&s.log.name).exists());
+    assert!(!s.log.path().exists());
     assert!(s.host_links().contains(" xa"), "{}", s.host_links());
     assert!(s.reserved().is_empty(), "{:?}", s.reserved());
 
@@ -891,6 +898,17 @@ fn log_file_is_a_file_name_in_the_log_directory_and_no_link_is_followed() {
     assert!(meta.is_file());
     let mode = meta.permissions().mode() & 0o777;
     assert_eq!(mode & !0o640, 0, "{mode:o}");
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("ADD c1: moved xa into"), "{log}");
+    s.invoke("DEL", &s.conf("1.0.0")).ok();
+    std::fs::remove_file(s.log.path()).unwrap();
+
+    // The absolute path of a file in the log directory (what this plugin's
+    // --help once implied) is that file.
+    let mut conf = s.conf("1.0.0");
+    conf["logFile"] = json!(s.log.path());
+    let out = s.invoke("ADD", &conf).ok();
+    assert!(!out.stderr.contains("not logging"), "{out:?}");
     let log = std::fs::read_to_string(s.log.path()).unwrap();
     assert!(log.contains("ADD c1: moved xa into"), "{log}");
 }

@@ -3,9 +3,11 @@
 //! nothing is logged; a log that cannot be opened does not fail the
 //! invocation.
 //!
-//! `logFile` is a file name, not a path: `NAME.log` or `NAME.txt` in
-//! [`LOG_DIR`] (the device plugin's rule, and the reference CNI's
-//! directory). The plugin runs as root with its configuration written by
+//! `logFile` is a file name: `NAME.log` or `NAME.txt` in [`LOG_DIR`] (the
+//! device plugin's rule, and the reference CNI's directory), or the
+//! absolute path of such a file in that very directory (as the reference
+//! CNI's examples write it); any other value is said on stderr and nothing
+//! is logged. The plugin runs as root with its configuration written by
 //! whoever may create a NetworkAttachmentDefinition, so the file is opened
 //! without following a symbolic link (neither the file nor the directory),
 //! must be a regular file, and is created with mode 0640.
@@ -73,10 +75,10 @@ impl Log {
     }
 
     /// Opens `log_file` in [`LOG_DIR`] for appending; `prefix` starts
-    /// every line (the command and container). A name that is not a plain
-    /// `.log`/`.txt` file name, or a file that cannot be opened safely, is
-    /// said on stderr and nothing is logged (`ADD` and `CHECK` refuse such
-    /// a name in [`NetConf::validate`](super::config::NetConf::validate)).
+    /// every line (the command and container). A value that is neither a
+    /// plain `.log`/`.txt` file name nor the absolute path of one in
+    /// [`LOG_DIR`] ([`file_name_in`]), or a file that cannot be opened
+    /// safely, is said on stderr and nothing is logged.
     pub(crate) fn open(log_file: &str, level: &str, prefix: String) -> Log {
         Log::open_in(Path::new(LOG_DIR), log_file, level, prefix)
     }
@@ -86,7 +88,15 @@ impl Log {
         if log_file.is_empty() {
             return Log::none();
         }
-        match open_file(dir, log_file) {
+        let Some(name) = file_name_in(dir, log_file) else {
+            eprintln!(
+                "{}: not logging: logFile {log_file:?} is not a file name NAME.log or NAME.txt (letters, digits, '-', '_') in {}, nor the absolute path of one there",
+                super::PLUGIN_TYPE,
+                dir.display()
+            );
+            return Log::none();
+        };
+        match open_file(dir, name) {
             Ok(f) => Log {
                 file: Some(Mutex::new(f)),
                 level: Level::parse(level),
@@ -132,6 +142,18 @@ impl Log {
     }
 }
 
+/// The file `log_file` names in `dir`: `log_file` itself, or, given as an
+/// absolute path whose parent is exactly `dir`, its file name; `None`
+/// unless that is a [valid](is_valid_log_file) log file name.
+fn file_name_in<'a>(dir: &Path, log_file: &'a str) -> Option<&'a str> {
+    let name = dir
+        .to_str()
+        .and_then(|d| log_file.strip_prefix(d))
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or(log_file);
+    Some(name).filter(|n| is_valid_log_file(n))
+}
+
 /// Opens `dir/name` to append to: `name` must pass [`is_valid_log_file`];
 /// `dir` is created (one level, 0750) if missing; neither `dir` nor the file
 /// may be a symbolic link (`O_NOFOLLOW`, so `ELOOP`), the file must be a
@@ -141,7 +163,7 @@ fn open_file(dir: &Path, name: &str) -> Result<File, String> {
     let path = dir.join(name);
     if !is_valid_log_file(name) {
         return Err(format!(
-            "logFile {name:?} is not a .log or .txt file name (in {})",
+            "logFile {name:?} is not a .log or .txt file name in {} (nor a path to one there)",
             dir.display()
         ));
     }
@@ -292,6 +314,34 @@ mod tests {
         // Nothing made a directory but the log directory itself.
         let dirs: Vec<_> = std::fs::read_dir(&outer.0).unwrap().flatten().collect();
         assert_eq!(dirs.len(), 1, "{dirs:?}");
+    }
+
+    #[test]
+    fn an_absolute_path_in_the_directory_is_its_file_name() {
+        let dir = Dir::new("absolute");
+        let d = dir.0.to_str().unwrap();
+        assert_eq!(file_name_in(&dir.0, "x.log"), Some("x.log"));
+        assert_eq!(file_name_in(&dir.0, &format!("{d}/x.log")), Some("x.log"));
+        for other in [
+            format!("{d}/sub/x.log"),
+            format!("{d}/../x.log"),
+            format!("{d}//x.log"),
+            format!("{d}x.log"),
+            format!("{d}/"),
+            "/tmp/x.log".to_string(),
+            "x.conf".to_string(),
+        ] {
+            assert_eq!(file_name_in(&dir.0, &other), None, "{other}");
+        }
+        let log = Log::open_in(&dir.0, &format!("{d}/y.log"), "info", "ADD c1".into());
+        log.info("logged");
+        let text = std::fs::read_to_string(dir.0.join("y.log")).unwrap();
+        assert!(text.contains("ADD c1: logged"), "{text}");
+        // A value that names no file there logs nothing, anywhere.
+        let log = Log::open_in(&dir.0, &format!("{d}/../z.log"), "info", "c".into());
+        log.error("not logged");
+        assert!(log.file.is_none());
+        assert!(!dir.0.join("../z.log").exists());
     }
 
     #[test]

@@ -38,8 +38,9 @@ configuration (a NetworkAttachmentDefinition's config, as in DPDK's guide):
    \"ipam\": {\"type\": \"host-local\", \"subnet\": \"192.168.1.0/24\",
             \"routes\": [{\"dst\": \"0.0.0.0/0\"}], \"gateway\": \"192.168.1.1\"}}
   deviceID is set by Multus from the device plugin's allocation; logFile is
-  a file name, NAME.log or NAME.txt, in /var/log/afxdp-k8s-plugins/ (a path
-  is refused); each of ethtoolCmds is one of -N (-U, --config-nfc,
+  a file name, NAME.log or NAME.txt, in /var/log/afxdp-k8s-plugins/ (or the
+  absolute path of one there; with anything else the plugin warns on stderr
+  and does not log); each of ethtoolCmds is one of -N (-U, --config-nfc,
   --config-ntuple), -X, -L, -K, -G or -C (and their long names) followed by
   -device-.
 
