@@ -19,16 +19,22 @@ use crate::run;
 /// Every podman call is cut off after this long (seconds).
 const TIMEOUT: &str = "120";
 
-/// What podman writes outside its configured directories (libcni's cache,
-/// containers/image's blob-info cache): removed afterwards if the test
-/// created it, deepest first.
+/// What podman and our CNI write outside podman's configured directories
+/// (libcni's cache, our CNI's records and log directory, containers/image's
+/// blob-info cache): removed afterwards if the test created it, deepest
+/// first.
 const OUTSIDE: &[&str] = &[
     "/var/lib/cni/results",
+    CNI_STATE,
     "/var/lib/cni",
     "/var/lib/containers/cache/blob-info-cache-v1.boltdb",
     "/var/lib/containers/cache",
     "/var/lib/containers",
+    "/var/log/afxdp-k8s-plugins",
 ];
+
+/// Where our CNI records its attachments, a directory per network.
+const CNI_STATE: &str = "/var/lib/cni/afxdp";
 
 /// libcni's cache of results, one file per attachment.
 const CNI_RESULTS: &str = "/var/lib/cni/results";
@@ -294,6 +300,7 @@ impl Drop for Podman {
                 }
             }
         }
+        let _ = std::fs::remove_dir_all(Path::new(CNI_STATE).join(&self.name));
         for (path, existed) in OUTSIDE.iter().zip(&self.outside_before) {
             if !existed {
                 let p = Path::new(path);
