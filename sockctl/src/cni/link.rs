@@ -1,5 +1,5 @@
 //! The netlink side of the plugin, in the calling thread's network
-//! namespace: [`Rtnl`] finds a link by name, moves, renames and sets it up
+//! namespace: [`Rtnl`] finds a link by name or index, moves, renames and sets it up
 //! or down ([`SetLink`]), adds and lists its addresses, adds routes, all
 //! through `afxdp_core`'s codec over one [`RouteSocket`].
 
@@ -25,6 +25,10 @@ pub struct LinkState {
     pub name: String,
     /// Its MAC address (`aa:bb:...`), empty if it has no Ethernet address.
     pub mac: String,
+    /// Its permanent hardware address (`IFLA_PERM_ADDRESS`, `aa:bb:...`),
+    /// which setting the MAC does not change; empty if it has none (a
+    /// veth).
+    pub perm: String,
     /// Administratively up.
     pub up: bool,
     /// Its MTU.
@@ -74,18 +78,28 @@ impl Rtnl {
 
     /// The link named `name`; `None` if there is none (`ENODEV`).
     pub fn link_by_name(&mut self, name: &str) -> Result<Option<LinkState>> {
+        self.link(GetLink::Name(name.as_bytes()), name)
+    }
+
+    /// The link with index `ifindex`; `None` if there is none (`ENODEV`).
+    pub fn link_by_index(&mut self, ifindex: i32) -> Result<Option<LinkState>> {
+        self.link(GetLink::Index(ifindex), &format!("ifindex {ifindex}"))
+    }
+
+    fn link(&mut self, get: GetLink<'_>, subject: &str) -> Result<Option<LinkState>> {
         let seq = self.sock.next_seq();
         let mut req = [0u8; GetLink::MAX_LEN];
-        let n = GetLink::Name(name.as_bytes())
+        let n = get
             .emit(seq, &mut req)
-            .map_err(|e| Error::invalid("RTM_GETLINK", name, e.to_string()))?;
+            .map_err(|e| Error::invalid("RTM_GETLINK", subject, e.to_string()))?;
         let mut found = None;
-        let r = self.exchange("RTM_GETLINK", name, &req[..n], seq, |msg| {
+        let r = self.exchange("RTM_GETLINK", subject, &req[..n], seq, |msg| {
             if let Body::NewLink(l) = msg.body() {
                 found = Some(LinkState {
                     ifindex: l.ifindex(),
                     name: l.name_str().unwrap_or_default().to_string(),
                     mac: l.mac().map(|m| format_mac(&m)).unwrap_or_default(),
+                    perm: l.perm_address().map(format_mac).unwrap_or_default(),
                     up: l.is_up(),
                     mtu: l.mtu,
                 });
