@@ -116,13 +116,51 @@ impl Drop for LogFile {
     }
 }
 
+/// Where the plugin records its attachments, one directory per network.
+const STATE_DIR: &str = "/var/lib/cni/afxdp";
+
+/// A network of this test process's (`afxdp-<tag>-<pid>-<n>`): the
+/// plugin's records of it are removed on drop (the state directory,
+/// shared with other tests, stays).
+#[derive(Debug)]
+struct Network {
+    name: String,
+}
+
+impl Network {
+    fn new(tag: &str) -> Network {
+        let unique = unique_path(tag);
+        Network {
+            name: unique.file_name().unwrap().to_str().unwrap().to_string(),
+        }
+    }
+
+    /// The plugin's records of this network's attachments.
+    fn records(&self) -> Vec<String> {
+        match std::fs::read_dir(Path::new(STATE_DIR).join(&self.name)) {
+            Ok(d) => d
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => vec![],
+        }
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(Path::new(STATE_DIR).join(&self.name));
+    }
+}
+
 /// One CNI attachment under test: the host namespace with its veth pair,
-/// the container's namespace, a host-local data directory (made by
-/// host-local, removed on drop), a log file.
+/// the container's namespace, a network of its own name, a host-local data
+/// directory (made by host-local, removed on drop), a log file.
 struct Setup {
     plugin: Plugin,
     host: NetNs,
     pod: Option<NetNs>,
+    network: Network,
     data_dir: TempDir,
     log: LogFile,
     cni_path: &'static str,
@@ -137,6 +175,7 @@ impl Setup {
             plugin: Plugin::new(),
             host,
             pod: Some(NetNs::new("cni-pod")),
+            network: Network::new("cni-net"),
             log: LogFile::new("cni-log"),
             data_dir,
             cni_path: host_local_dir().unwrap_or("/usr/lib/cni"),
@@ -163,7 +202,7 @@ impl Setup {
         }
         json!({
             "cniVersion": version,
-            "name": "afxdp-network",
+            "name": self.network.name,
             "type": "afxdp",
             "mode": "primary",
             "deviceID": "xa",
@@ -190,9 +229,14 @@ impl Setup {
     }
 
     fn invoke_with(&self, command: &str, stdin: &[u8], netns: &str, ifname: &str) -> Out {
+        self.invoke_as("c1", command, stdin, netns, ifname)
+    }
+
+    /// [`invoke_with`](Self::invoke_with) for container `id`.
+    fn invoke_as(&self, id: &str, command: &str, stdin: &[u8], netns: &str, ifname: &str) -> Out {
         let mut cmd = self.host.command(self.plugin.exe());
         cmd.env("CNI_COMMAND", command)
-            .env("CNI_CONTAINERID", "c1")
+            .env("CNI_CONTAINERID", id)
             .env("CNI_NETNS", netns)
             .env("CNI_IFNAME", ifname)
             .env("CNI_ARGS", "IgnoreUnknown=1")
@@ -207,7 +251,7 @@ impl Setup {
 
     /// host-local's reservation files for this network.
     fn reserved(&self) -> Vec<String> {
-        match std::fs::read_dir(self.data_dir.path().join("afxdp-network")) {
+        match std::fs::read_dir(self.data_dir.path().join(&self.network.name)) {
             Ok(d) => d
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -441,7 +485,11 @@ fn del_and_check_in_a_chain_act_on_our_interface_not_the_first_in_the_sandbox() 
     // CHECK looks at ours, xa, up with its addresses.
     s.invoke("CHECK", &after_add).ok();
 
-    // A prevResult whose xa has another MAC: not ours, left where it is.
+    // Without the record of the ADD (an ADD by an older version of the
+    // plugin), a prevResult whose xa has another MAC: not ours, left where
+    // it is. (With the record, its index in the pod is ours, whatever
+    // MAC: another test's.)
+    std::fs::remove_file(Path::new(STATE_DIR).join(&s.network.name).join("c1-eth0")).unwrap();
     let mut wrong = result.clone();
     wrong["interfaces"][1]["mac"] = json!("02:00:00:00:00:99");
     s.invoke("DEL", &with_prev(&s.conf("1.0.0"), &wrong)).ok();
@@ -626,9 +674,9 @@ fn del_after_the_namespace_is_gone_renames_the_returned_device_back_and_sets_it_
         s.host_links()
     );
 
-    // Without prevResult's MAC, a dev<N> is not taken for ours, and a
-    // net1 only when it is down; that net1 is up now: nothing is renamed.
-    s.host.ip(&["link", "set", "net1", "up"]);
+    // Without prevResult's MAC (and no record: there was no ADD), nothing
+    // in the host is taken for ours by its name: neither the dev<N> nor a
+    // net1, even down (CNI_IFNAME is net1 in every pod).
     s.host.ip(&["link", "set", "xa", "down", "name", &returned]);
     s.invoke_with("DEL", conf.to_string().as_bytes(), gone, "net1")
         .ok();
@@ -637,7 +685,10 @@ fn del_after_the_namespace_is_gone_renames_the_returned_device_back_and_sets_it_
         "{}",
         s.host_links()
     );
-    assert!(s.host_links().contains(" net1@"), "{}", s.host_links());
+    let other = s.host.ip(&["-o", "link", "show", "net1"]);
+    assert!(other.contains("02:00:00:00:00:99"), "{other}");
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("no record of the ADD"), "{log}");
     // A file where the namespace was (a bind mount left behind): the same.
     let stale = unique_path("cni-stale-netns");
     std::fs::write(&stale, b"").unwrap();
@@ -652,6 +703,191 @@ fn del_after_the_namespace_is_gone_renames_the_returned_device_back_and_sets_it_
         host.contains("02:00:00:00:00:0a") && host.contains(",UP"),
         "{host}"
     );
+}
+
+/// The index of link `name` in `ns`.
+fn ifindex(ns: &NetNs, name: &str) -> String {
+    let line = ns.ip(&["-o", "link", "show", name]);
+    line.split(':').next().unwrap().trim().to_string()
+}
+
+#[test]
+fn devices_returned_as_net1_and_dev_n_each_get_their_own_name_back_without_prev_result() {
+    if !ready("del_two_returned") {
+        return;
+    }
+    let s = Setup::new();
+    // A second device in the host, for a second pod.
+    s.host
+        .ip(&["link", "add", "ya", "type", "veth", "peer", "name", "yb"]);
+    s.host
+        .ip(&["link", "set", "ya", "address", "02:00:00:00:00:1a", "up"]);
+    let pod2 = NetNs::new("cni-pod");
+    let (path1, path2) = (s.pod_path(), format!("/run/netns/{}", pod2.name()));
+    // DPDK's guide's cniVersion: DEL gets no prevResult. Both pods call
+    // their device net1.
+    let mut conf1 = s.conf("0.3.0");
+    conf1["renameDevice"] = json!(true);
+    let mut conf2 = conf1.clone();
+    conf2["deviceID"] = json!("ya");
+    let (conf1, conf2) = (conf1.to_string(), conf2.to_string());
+    s.invoke_as("c1", "ADD", conf1.as_bytes(), &path1, "net1")
+        .ok();
+    s.invoke_as("c2", "ADD", conf2.as_bytes(), &path2, "net1")
+        .ok();
+    let mut records = s.network.records();
+    records.sort();
+    assert_eq!(records, ["c1-net1", "c2-net1"]);
+    // What the kernel does with physical devices when both namespaces go
+    // (a veth is destroyed instead, so this is emulated): back in the
+    // host, down; the first as net1, the second, net1 being taken, as
+    // dev<its index>.
+    let host = s.host.name();
+    s.pod().ip(&["link", "set", "net1", "netns", host]);
+    let dev_n = format!("dev{}", ifindex(&pod2, "net1"));
+    pod2.ip(&["link", "set", "net1", "netns", host, "name", &dev_n]);
+    drop(pod2);
+    let mut s = s;
+    drop(s.pod.take());
+    // The second pod's DEL first: its device is the dev<N>, not the net1.
+    s.invoke_as("c2", "DEL", conf2.as_bytes(), &path2, "net1")
+        .ok();
+    s.invoke_as("c1", "DEL", conf1.as_bytes(), &path1, "net1")
+        .ok();
+    let xa = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(
+        xa.contains("02:00:00:00:00:0a") && xa.contains(",UP"),
+        "{xa}"
+    );
+    let ya = s.host.ip(&["-o", "link", "show", "ya"]);
+    assert!(
+        ya.contains("02:00:00:00:00:1a") && ya.contains(",UP"),
+        "{ya}"
+    );
+    let links = s.host_links();
+    assert!(
+        !links.contains(" net1@") && !links.contains(&format!(" {dev_n}@")),
+        "{links}"
+    );
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+}
+
+#[test]
+fn a_device_whose_mac_or_name_the_pod_changed_is_still_moved_back() {
+    if !ready("del_changed_mac") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let s = Setup::new();
+    let conf = s.conf("1.0.0");
+    let result = s.invoke("ADD", &conf).ok().json();
+    // What ADD recorded: the device, its index in the pod, its MAC (a veth
+    // has no permanent address), its name there; a 0600 file in a 0700
+    // directory.
+    let dir = Path::new(STATE_DIR).join(&s.network.name);
+    let text = std::fs::read_to_string(dir.join("c1-eth0")).unwrap();
+    let record: Value = serde_json::from_str(&text).unwrap();
+    let index: u64 = ifindex(s.pod(), "xa").parse().unwrap();
+    assert_eq!(
+        record,
+        json!({ "device": "xa", "ifindex": index, "hwaddr": "02:00:00:00:00:0a",
+                "permanent": false, "inPod": "xa" })
+    );
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&dir), mode(&dir.join("c1-eth0"))), (0o700, 0o600));
+    // A pod with NET_ADMIN sets another MAC: prevResult's is not the
+    // device's any more, the record's index still is.
+    s.pod()
+        .ip(&["link", "set", "xa", "address", "02:00:00:00:00:77"]);
+    s.invoke("DEL", &with_prev(&conf, &result)).ok();
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(
+        host.contains("02:00:00:00:00:77") && host.contains(",UP"),
+        "{host}"
+    );
+    assert!(!s.pod().ip(&["-o", "link", "show"]).contains(" xa@"));
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+
+    // Renamed too, with renameDevice: the same.
+    let mut conf = s.conf("1.0.0");
+    conf["renameDevice"] = json!(true);
+    let netns = s.pod_path();
+    let out = s.invoke_with("ADD", conf.to_string().as_bytes(), &netns, "net1");
+    let result = out.ok().json();
+    s.pod().ip(&["link", "set", "net1", "down"]);
+    s.pod().ip(&[
+        "link",
+        "set",
+        "net1",
+        "name",
+        "foo",
+        "address",
+        "02:00:00:00:00:78",
+        "up",
+    ]);
+    let stdin = with_prev(&conf, &result).to_string();
+    s.invoke_with("DEL", stdin.as_bytes(), &netns, "net1").ok();
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(
+        host.contains("02:00:00:00:00:78") && host.contains(",UP"),
+        "{host}"
+    );
+    assert!(!s.pod().ip(&["-o", "link", "show"]).contains(" foo@"));
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("moved foo back to the host as xa"), "{log}");
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+}
+
+#[test]
+fn del_waits_a_bounded_time_for_the_kernel_to_return_the_device() {
+    if !ready("del_waits_for_return") {
+        return;
+    }
+    let mut s = Setup::new();
+    let mut conf = s.conf("1.0.0");
+    conf["renameDevice"] = json!(true);
+    let conf = conf.to_string();
+    let path = s.pod_path();
+    s.invoke_with("ADD", conf.as_bytes(), &path, "net1").ok();
+    // The kernel returns a physical device from a namespace that went when
+    // it cleans the namespace up, asynchronously: DEL can come first.
+    // Emulated: the device waits in another namespace while the pod's
+    // goes, and comes back to the host, down, as net1, 300 ms into DEL.
+    let limbo = NetNs::new("cni-limbo");
+    s.pod().ip(&["link", "set", "net1", "netns", limbo.name()]);
+    drop(s.pod.take());
+    let s = s;
+    let out = std::thread::scope(|t| {
+        let del = t.spawn(|| s.invoke_with("DEL", conf.as_bytes(), &path, "net1"));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        limbo.ip(&["link", "set", "net1", "netns", s.host.name()]);
+        del.join().unwrap()
+    });
+    out.ok();
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(
+        host.contains("02:00:00:00:00:0a") && host.contains(",UP"),
+        "{host}"
+    );
+    assert!(!s.host_links().contains(" net1@"), "{}", s.host_links());
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("gave net1 its name xa back"), "{log}");
+
+    // Bounded: a device that never comes back (a veth is destroyed with
+    // its namespace) is given up on after about 2 s, and DEL succeeds.
+    let pod = NetNs::new("cni-pod");
+    let path = format!("/run/netns/{}", pod.name());
+    s.invoke_as("c3", "ADD", conf.as_bytes(), &path, "net1")
+        .ok();
+    drop(pod);
+    let started = std::time::Instant::now();
+    s.invoke_as("c3", "DEL", conf.as_bytes(), &path, "net1")
+        .ok();
+    let took = started.elapsed();
+    assert!(took.as_millis() >= 1900 && took.as_secs() < 10, "{took:?}");
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
 }
 
 #[test]
@@ -942,6 +1178,17 @@ fn bad_json_and_unsupported_versions_are_cni_errors() {
             .as_str()
             .unwrap()
             .contains("0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0"));
+    }
+    // ADD records the attachment under the network's name: one that is
+    // not a file name is refused, before anything is done.
+    for name in [json!("../x"), json!(""), json!(null)] {
+        let conf = json!({"cniVersion": "1.0.0", "name": name, "type": "afxdp", "deviceID": "xa"});
+        let e = invoke("ADD", conf.to_string().as_bytes()).error(7);
+        assert_eq!(e["msg"], "cannot record the attachment", "{e}");
+        assert!(
+            e["details"].as_str().unwrap().contains("network name"),
+            "{e}"
+        );
     }
     // A configuration error says which field.
     let conf = json!({"cniVersion": "1.0.0", "type": "afxdp"});

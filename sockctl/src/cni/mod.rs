@@ -15,14 +15,21 @@
 //!   up, give it the addresses and routes, and print the result with the
 //!   device's MAC address (in a chain, `prevResult` with this interface,
 //!   its addresses and routes appended). A failure part-way undoes what was
-//!   done, the device back in the host as it was.
+//!   done, the device back in the host as it was. What the device is known
+//!   by is recorded for `DEL` first (`/var/lib/cni/afxdp/<network>/<container
+//!   id>-<CNI_IFNAME>`: its name, its index in the pod, its permanent
+//!   hardware address or else its MAC, its name in the pod).
 //! - `DEL`: move the device back under its own name, up again (as the pool
-//!   had it), and release the addresses. Idempotent: a namespace that is
-//!   gone (a node reboot) or a device already back is success, not "Link
-//!   not found"; a device the kernel returned to the host from a namespace
-//!   that went, under its in-pod name or `dev<N>`, gets its name back (found
-//!   by prevResult's MAC). In a chain, ours is the interface of
-//!   `prevResult` with our name, not another plugin's.
+//!   had it), and release the addresses; the record goes. The device is
+//!   the record's: in the pod, by its index there, whatever the pod named
+//!   it or set its MAC to; without a record, by `prevResult`'s MAC.
+//!   Idempotent: a namespace that is gone (a node reboot) or a device
+//!   already back is success, not "Link not found"; a device the kernel
+//!   returned to the host from a namespace that went, under its in-pod name
+//!   or `dev<N>`, gets its name back, found by its hardware address (never
+//!   by its name alone: `CNI_IFNAME` is the same in every pod), waited for
+//!   up to 2 s (the kernel returns it asynchronously). In a chain, ours is
+//!   the interface of `prevResult` with our name, not another plugin's.
 //! - `CHECK`: the device is in the namespace, up, with the MAC and the
 //!   addresses of `prevResult`; the IPAM plugin checks its side.
 //! - `VERSION`, and `STATUS` and `GC` (1.1.0), which defer to the IPAM
@@ -52,6 +59,7 @@ mod log;
 pub mod netns;
 mod plugin;
 pub mod result;
+mod state;
 
 use std::ffi::OsString;
 use std::fmt;

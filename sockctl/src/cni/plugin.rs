@@ -4,16 +4,18 @@
 
 use std::io;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use afxdp_core::rtnetlink::SetLink;
 use afxdp_core::Errno;
 
 use super::config::{NetConf, Version};
 use super::json::{Json, ObjectBuilder};
-use super::link::{self, Rtnl};
+use super::link::{self, LinkState, Rtnl};
 use super::log::Log;
 use super::netns::NetNs;
 use super::result::{CniResult, Dns, Interface};
+use super::state::{Record, Store};
 use super::{codes, ethtool, ipam, CniEnv, CniError, LATEST_VERSION, SUPPORTED_VERSIONS};
 use crate::error::Error;
 
@@ -151,6 +153,8 @@ fn add(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<CniResul
             format!("{ifname:?} is not an interface name"),
         ));
     }
+    let store = store(conf, env, ifname)
+        .map_err(|e| CniError::new(codes::INVALID_CONFIG, "cannot record the attachment", e))?;
     // The result of the plugins before this one in a chain: passed on,
     // with this plugin's interface, addresses and routes added.
     let prev = conf
@@ -197,14 +201,24 @@ fn add(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<CniResul
         ));
     };
     log.debug(&format!(
-        "found {device}: ifindex {}, mac {}",
-        dev.ifindex, dev.mac
+        "found {device}: ifindex {}, mac {}, permanent address {:?}",
+        dev.ifindex, dev.mac, dev.perm
     ));
+    // What DEL knows the device by, written before anything is done.
+    let mut record = Record::of(&dev, in_pod);
+    store
+        .save(&record)
+        .map_err(|e| CniError::new(codes::IO_FAILURE, "cannot record the attachment", e))?;
+    let forget = || {
+        if let Err(e) = store.remove() {
+            log.warn(&format!("after a failed ADD: {e}"));
+        }
+    };
 
     let ipam_type = conf.ipam_type();
     let ipam_result = match ipam_type {
         Some(t) => {
-            let r = ipam::add(t, env, stdin)?;
+            let r = ipam::add(t, env, stdin).inspect_err(|_| forget())?;
             log.info(&format!(
                 "IPAM {t}: {}",
                 r.ips
@@ -229,7 +243,7 @@ fn add(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<CniResul
         ipam_result.as_ref(),
         log,
     );
-    let iface = match attached {
+    let (iface, ifindex) = match attached {
         Ok(i) => i,
         Err(e) => {
             // Give the addresses back: the attachment failed.
@@ -238,9 +252,16 @@ fn add(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<CniResul
                     log.warn(&format!("IPAM {t} DEL after a failed ADD: {d}"));
                 }
             }
+            forget();
             return Err(e);
         }
     };
+    // Its index in the pod: what DEL finds it by there. (Not recorded, DEL
+    // goes by its name and hardware address.)
+    record.ifindex = ifindex;
+    if let Err(e) = store.save(&record) {
+        log.warn(&format!("recording {in_pod}'s index in the pod: {e}"));
+    }
 
     let ours = Interface {
         name: iface.name,
@@ -303,7 +324,7 @@ fn attach(
     host: &NetNs,
     ipam: Option<&CniResult>,
     log: &Log,
-) -> Result<Interface, CniError> {
+) -> Result<(Interface, i32), CniError> {
     let ip = ipam.and_then(CniResult::first_ip).map(|i| i.to_string());
     if !conf.ethtool_cmds.is_empty() {
         ethtool::run_all(&conf.ethtool_cmds, device, ip.as_deref())?;
@@ -327,14 +348,14 @@ fn attach(
     let configured = pod.run(|| configure_in_pod(in_pod, ipam));
     match configured {
         Ok(iface) => {
-            log.info(&format!("{in_pod} is up, mac {}", iface.mac));
+            log.info(&format!("{in_pod} is up, mac {}", iface.0.mac));
             Ok(iface)
         }
         Err(e) => {
-            match pod.run(|| move_back(in_pod, device, host, None)) {
+            match pod.run(|| move_back(in_pod, device, host, Ours::Named)) {
                 // Up again if it was: move_back set it down, and a down
                 // device is one the device plugin reports unhealthy.
-                Ok(MovedBack::Moved) if dev.up => {
+                Ok(MovedBack::Moved(_)) if dev.up => {
                     if let Err(u) = set_up_in_host(device) {
                         log.error(&format!(
                             "setting {device} up again after a failed ADD: {u}"
@@ -354,8 +375,8 @@ fn attach(
 }
 
 /// In the pod's namespace: set the device up, give it the IPAM result's
-/// addresses and routes, and describe it.
-fn configure_in_pod(name: &str, ipam: Option<&CniResult>) -> crate::Result<Interface> {
+/// addresses and routes, and describe it (with its index there).
+fn configure_in_pod(name: &str, ipam: Option<&CniResult>) -> crate::Result<(Interface, i32)> {
     let mut rtnl = Rtnl::open()?;
     let dev = rtnl.link_by_name(name)?.ok_or_else(|| {
         Error::new(
@@ -381,48 +402,83 @@ fn configure_in_pod(name: &str, ipam: Option<&CniResult>) -> crate::Result<Inter
         }
     }
     let now = rtnl.link_by_name(name)?.unwrap_or(dev);
-    Ok(Interface {
+    let iface = Interface {
         name: now.name,
         mac: now.mac,
         mtu: now.mtu,
         ..Interface::default()
-    })
+    };
+    Ok((iface, now.ifindex))
+}
+
+/// How `DEL` knows the device `ADD` gave the pod.
+#[derive(Clone, Copy, Debug)]
+enum Ours<'a> {
+    /// By `ADD`'s record: in the pod, its index there (unless it has a
+    /// permanent address and that is not the recorded one); in the host,
+    /// its hardware address.
+    Recorded(&'a Record),
+    /// By the MAC of `prevResult` only (no record: an `ADD` of an older
+    /// version of this plugin).
+    Mac(&'a str),
+    /// By its name in the pod only: right after `ADD`'s own move, or
+    /// without record or `prevResult`. Nothing in the host is ever taken
+    /// for ours by name alone.
+    Named,
+}
+
+impl Ours<'_> {
+    /// Whether `l` is the device by its hardware address: a positive
+    /// match only.
+    fn is_hw_of(self, l: &LinkState) -> bool {
+        match self {
+            Ours::Recorded(r) => r.is_hw_of(l),
+            Ours::Mac(m) => m.eq_ignore_ascii_case(&l.mac),
+            Ours::Named => false,
+        }
+    }
 }
 
 /// What [`move_back`] did.
 #[derive(Debug)]
 enum MovedBack {
-    /// Moved to the host.
-    Moved,
-    /// There is no link of that name here.
+    /// Moved to the host; it was named this in the pod.
+    Moved(String),
+    /// There is no such link here.
     Absent,
-    /// The link of that name has this MAC, not the one expected: not ours,
-    /// left alone.
+    /// The link of that name has this MAC, and is not ours by `Ours`: left
+    /// alone.
     NotOurs(String),
 }
 
-/// In the pod's namespace: set `name` down and move it to `host` as
-/// `device`, unless `mac` is given and `name` has another.
-fn move_back(
-    name: &str,
-    device: &str,
-    host: &NetNs,
-    mac: Option<&str>,
-) -> crate::Result<MovedBack> {
+/// In the pod's namespace: find the device (`name`, or as `ours` says),
+/// set it down and move it to `host` as `device`.
+fn move_back(name: &str, device: &str, host: &NetNs, ours: Ours<'_>) -> crate::Result<MovedBack> {
     let mut rtnl = Rtnl::open()?;
-    let Some(dev) = rtnl.link_by_name(name)? else {
-        return Ok(MovedBack::Absent);
+    let by_index = match ours {
+        // The index ADD recorded in this namespace is the device, whatever
+        // the pod named it or set its MAC to since.
+        Ours::Recorded(r) if r.ifindex > 0 => rtnl
+            .link_by_index(r.ifindex)?
+            .filter(|l| !r.permanent || r.is_hw_of(l)),
+        _ => None,
     };
-    if mac.is_some_and(|m| !m.eq_ignore_ascii_case(&dev.mac)) {
-        return Ok(MovedBack::NotOurs(dev.mac));
-    }
-    rtnl.set_link("set down", name, &SetLink::new(dev.ifindex).set_up(false))?;
+    let dev = match by_index {
+        Some(l) => l,
+        None => match rtnl.link_by_name(name)? {
+            None => return Ok(MovedBack::Absent),
+            Some(l) if matches!(ours, Ours::Named) || ours.is_hw_of(&l) => l,
+            Some(l) => return Ok(MovedBack::NotOurs(l.mac)),
+        },
+    };
+    let was = dev.name.clone();
+    rtnl.set_link("set down", &was, &SetLink::new(dev.ifindex).set_up(false))?;
     let mut mv = SetLink::new(dev.ifindex).move_to_netns(host.as_raw_fd());
-    if name != device {
+    if was != device {
         mv = mv.rename(device.as_bytes());
     }
-    rtnl.set_link("move back to the host's network namespace", name, &mv)?;
-    Ok(MovedBack::Moved)
+    rtnl.set_link("move back to the host's network namespace", &was, &mv)?;
+    Ok(MovedBack::Moved(was))
 }
 
 /// In the host's namespace (the plugin's own): sets `device` up if it is
@@ -438,54 +494,72 @@ fn set_up_in_host(device: &str) -> crate::Result<bool> {
     }
 }
 
+/// How long `DEL` waits for a device to come back to the host after its
+/// pod's namespace went (the kernel returns it when it cleans the
+/// namespace up, asynchronously), and how often it looks.
+const RETURN_WAIT: Duration = Duration::from_secs(2);
+const RETURN_POLL: Duration = Duration::from_millis(20);
+
 /// In the host's namespace (the plugin's own), after the pod's namespace
 /// went without a `DEL`: the kernel gives a physical device back to the
 /// initial namespace, down, under its in-pod name, or `dev<ifindex>` when
 /// that is taken. If `device` is not in the host under its own name, finds
-/// it: `in_pod` or a `dev<N>` with `mac` (prevResult's), or without a MAC,
-/// `in_pod` if it is down; and renames it `device`. Returns the name it
-/// had, if it renamed one.
+/// it: `in_pod` or a `dev<N>` that is ours by its hardware address
+/// ([`Ours::is_hw_of`]: never by name alone), and renames it `device`.
+/// With a record, waits up to `wait` for it to appear. Returns the name
+/// it had, if it renamed one.
 fn reclaim_returned(
     device: &str,
     in_pod: &str,
-    mac: Option<&str>,
+    ours: Ours<'_>,
+    wait: Duration,
 ) -> crate::Result<Option<String>> {
     let mut rtnl = Rtnl::open()?;
-    if rtnl.link_by_name(device)?.is_some() {
-        return Ok(None);
+    let deadline = Instant::now() + wait;
+    loop {
+        if rtnl.link_by_name(device)?.is_some() {
+            return Ok(None);
+        }
+        let returned = host_link_names()
+            .into_iter()
+            .filter(|n| is_fallback_name(n));
+        for name in std::iter::once(in_pod.to_string()).chain(returned) {
+            if name == device {
+                continue;
+            }
+            let Some(l) = rtnl.link_by_name(&name)?.filter(|l| ours.is_hw_of(l)) else {
+                continue;
+            };
+            if l.up {
+                // A link is renamed down (EBUSY otherwise); up_again follows.
+                rtnl.set_link("set down", &name, &SetLink::new(l.ifindex).set_up(false))?;
+            }
+            let rename = SetLink::new(l.ifindex).rename(device.as_bytes());
+            rtnl.set_link("rename back to the device's name", &name, &rename)?;
+            return Ok(Some(name));
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(RETURN_POLL);
     }
-    let returned = host_link_names()
-        .into_iter()
-        .filter(|n| is_fallback_name(n) && mac.is_some());
-    for name in std::iter::once(in_pod.to_string()).chain(returned) {
-        if name == device {
-            continue;
-        }
-        let Some(l) = rtnl.link_by_name(&name)? else {
-            continue;
-        };
-        let ours = match mac {
-            Some(m) => m.eq_ignore_ascii_case(&l.mac),
-            None => !l.up,
-        };
-        if !ours {
-            continue;
-        }
-        if l.up {
-            // A link is renamed down (EBUSY otherwise); up_again follows.
-            rtnl.set_link("set down", &name, &SetLink::new(l.ifindex).set_up(false))?;
-        }
-        let rename = SetLink::new(l.ifindex).rename(device.as_bytes());
-        rtnl.set_link("rename back to the device's name", &name, &rename)?;
-        return Ok(Some(name));
-    }
-    Ok(None)
 }
 
-/// `DEL` when the pod's namespace is gone: [`reclaim_returned`], logged;
-/// a failure is returned as the CNI error.
-fn reclaim(device: &str, in_pod: &str, mac: Option<&str>, log: &Log) -> Option<CniError> {
-    match reclaim_returned(device, in_pod, mac) {
+/// `DEL` when the pod's namespace is gone: [`reclaim_returned`] (waiting
+/// for the device with a record), logged; a failure is returned as the
+/// CNI error.
+fn reclaim(device: &str, in_pod: &str, ours: Ours<'_>, log: &Log) -> Option<CniError> {
+    let wait = match ours {
+        Ours::Recorded(_) => RETURN_WAIT,
+        Ours::Mac(_) => Duration::ZERO,
+        Ours::Named => {
+            log.warn(&format!(
+                "no record of the ADD and no MAC in prevResult: a device returned to the host under another name than {device} is not looked for"
+            ));
+            return None;
+        }
+    };
+    match reclaim_returned(device, in_pod, ours, wait) {
         Ok(Some(was)) => {
             log.info(&format!(
                 "{device} was back in the host as {was}: gave {was} its name {device} back"
@@ -556,32 +630,59 @@ fn is_gone(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::NotFound)
 }
 
+/// Where `ADD` records this attachment: see [`Store`].
+fn store(conf: &NetConf, env: &CniEnv, ifname: &str) -> Result<Store, String> {
+    let id = env.container_id.as_deref().unwrap_or_default();
+    Store::new(&conf.name, id, ifname)
+}
+
 /// `DEL`: see the module documentation.
 fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniError> {
     required(env.container_id.as_deref(), "CNI_CONTAINERID", "DEL")?;
     let mut first_err: Option<CniError> = None;
+    // What ADD recorded: the device, and what it is known by.
+    let ifname = env.ifname.as_deref().or(conf.device().ok());
+    let store = ifname.and_then(|i| store(conf, env, i).ok());
+    let record = store.as_ref().and_then(|s| {
+        s.load()
+            .inspect_err(|e| log.warn(&format!("ignoring the record of the ADD: {e}")))
+            .ok()
+            .flatten()
+    });
+    let device = match &record {
+        Some(r) => Ok(r.device.as_str()),
+        None => conf.device(),
+    };
     // Without a device there was never an attachment to undo (ADD would
     // have refused): still release the addresses.
-    match (conf.device(), env.netns.as_deref()) {
+    match (device, env.netns.as_deref()) {
         (Err(_), _) => log.warn("no valid deviceID: nothing to move back"),
         (Ok(device), None) => {
             log.info("no CNI_NETNS: nothing to move back");
             up_again(device, log);
         }
         (Ok(device), Some(path)) => {
-            let ifname = env.ifname.as_deref().unwrap_or(device);
-            let in_pod = pod_name(conf, device, ifname);
+            let ifname = ifname.unwrap_or(device);
+            let in_pod = match &record {
+                Some(r) => r.in_pod.as_str(),
+                None => pod_name(conf, device, ifname),
+            };
             // The MAC ADD reported for it, if the runtime gave prevResult.
             let mac = prev_interface(conf, path, in_pod)
                 .map(|(_, i)| i.mac)
                 .filter(|m| !m.is_empty());
+            let ours = match (&record, &mac) {
+                (Some(r), _) => Ours::Recorded(r),
+                (None, Some(m)) => Ours::Mac(m),
+                (None, None) => Ours::Named,
+            };
             match NetNs::open(path) {
                 Err(e) if is_gone(&e) => {
                     log.info(&format!(
                         "{} is gone (a node reboot, or the sandbox removed first): nothing to move back; a physical device returns to the host by itself",
                         path.display()
                     ));
-                    first_err = reclaim(device, in_pod, mac.as_deref(), log);
+                    first_err = reclaim(device, in_pod, ours, log);
                 }
                 Err(e) => {
                     first_err = Some(CniError::new(
@@ -592,18 +693,17 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
                 }
                 Ok(pod) => {
                     let host = host_netns()?;
-                    match pod.run(|| move_back(in_pod, device, &host, mac.as_deref())) {
-                        Ok(MovedBack::Moved) => {
-                            log.info(&format!("moved {in_pod} back to the host as {device}"))
+                    match pod.run(|| move_back(in_pod, device, &host, ours)) {
+                        Ok(MovedBack::Moved(was)) => {
+                            log.info(&format!("moved {was} back to the host as {device}"))
                         }
                         Ok(MovedBack::Absent) => log.info(&format!(
                             "{in_pod} is not in {}: already back, or gone",
                             path.display()
                         )),
                         Ok(MovedBack::NotOurs(has)) => log.warn(&format!(
-                            "{in_pod} in {} has MAC {has}, not prevResult's {}: not ours, left alone",
+                            "{in_pod} in {} has MAC {has}, not {device}'s: not ours, left alone",
                             path.display(),
-                            mac.as_deref().unwrap_or_default()
                         )),
                         // A bind mount left behind without its namespace,
                         // or a file that is not one: nothing to move.
@@ -615,7 +715,7 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
                                 "{} is not a network namespace any more",
                                 path.display()
                             ));
-                            first_err = reclaim(device, in_pod, mac.as_deref(), log);
+                            first_err = reclaim(device, in_pod, ours, log);
                         }
                         Err(e) => {
                             first_err = Some(cni(
@@ -646,6 +746,10 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
     match first_err {
         Some(e) => Err(e),
         None => {
+            // Kept after a failure, for the runtime's retry.
+            if let Some(Err(e)) = store.as_ref().map(Store::remove) {
+                log.warn(&e);
+            }
             log.info("done");
             Ok(())
         }

@@ -1,0 +1,423 @@
+//! What `ADD` records of an attachment, for `DEL`: which device it gave
+//! the pod, known by something the pod cannot change. A pod with
+//! `NET_ADMIN` can set the device's MAC and name; a runtime gives
+//! `prevResult` to `DEL` only from cniVersion 0.4.0; and `CNI_IFNAME` is
+//! the same (`net1`) in every pod. So `ADD` keeps a small file per
+//! attachment, as host-local keeps its leases:
+//! `/var/lib/cni/afxdp/<network name>/<container id>-<CNI_IFNAME>`, holding
+//! the device's name in the host, its index in the pod, its permanent
+//! hardware address (the MAC at `ADD` when it has none) and its name in
+//! the pod. `DEL` finds the device by it, then removes the file.
+//!
+//! The directories are made mode 0700, the file 0600; it is written to a
+//! temporary file and renamed into place (a crash leaves the old record or
+//! the new one, never half of one); no symbolic link is followed (the
+//! network name comes from a configuration that whoever may write a
+//! NetworkAttachmentDefinition writes), and every name is checked to be
+//! one path component.
+
+use std::fs::{DirBuilder, File};
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use afxdp_core::abi::ethtool::is_valid_ifname;
+use rustix::fs::{mkdirat, openat, renameat, unlinkat, AtFlags, Mode, OFlags, CWD};
+use rustix::io::Errno;
+
+use super::json::{Json, ObjectBuilder};
+use super::link::LinkState;
+
+/// Where the records are, one directory per network.
+pub(crate) const STATE_DIR: &str = "/var/lib/cni/afxdp";
+
+/// The longest record read back (they are about 150 bytes).
+const MAX_LEN: u64 = 4096;
+
+/// What `ADD` did with one device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Record {
+    /// The device's name in the host (`deviceID`).
+    pub(crate) device: String,
+    /// Its index in the pod's namespace, after the move; 0 until then
+    /// (unknown: a device keeps its index unless the pod has a link of
+    /// that index already).
+    pub(crate) ifindex: i32,
+    /// Its permanent hardware address if it has one, else its MAC at `ADD`.
+    pub(crate) hwaddr: String,
+    /// Whether `hwaddr` is the permanent address (`IFLA_PERM_ADDRESS`).
+    pub(crate) permanent: bool,
+    /// Its name in the pod.
+    pub(crate) in_pod: String,
+}
+
+impl Record {
+    /// The record of `dev` (found in the host) that `ADD` gives the pod as
+    /// `in_pod`, before the move (its index there unknown).
+    pub(crate) fn of(dev: &LinkState, in_pod: &str) -> Record {
+        let permanent = !dev.perm.is_empty();
+        Record {
+            device: dev.name.clone(),
+            ifindex: 0,
+            hwaddr: if permanent { &dev.perm } else { &dev.mac }.clone(),
+            permanent,
+            in_pod: in_pod.to_string(),
+        }
+    }
+
+    /// Whether `l` is this record's device by its hardware address: its
+    /// permanent one if the record has that, else its MAC. Never true
+    /// without an address to compare.
+    pub(crate) fn is_hw_of(&self, l: &LinkState) -> bool {
+        let have = if self.permanent { &l.perm } else { &l.mac };
+        !self.hwaddr.is_empty() && self.hwaddr.eq_ignore_ascii_case(have)
+    }
+
+    fn to_json(&self) -> String {
+        ObjectBuilder::new()
+            .put("device", Json::str(&self.device))
+            .put("ifindex", Json::num(self.ifindex))
+            .put("hwaddr", Json::str(&self.hwaddr))
+            .put("permanent", Json::Bool(self.permanent))
+            .put("inPod", Json::str(&self.in_pod))
+            .build()
+            .to_pretty()
+    }
+
+    fn parse(text: &[u8]) -> Option<Record> {
+        let doc = Json::parse(text).ok()?;
+        let s = |k: &str| doc.get(k)?.as_str().map(str::to_string);
+        let r = Record {
+            device: s("device").filter(|d| is_valid_ifname(d.as_bytes()))?,
+            ifindex: i32::try_from(doc.get("ifindex")?.as_u64()?).ok()?,
+            hwaddr: s("hwaddr")?,
+            permanent: match doc.get("permanent")? {
+                Json::Bool(b) => *b,
+                _ => return None,
+            },
+            in_pod: s("inPod").filter(|n| is_valid_ifname(n.as_bytes()))?,
+        };
+        Some(r)
+    }
+}
+
+/// Whether `s` may be a network name or container id in a file name: what
+/// libcni allows of both, a letter or digit, then letters, digits, `_`,
+/// `.` and `-`; at most 200 bytes.
+fn is_valid_id(s: &str) -> bool {
+    s.len() <= 200
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Where one attachment's record is.
+#[derive(Clone, Debug)]
+pub(crate) struct Store {
+    /// [`STATE_DIR`], or a test's directory.
+    base: PathBuf,
+    /// The network's name: the directory in `base`.
+    network: String,
+    /// `<container id>-<ifname>`: the file in it.
+    file: String,
+}
+
+/// `what: path: ERRNO`.
+fn err(what: &str, path: &Path, e: Errno) -> String {
+    format!(
+        "{what}: {}: {}",
+        path.display(),
+        afxdp_core::Errno::from_raw(e.raw_os_error())
+    )
+}
+
+impl Store {
+    /// The record of container `container_id`'s `ifname` on `network`, in
+    /// [`STATE_DIR`]; an error says which of them cannot be in a file name.
+    pub(crate) fn new(network: &str, container_id: &str, ifname: &str) -> Result<Store, String> {
+        Store::in_dir(Path::new(STATE_DIR), network, container_id, ifname)
+    }
+
+    fn in_dir(base: &Path, network: &str, id: &str, ifname: &str) -> Result<Store, String> {
+        if !is_valid_id(network) {
+            return Err(format!("network name {network:?}: must be letters, digits, '_', '.' and '-', starting with a letter or digit"));
+        }
+        if !is_valid_id(id) {
+            return Err(format!("CNI_CONTAINERID {id:?}: must be letters, digits, '_', '.' and '-', starting with a letter or digit"));
+        }
+        if !is_valid_ifname(ifname.as_bytes()) {
+            return Err(format!("CNI_IFNAME {ifname:?} is not an interface name"));
+        }
+        Ok(Store {
+            base: base.to_path_buf(),
+            network: network.to_string(),
+            file: format!("{id}-{ifname}"),
+        })
+    }
+
+    /// The record's path.
+    pub(crate) fn path(&self) -> PathBuf {
+        self.base.join(&self.network).join(&self.file)
+    }
+
+    /// The network's directory, opened without following a link; made
+    /// (0700) first with `create`, else `None` if it is not there.
+    fn open_dir(&self, create: bool) -> Result<Option<OwnedFd>, String> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        if create {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.base)
+                .map_err(|e| format!("create {}: {e}", self.base.display()))?;
+        }
+        let base = match openat(CWD, &self.base, flags, Mode::empty()) {
+            Err(Errno::NOENT) if !create => return Ok(None),
+            r => r.map_err(|e| err("open", &self.base, e))?,
+        };
+        let dir = self.base.join(&self.network);
+        if create {
+            match mkdirat(&base, &self.network, Mode::from_raw_mode(0o700)) {
+                Ok(()) | Err(Errno::EXIST) => {}
+                Err(e) => return Err(err("create", &dir, e)),
+            }
+        }
+        match openat(&base, &self.network, flags, Mode::empty()) {
+            Err(Errno::NOENT) if !create => Ok(None),
+            r => r.map(Some).map_err(|e| err("open", &dir, e)),
+        }
+    }
+
+    /// Writes `record` in place of any earlier one, atomically.
+    pub(crate) fn save(&self, record: &Record) -> Result<(), String> {
+        let dir = self.open_dir(true)?.ok_or("no state directory")?;
+        let tmp = format!(".{}.tmp", self.file);
+        let tmp_path = self.base.join(&self.network).join(&tmp);
+        match unlinkat(&dir, &tmp, AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => {}
+            Err(e) => return Err(err("remove", &tmp_path, e)),
+        }
+        let fd = openat(
+            &dir,
+            &tmp,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| err("create", &tmp_path, e))?;
+        let mut f = File::from(fd);
+        f.write_all(record.to_json().as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| format!("write {}: {e}", tmp_path.display()))?;
+        renameat(&dir, &tmp, &dir, &self.file).map_err(|e| err("rename", &self.path(), e))?;
+        let _ = rustix::fs::fsync(&dir);
+        Ok(())
+    }
+
+    /// The record, if there is one; one that is not a regular file of the
+    /// right form (or a link) is an error.
+    pub(crate) fn load(&self) -> Result<Option<Record>, String> {
+        let Some(dir) = self.open_dir(false)? else {
+            return Ok(None);
+        };
+        let path = self.path();
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+        let fd = match openat(&dir, &self.file, flags, Mode::empty()) {
+            Err(Errno::NOENT) => return Ok(None),
+            r => r.map_err(|e| err("open", &path, e))?,
+        };
+        let f = File::from(fd);
+        let mut text = Vec::new();
+        match f.metadata() {
+            Ok(m) if m.is_file() => {}
+            _ => return Err(format!("{}: not a regular file", path.display())),
+        }
+        f.take(MAX_LEN + 1)
+            .read_to_end(&mut text)
+            .map_err(|e| format!("read {}: {e}", path.display()))?;
+        Record::parse(&text)
+            .filter(|_| text.len() as u64 <= MAX_LEN)
+            .map(Some)
+            .ok_or_else(|| format!("{}: not a record of this plugin", path.display()))
+    }
+
+    /// Removes the record; none is fine.
+    pub(crate) fn remove(&self) -> Result<(), String> {
+        let Some(dir) = self.open_dir(false)? else {
+            return Ok(());
+        };
+        match unlinkat(&dir, &self.file, AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(err("remove", &self.path(), e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A directory of its own under the temp directory, removed on drop.
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(tag: &str) -> Dir {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static N: AtomicU32 = AtomicU32::new(0);
+            Dir(std::env::temp_dir().join(format!(
+                "afxdp-cni-state-{tag}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            )))
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn record() -> Record {
+        Record {
+            device: "ens785f0".into(),
+            ifindex: 7,
+            hwaddr: "3c:fd:fe:00:00:01".into(),
+            permanent: true,
+            in_pod: "net1".into(),
+        }
+    }
+
+    fn link(mac: &str, perm: &str) -> LinkState {
+        LinkState {
+            ifindex: 9,
+            name: "dev9".into(),
+            mac: mac.into(),
+            perm: perm.into(),
+            up: false,
+            mtu: None,
+        }
+    }
+
+    #[test]
+    fn a_record_is_written_read_back_and_removed() {
+        let dir = Dir::new("roundtrip");
+        let store = Store::in_dir(&dir.0, "afxdp-network", "c1", "net1").unwrap();
+        assert_eq!(store.load(), Ok(None));
+        assert_eq!(store.remove(), Ok(()));
+        store.save(&record()).unwrap();
+        assert_eq!(store.load(), Ok(Some(record())));
+        let mut newer = record();
+        newer.ifindex = 12;
+        store.save(&newer).unwrap();
+        assert_eq!(store.load(), Ok(Some(newer)));
+        // 0700 directories, a 0600 file, no temporary file left.
+        for (p, want) in [(dir.0.clone(), 0o700), (dir.0.join("afxdp-network"), 0o700)] {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, want, "{}", p.display());
+        }
+        let mode = std::fs::metadata(store.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let names: Vec<_> = std::fs::read_dir(dir.0.join("afxdp-network"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["c1-net1"]);
+        store.remove().unwrap();
+        assert_eq!(store.load(), Ok(None));
+    }
+
+    #[test]
+    fn names_must_be_one_path_component() {
+        let dir = Dir::new("names");
+        for (net, id, ifname) in [
+            ("../x", "c1", "net1"),
+            (".x", "c1", "net1"),
+            ("", "c1", "net1"),
+            ("a/b", "c1", "net1"),
+            ("n", "../c1", "net1"),
+            ("n", "c 1", "net1"),
+            ("n", "", "net1"),
+            ("n", "c1", "a/b"),
+            ("n", "c1", ".."),
+            ("n", "c1", ""),
+        ] {
+            assert!(
+                Store::in_dir(&dir.0, net, id, ifname).is_err(),
+                "{net} {id} {ifname}"
+            );
+        }
+        let s = Store::in_dir(&dir.0, "afxdp-net_1.0", "0a1b-c_d.e", "eth0").unwrap();
+        assert_eq!(
+            s.path(),
+            dir.0.join("afxdp-net_1.0").join("0a1b-c_d.e-eth0")
+        );
+    }
+
+    #[test]
+    fn no_link_is_followed_and_a_bad_record_is_an_error() {
+        let dir = Dir::new("links");
+        let elsewhere = Dir::new("elsewhere");
+        std::fs::create_dir_all(&elsewhere.0).unwrap();
+        std::fs::create_dir_all(&dir.0).unwrap();
+        // The network's directory a link: refused, nothing written there.
+        std::os::unix::fs::symlink(&elsewhere.0, dir.0.join("n")).unwrap();
+        let store = Store::in_dir(&dir.0, "n", "c1", "net1").unwrap();
+        let e = store.save(&record()).unwrap_err();
+        assert!(e.contains("ELOOP") || e.contains("ENOTDIR"), "{e}");
+        assert!(e.contains(&dir.0.join("n").display().to_string()), "{e}");
+        assert!(store.load().is_err());
+        assert_eq!(std::fs::read_dir(&elsewhere.0).unwrap().count(), 0);
+        // The record a link: not read.
+        let store = Store::in_dir(&dir.0, "m", "c1", "net1").unwrap();
+        store.save(&record()).unwrap();
+        std::fs::remove_file(store.path()).unwrap();
+        let target = elsewhere.0.join("target");
+        std::fs::write(&target, record().to_json()).unwrap();
+        std::os::unix::fs::symlink(&target, store.path()).unwrap();
+        let e = store.load().unwrap_err();
+        assert!(e.contains("ELOOP"), "{e}");
+        // Saving replaces the link itself, not its target.
+        store.save(&record()).unwrap();
+        assert!(std::fs::symlink_metadata(store.path()).unwrap().is_file());
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            record().to_json()
+        );
+        // Not a record: an error, not a panic.
+        for bad in ["", "{", "[]", r#"{"device":"a/b"}"#] {
+            std::fs::write(store.path(), bad).unwrap();
+            assert!(store.load().is_err(), "{bad}");
+        }
+        let mut big = record().to_json().into_bytes();
+        big.resize(MAX_LEN as usize + 10, b' ');
+        std::fs::write(store.path(), big).unwrap();
+        assert!(store.load().is_err());
+    }
+
+    #[test]
+    fn the_device_is_known_by_its_permanent_address_else_its_mac() {
+        let r = record();
+        assert!(r.is_hw_of(&link("02:00:00:00:00:99", "3C:FD:FE:00:00:01")));
+        assert!(!r.is_hw_of(&link("3c:fd:fe:00:00:01", "")));
+        let veth = Record::of(&link("02:00:00:00:00:0a", ""), "net1");
+        assert!(!veth.permanent);
+        assert_eq!(veth.hwaddr, "02:00:00:00:00:0a");
+        assert!(veth.is_hw_of(&link("02:00:00:00:00:0a", "")));
+        assert!(!veth.is_hw_of(&link("02:00:00:00:00:0b", "")));
+        let nic = Record::of(&link("02:00:00:00:00:0a", "3c:fd:fe:00:00:01"), "eth1");
+        assert!(nic.permanent && nic.hwaddr == "3c:fd:fe:00:00:01");
+        assert_eq!(
+            (nic.ifindex, nic.device.as_str(), nic.in_pod.as_str()),
+            (0, "dev9", "eth1")
+        );
+        // Nothing to compare: never a match.
+        let none = Record::of(&link("", ""), "net1");
+        assert!(!none.is_hw_of(&link("", "")));
+    }
+}
