@@ -249,6 +249,10 @@ pub const NLM_F_APPEND: u16 = 0x800;
 pub const IFLA_ADDRESS: u16 = 1;
 /// `IFLA_BROADCAST`: the link-layer broadcast address.
 pub const IFLA_BROADCAST: u16 = 2;
+/// `IFLA_PERM_ADDRESS` (Linux 5.6): the hardware address the device came
+/// with (`perm_addr`), which setting the MAC does not change; sent only for
+/// a device that has one (not all zeros), so a physical NIC, not a veth.
+pub const IFLA_PERM_ADDRESS: u16 = 54;
 /// `IFLA_OPERSTATE`: `u8`, RFC 2863 operational state (`IF_OPER_*`).
 pub const IFLA_OPERSTATE: u16 = 16;
 /// `IFLA_NET_NS_PID`: `u32`, move the link to the network namespace of

@@ -11,17 +11,11 @@ use super::message::Message;
 use super::wire::{self, IFINFO_LEN, NLA_HDRLEN};
 use crate::abi::rtnetlink::{
     IfInfoMsg, IFF_LOWER_UP, IFF_RUNNING, IFF_UP, IFLA_ADDRESS, IFLA_IFNAME, IFLA_NET_NS_FD,
-    NLM_F_ACK, NLM_F_REQUEST, RTM_SETLINK,
+    IFLA_PERM_ADDRESS, NLM_F_ACK, NLM_F_REQUEST, RTM_SETLINK,
 };
 
 /// `IFNAMSIZ` (`linux/if.h`): an interface name and its NUL fit in 16 bytes.
 const IFNAMSIZ: usize = 16;
-
-/// `IFLA_PERM_ADDRESS` (`linux/if_link.h`, Linux 5.6): the hardware
-/// address the device came with (`perm_addr`), which setting the MAC does
-/// not change; sent only for a device that has one (not all zeros), so a
-/// physical NIC, not a veth.
-pub const IFLA_PERM_ADDRESS: u16 = 54;
 
 /// `RTM_SETLINK` that moves a link to the network namespace of an fd,
 /// renames it, and sets it up or down: any combination, in one request.

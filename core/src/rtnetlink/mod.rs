@@ -70,12 +70,13 @@ mod seq;
 mod text;
 mod wire;
 
+pub use crate::abi::rtnetlink::IFLA_PERM_ADDRESS;
 pub use ack::{Ack, ExtAck, NlError};
 pub use addr::{ipv4_broadcast, AddrOp, AddrRequest, GetAddrs, IfAddr};
 pub use attr::{Attr, AttrWriter, Attrs, Nest};
 pub use error::{AttrError, EncodeError, ParseError};
 pub use link::{Link, XdpLinkState, XdpMode};
-pub use link_config::{SetLink, IFLA_PERM_ADDRESS};
+pub use link_config::SetLink;
 pub use message::{Body, Message, Messages};
 pub use request::{GetLink, XdpSetLink};
 pub use route::{RouteOp, RouteRequest};
