@@ -496,6 +496,76 @@ fn out_of_fds_the_server_rests_instead_of_spinning() {
     drop(server);
 }
 
+/// The server looks for a connection's next request for a while before it
+/// sleeps (`answer_spin`), but a client cannot turn that into a spinning
+/// CPU: one that keeps talking (`/version` every 150 µs, each answered
+/// within the spin of the one before), or one that keeps connecting and
+/// says nothing. Each had `serve` spin the whole second (about 100 ticks)
+/// before the spin was bounded per connection and to a tenth of the time.
+#[test]
+fn a_client_cannot_make_the_answer_spin_take_a_cpu() {
+    if !privileged("a_client_cannot_make_the_answer_spin_take_a_cpu") {
+        return;
+    }
+    let _serial = serial();
+    let ns = NetNs::new("safespin");
+    let _veth = Veth::new(&ns, 1);
+    let dir = TempDir::with_mode("safespin-dp", 0o755);
+    let sock = dir.path().join("xa/afxdp.sock");
+    let server = serve(
+        &ns,
+        &["--iface", "xa", "--allow-any-pod", "--dir", dir.to_str()],
+        &sock,
+    );
+    let addr = afxdp_sys::unix::UnixAddr::try_from(sock.as_path()).unwrap();
+    let second = Duration::from_secs(1);
+    // A chatty client.
+    let chatty = afxdp_sys::unix::connect_to(&addr).expect("connect");
+    let mut buf = [0u8; 256];
+    afxdp_sys::unix::send_msg(chatty.as_fd(), b"/connect,pod", &[]).unwrap();
+    afxdp_sys::unix::recv_msg(chatty.as_fd(), &mut buf, &mut []).unwrap();
+    let before = cpu_ticks(server.id());
+    let start = std::time::Instant::now();
+    let mut answered = 0u32;
+    while start.elapsed() < second {
+        afxdp_sys::unix::send_msg(chatty.as_fd(), b"/version", &[]).unwrap();
+        let m = afxdp_sys::unix::recv_msg(chatty.as_fd(), &mut buf, &mut []).unwrap();
+        assert_eq!(&buf[..m.len], b"0.1");
+        answered += 1;
+        std::thread::sleep(Duration::from_micros(150));
+    }
+    let used = cpu_ticks(server.id()) - before;
+    assert!(answered > 1000, "only {answered} answers in 1 s");
+    assert!(
+        used < 30,
+        "serve used {used} ticks of CPU in 1 s answering {answered} /version"
+    );
+    drop(chatty);
+    // Connections that say nothing, one every 200 µs.
+    let before = cpu_ticks(server.id());
+    let start = std::time::Instant::now();
+    let mut silent = Vec::new();
+    while start.elapsed() < second {
+        silent.push(afxdp_sys::unix::connect_to(&addr).expect("connect"));
+        if silent.len() > 200 {
+            silent.remove(0);
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let used = cpu_ticks(server.id()) - before;
+    // Accepting 5,000 connections a second costs about a third of a CPU by
+    // itself here; spinning for each would take the rest.
+    assert!(
+        used < 70,
+        "serve used {used} ticks of CPU in 1 s of silent connections"
+    );
+    drop(silent);
+    // And it still serves.
+    let map = ns.run(|| xskmap_by_handshake(&sock, "xa", &opts("pod")));
+    assert!(map.is_ok(), "{map:?}");
+    drop(server);
+}
+
 /// Runs `f` on a thread of its own without `CAP_SYS_ADMIN` (capabilities
 /// are per thread; it keeps this thread's namespaces).
 fn without_cap_sys_admin<T: Send>(f: impl FnOnce() -> T + Send) -> T {

@@ -157,19 +157,30 @@ pub struct ServerConfig {
     /// A directory on a bpffs where each interface's map is pinned for
     /// `use_pinned_map=1` clients.
     pub pin_dir: Option<PathBuf>,
-    /// After answering a request of a connection that goes on (anything but
-    /// `/fin` or a refusal), how long the server looks for the next message
-    /// without sleeping (default 200 µs; zero: never), when its thread may
-    /// run on more than one CPU. DPDK's PMD sends one request, waits for
-    /// the answer, then sends the next: a server asleep in `poll` is woken
-    /// on an idle CPU for each, which costs tens of µs on a VM (see
-    /// `benches/README.md`, "handshake"). A handshake is a few requests per
-    /// pod or queue, so the spin costs nothing that matters.
+    /// After accepting a connection or answering one of its requests (while
+    /// it goes on: not after `/fin` or a refusal), how long the server looks
+    /// for its next message without sleeping (default 200 µs; zero: never),
+    /// when its thread may run on more than one CPU. DPDK's PMD sends one
+    /// request, waits for the answer, then sends the next: a server asleep
+    /// in `poll` is woken on an idle CPU for each, which costs tens of µs on
+    /// a VM (see `benches/README.md`, "handshake"). Bounded whatever the
+    /// clients do: at most [`SPIN_PER_CONNECTION`] for one connection in
+    /// all (a handshake needs a few requests), and spinning takes at most a
+    /// tenth of the server's time ([`SPIN_SHARE_WINDOW`]), so a client that
+    /// keeps talking, or keeps connecting, cannot make it spin a CPU.
     pub answer_spin: Duration,
 }
 
 /// The default [`ServerConfig::answer_spin`].
 pub const DEFAULT_ANSWER_SPIN: Duration = Duration::from_micros(200);
+
+/// The most the server spins for one connection in all (see
+/// [`ServerConfig::answer_spin`]): enough for a handshake's few requests.
+pub const SPIN_PER_CONNECTION: Duration = Duration::from_millis(1);
+
+/// Spinning takes at most a tenth of each window of this length (see
+/// [`ServerConfig::answer_spin`]).
+pub const SPIN_SHARE_WINDOW: Duration = Duration::from_millis(100);
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -338,6 +349,8 @@ struct Conn {
     /// `/fin` answered: to be left for the client to close (at most
     /// `fin_linger` after `last`).
     finished: bool,
+    /// What is left of [`SPIN_PER_CONNECTION`] for this connection.
+    spin_left: Duration,
 }
 
 /// The policy one connection is judged by: the server's pods, and the
@@ -401,9 +414,12 @@ pub struct Server {
     ifaces: Vec<Served>,
     config: ServerConfig,
     poll_fds: Vec<PollFd>,
-    /// Whether this thread may run on more than one CPU (checked once; see
-    /// [`ServerConfig::answer_spin`]).
-    may_spin: bool,
+    /// Whether the thread serving may run on more than one CPU (checked on
+    /// the first [`serve`](Server::serve); see [`ServerConfig::answer_spin`]).
+    may_spin: Option<bool>,
+    /// The current [`SPIN_SHARE_WINDOW`]: when it began, and how long the
+    /// server spun in it.
+    spin_window: (Instant, Duration),
 }
 
 impl fmt::Debug for Server {
@@ -449,7 +465,8 @@ impl Server {
             ifaces: Vec::new(),
             config,
             poll_fds: Vec::new(),
-            may_spin: super::may_spin(),
+            may_spin: None,
+            spin_window: (Instant::now(), Duration::ZERO),
         };
         for name in ifaces {
             server.add_interface(name.as_ref())?;
@@ -674,15 +691,26 @@ impl Server {
         // request is expected within the client's turnaround: look for it
         // before sleeping (not for connections past `/fin`).
         let mut ready = false;
+        let may_spin = *self.may_spin.get_or_insert_with(super::may_spin);
+        if now.duration_since(self.spin_window.0) >= SPIN_SHARE_WINDOW {
+            self.spin_window = (now, Duration::ZERO);
+        }
+        let share_left = (SPIN_SHARE_WINDOW / 10).saturating_sub(self.spin_window.1);
         let latest = self
             .conns
-            .iter()
-            .filter(|c| !c.finished)
-            .map(|c| c.last)
-            .max();
-        if let Some(at) = latest.filter(|_| self.may_spin) {
-            let budget = self.config.answer_spin.min(wait);
-            if at.elapsed() < budget {
+            .iter_mut()
+            .filter(|c| !c.finished && !c.spin_left.is_zero())
+            .max_by_key(|c| c.last);
+        if let Some(c) = latest.filter(|_| may_spin) {
+            let at = c.last;
+            let budget = self
+                .config
+                .answer_spin
+                .min(wait)
+                .min(c.spin_left)
+                .min(share_left);
+            if now.duration_since(at) < budget {
+                let start = Instant::now();
                 loop {
                     match afxdp_sys::poll::poll(&mut self.poll_fds, 0) {
                         Ok(n) if n > 0 => {
@@ -697,6 +725,9 @@ impl Server {
                     }
                     rustix::thread::sched_yield();
                 }
+                let spun = start.elapsed();
+                c.spin_left = c.spin_left.saturating_sub(spun);
+                self.spin_window.1 += spun;
             }
         }
         if !ready {
@@ -847,6 +878,7 @@ impl Server {
                 last: Instant::now(),
                 tried_pod: None,
                 finished: false,
+                spin_left: SPIN_PER_CONNECTION,
             };
             if !self.config.allow_uids.is_empty() && !self.config.allow_uids.contains(&peer.uid) {
                 log(&self.log_of(c, ConnectionEnd::UidRejected));
