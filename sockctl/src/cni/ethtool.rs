@@ -21,8 +21,9 @@ use super::{codes, CniError};
 /// use them for. `-N` (`-U`): n-tuple rules that steer a flow to a queue,
 /// and the RX flow hash; `-X`: the RSS indirection table; `-L`: the
 /// channel count; `-K`: offload features, such as `ntuple on` that the
-/// rules need; `-G`: the ring sizes, `-C`: interrupt coalescing (both
-/// tuned with busy polling).
+/// rules need. Not `-G` (ring sizes) nor `-C` (coalescing): `DEL` does not
+/// restore them, so they would carry over to the device's next pod (nor
+/// does it restore `-L`, see [`reset`]).
 pub const ALLOWED_OPTIONS: &[&str] = &[
     "-N",
     "-U",
@@ -36,10 +37,6 @@ pub const ALLOWED_OPTIONS: &[&str] = &[
     "-K",
     "--features",
     "--offload",
-    "-G",
-    "--set-ring",
-    "-C",
-    "--coalesce",
 ];
 
 /// Checks one of `ethtoolCmds`: its first word is one of
@@ -172,7 +169,8 @@ pub fn run_one(exe: &Path, args: &[String]) -> Result<(), CniError> {
 
 /// After `DEL`, best effort, when `ethtoolCmds` were run: what the
 /// reference CNI resets (the RSS table to its default, n-tuple filters
-/// off, which drops the flow rules). Returns what failed, for the log.
+/// off, which drops the flow rules); not the channel count (`-L`) nor
+/// other `-K` features. Returns what failed, for the log.
 pub fn reset(device: &str) -> Vec<String> {
     let Some(exe) = find_ethtool() else {
         return vec!["ethtool not found".into()];
@@ -206,10 +204,6 @@ mod tests {
             "-L -device- combined 1",
             "-K -device- ntuple on",
             "  --features   -device-  tx off ",
-            "-G -device- rx 4096 tx 4096",
-            "--set-ring -device- rx 2048",
-            "-C -device- adaptive-rx off rx-usecs 0",
-            "--coalesce -device- rx-frames 1",
         ] {
             assert_eq!(check(good), Ok(()), "{good}");
         }
@@ -229,8 +223,10 @@ mod tests {
             "--debug 255 -K -device- tx off",
             "-Q -device- queue_mask 1 -K tx off",
             "-N",
-            "-G eno1 rx 4096",
-            "-C eno1 rx-usecs 0",
+            "-G -device- rx 4096 tx 4096",
+            "--set-ring -device- rx 2048",
+            "-C -device- adaptive-rx off rx-usecs 0",
+            "--coalesce -device- rx-frames 1",
             "-g -device-",
             "--set-coalesce -device- rx-usecs 0",
         ] {

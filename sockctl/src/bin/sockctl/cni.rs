@@ -44,8 +44,9 @@ configuration (a NetworkAttachmentDefinition's config, as in DPDK's guide):
   a file name, NAME.log or NAME.txt, in /var/log/afxdp-k8s-plugins/ (or the
   absolute path of one there; with anything else the plugin warns on stderr
   and does not log); each of ethtoolCmds is one of -N (-U, --config-nfc,
-  --config-ntuple), -X, -L, -K, -G or -C (and their long names) followed by
-  -device-.
+  --config-ntuple), -X, -L or -K (and their long names) followed by
+  -device-. DEL resets the RSS table (-X default) and turns ntuple off; it
+  does not restore the channel count (-L) or other -K features.
 
 examples:
   echo '{\"cniVersion\":\"1.0.0\"}' | CNI_COMMAND=VERSION sockctl cni
