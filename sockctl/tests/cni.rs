@@ -135,15 +135,34 @@ impl Network {
         }
     }
 
-    /// The plugin's records of this network's attachments.
+    /// The network's directory of records.
+    fn dir(&self) -> PathBuf {
+        Path::new(STATE_DIR).join(&self.name)
+    }
+
+    /// The plugin's records of this network's attachments, as `<container
+    /// id>/<ifname>`, sorted; with a directory left empty as `<container
+    /// id>/`.
     fn records(&self) -> Vec<String> {
-        match std::fs::read_dir(Path::new(STATE_DIR).join(&self.name)) {
-            Ok(d) => d
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect(),
-            Err(_) => vec![],
+        let names = |p: &Path| -> Vec<String> {
+            match std::fs::read_dir(p) {
+                Ok(d) => d
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect(),
+                Err(_) => vec![],
+            }
+        };
+        let mut out = vec![];
+        for id in names(&self.dir()) {
+            let files = names(&self.dir().join(&id));
+            if files.is_empty() {
+                out.push(format!("{id}/"));
+            }
+            out.extend(files.into_iter().map(|f| format!("{id}/{f}")));
         }
+        out.sort();
+        out
     }
 }
 
@@ -489,7 +508,7 @@ fn del_and_check_in_a_chain_act_on_our_interface_not_the_first_in_the_sandbox() 
     // plugin), a prevResult whose xa has another MAC: not ours, left where
     // it is. (With the record, its index in the pod is ours, whatever
     // MAC: another test's.)
-    std::fs::remove_file(Path::new(STATE_DIR).join(&s.network.name).join("c1-eth0")).unwrap();
+    std::fs::remove_file(s.network.dir().join("c1").join("eth0")).unwrap();
     let mut wrong = result.clone();
     wrong["interfaces"][1]["mac"] = json!("02:00:00:00:00:99");
     s.invoke("DEL", &with_prev(&s.conf("1.0.0"), &wrong)).ok();
@@ -735,9 +754,7 @@ fn devices_returned_as_net1_and_dev_n_each_get_their_own_name_back_without_prev_
         .ok();
     s.invoke_as("c2", "ADD", conf2.as_bytes(), &path2, "net1")
         .ok();
-    let mut records = s.network.records();
-    records.sort();
-    assert_eq!(records, ["c1-net1", "c2-net1"]);
+    assert_eq!(s.network.records(), ["c1/net1", "c2/net1"]);
     // What the kernel does with physical devices when both namespaces go
     // (a veth is destroyed instead, so this is emulated): back in the
     // host, down; the first as net1, the second, net1 being taken, as
@@ -785,8 +802,8 @@ fn a_device_whose_mac_or_name_the_pod_changed_is_still_moved_back() {
     // What ADD recorded: the device, its index in the pod, its MAC (a veth
     // has no permanent address), its name there; a 0600 file in a 0700
     // directory.
-    let dir = Path::new(STATE_DIR).join(&s.network.name);
-    let text = std::fs::read_to_string(dir.join("c1-eth0")).unwrap();
+    let dir = s.network.dir().join("c1");
+    let text = std::fs::read_to_string(dir.join("eth0")).unwrap();
     let record: Value = serde_json::from_str(&text).unwrap();
     let index: u64 = ifindex(s.pod(), "xa").parse().unwrap();
     assert_eq!(
@@ -795,7 +812,10 @@ fn a_device_whose_mac_or_name_the_pod_changed_is_still_moved_back() {
                 "permanent": false, "inPod": "xa" })
     );
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!((mode(&dir), mode(&dir.join("c1-eth0"))), (0o700, 0o600));
+    assert_eq!(
+        (mode(&s.network.dir()), mode(&dir), mode(&dir.join("eth0"))),
+        (0o700, 0o700, 0o600)
+    );
     // A pod with NET_ADMIN sets another MAC: prevResult's is not the
     // device's any more, the record's index still is.
     s.pod()

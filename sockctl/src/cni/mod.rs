@@ -17,7 +17,7 @@
 //!   its addresses and routes appended). A failure part-way undoes what was
 //!   done, the device back in the host as it was. What the device is known
 //!   by is recorded for `DEL` first (`/var/lib/cni/afxdp/<network>/<container
-//!   id>-<CNI_IFNAME>`: its name, its index in the pod, its permanent
+//!   id>/<CNI_IFNAME>`: its name, its index in the pod, its permanent
 //!   hardware address or else its MAC, its name in the pod).
 //! - `DEL`: move the device back under its own name, up again (as the pool
 //!   had it), and release the addresses; the record goes. The device is

@@ -4,10 +4,12 @@
 //! `prevResult` to `DEL` only from cniVersion 0.4.0; and `CNI_IFNAME` is
 //! the same (`net1`) in every pod. So `ADD` keeps a small file per
 //! attachment, as host-local keeps its leases:
-//! `/var/lib/cni/afxdp/<network name>/<container id>-<CNI_IFNAME>`, holding
+//! `/var/lib/cni/afxdp/<network name>/<container id>/<CNI_IFNAME>`, holding
 //! the device's name in the host, its index in the pod, its permanent
 //! hardware address (the MAC at `ADD` when it has none) and its name in
-//! the pod. `DEL` finds the device by it, then removes the file.
+//! the pod. `DEL` finds the device by it, then removes the file (and the
+//! container's directory once empty). (The store is new: there are no
+//! records of an earlier layout to read.)
 //!
 //! The directories are made mode 0700, the file 0600; it is written to a
 //! temporary file and renamed into place (a crash leaves the old record or
@@ -119,8 +121,10 @@ pub(crate) struct Store {
     base: PathBuf,
     /// The network's name: the directory in `base`.
     network: String,
-    /// `<container id>-<ifname>`: the file in it.
-    file: String,
+    /// The container id: the directory in the network's.
+    id: String,
+    /// `CNI_IFNAME`: the file in the container's directory.
+    ifname: String,
 }
 
 /// `what: path: ERRNO`.
@@ -130,6 +134,34 @@ fn err(what: &str, path: &Path, e: Errno) -> String {
         path.display(),
         afxdp_core::Errno::from_raw(e.raw_os_error())
     )
+}
+
+/// The directory `name` in `parent` (whose path is `path`), opened without
+/// following a link; made (0700) first with `create`, else `None` if it is
+/// not there.
+fn subdir(
+    parent: &OwnedFd,
+    name: &str,
+    path: &Path,
+    create: bool,
+) -> Result<Option<OwnedFd>, String> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    if create {
+        match mkdirat(parent, name, Mode::from_raw_mode(0o700)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(err("create", &path.join(name), e)),
+        }
+    }
+    match openat(parent, name, flags, Mode::empty()) {
+        Err(Errno::NOENT) if !create => Ok(None),
+        r => r.map(Some).map_err(|e| err("open", &path.join(name), e)),
+    }
+}
+
+/// Removes the directory `name` in `parent` if it is empty (best effort:
+/// one in use stays).
+fn remove_if_empty(parent: &OwnedFd, name: &str) {
+    let _ = unlinkat(parent, name, AtFlags::REMOVEDIR);
 }
 
 impl Store {
@@ -152,19 +184,25 @@ impl Store {
         Ok(Store {
             base: base.to_path_buf(),
             network: network.to_string(),
-            file: format!("{id}-{ifname}"),
+            id: id.to_string(),
+            ifname: ifname.to_string(),
         })
+    }
+
+    /// The network's directory.
+    fn network_dir(&self) -> PathBuf {
+        self.base.join(&self.network)
     }
 
     /// The record's path.
     pub(crate) fn path(&self) -> PathBuf {
-        self.base.join(&self.network).join(&self.file)
+        self.network_dir().join(&self.id).join(&self.ifname)
     }
 
-    /// The network's directory, opened without following a link; made
-    /// (0700) first with `create`, else `None` if it is not there.
-    fn open_dir(&self, create: bool) -> Result<Option<OwnedFd>, String> {
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    /// The network's directory and the container's in it, opened without
+    /// following a link; made (0700) first with `create`, else `None` if
+    /// either is not there.
+    fn open_dirs(&self, create: bool) -> Result<Option<(OwnedFd, OwnedFd)>, String> {
         if create {
             DirBuilder::new()
                 .recursive(true)
@@ -172,28 +210,24 @@ impl Store {
                 .create(&self.base)
                 .map_err(|e| format!("create {}: {e}", self.base.display()))?;
         }
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let base = match openat(CWD, &self.base, flags, Mode::empty()) {
             Err(Errno::NOENT) if !create => return Ok(None),
             r => r.map_err(|e| err("open", &self.base, e))?,
         };
-        let dir = self.base.join(&self.network);
-        if create {
-            match mkdirat(&base, &self.network, Mode::from_raw_mode(0o700)) {
-                Ok(()) | Err(Errno::EXIST) => {}
-                Err(e) => return Err(err("create", &dir, e)),
-            }
-        }
-        match openat(&base, &self.network, flags, Mode::empty()) {
-            Err(Errno::NOENT) if !create => Ok(None),
-            r => r.map(Some).map_err(|e| err("open", &dir, e)),
-        }
+        let Some(net) = subdir(&base, &self.network, &self.base, create)? else {
+            return Ok(None);
+        };
+        let dir = subdir(&net, &self.id, &self.network_dir(), create)?;
+        Ok(dir.map(|d| (net, d)))
     }
 
     /// Writes `record` in place of any earlier one, atomically.
     pub(crate) fn save(&self, record: &Record) -> Result<(), String> {
-        let dir = self.open_dir(true)?.ok_or("no state directory")?;
-        let tmp = format!(".{}.tmp", self.file);
-        let tmp_path = self.base.join(&self.network).join(&tmp);
+        let (_, dir) = self.open_dirs(true)?.ok_or("no state directory")?;
+        // ':' is in no interface name: no record is called this.
+        let tmp = format!("{}:tmp", self.ifname);
+        let tmp_path = self.network_dir().join(&self.id).join(&tmp);
         match unlinkat(&dir, &tmp, AtFlags::empty()) {
             Ok(()) | Err(Errno::NOENT) => {}
             Err(e) => return Err(err("remove", &tmp_path, e)),
@@ -209,7 +243,7 @@ impl Store {
         f.write_all(record.to_json().as_bytes())
             .and_then(|()| f.sync_all())
             .map_err(|e| format!("write {}: {e}", tmp_path.display()))?;
-        renameat(&dir, &tmp, &dir, &self.file).map_err(|e| err("rename", &self.path(), e))?;
+        renameat(&dir, &tmp, &dir, &self.ifname).map_err(|e| err("rename", &self.path(), e))?;
         let _ = rustix::fs::fsync(&dir);
         Ok(())
     }
@@ -217,12 +251,12 @@ impl Store {
     /// The record, if there is one; one that is not a regular file of the
     /// right form (or a link) is an error.
     pub(crate) fn load(&self) -> Result<Option<Record>, String> {
-        let Some(dir) = self.open_dir(false)? else {
+        let Some((_, dir)) = self.open_dirs(false)? else {
             return Ok(None);
         };
         let path = self.path();
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
-        let fd = match openat(&dir, &self.file, flags, Mode::empty()) {
+        let fd = match openat(&dir, &self.ifname, flags, Mode::empty()) {
             Err(Errno::NOENT) => return Ok(None),
             r => r.map_err(|e| err("open", &path, e))?,
         };
@@ -241,15 +275,18 @@ impl Store {
             .ok_or_else(|| format!("{}: not a record of this plugin", path.display()))
     }
 
-    /// Removes the record; none is fine.
+    /// Removes the record, and the container's directory if that leaves it
+    /// empty; none is fine.
     pub(crate) fn remove(&self) -> Result<(), String> {
-        let Some(dir) = self.open_dir(false)? else {
+        let Some((net, dir)) = self.open_dirs(false)? else {
             return Ok(());
         };
-        match unlinkat(&dir, &self.file, AtFlags::empty()) {
-            Ok(()) | Err(Errno::NOENT) => Ok(()),
-            Err(e) => Err(err("remove", &self.path(), e)),
+        match unlinkat(&dir, &self.ifname, AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => {}
+            Err(e) => return Err(err("remove", &self.path(), e)),
         }
+        remove_if_empty(&net, &self.id);
+        Ok(())
     }
 }
 
@@ -313,23 +350,51 @@ mod tests {
         store.save(&newer).unwrap();
         assert_eq!(store.load(), Ok(Some(newer)));
         // 0700 directories, a 0600 file, no temporary file left.
-        for (p, want) in [(dir.0.clone(), 0o700), (dir.0.join("afxdp-network"), 0o700)] {
+        let net = dir.0.join("afxdp-network");
+        for p in [dir.0.clone(), net.clone(), net.join("c1")] {
             let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, want, "{}", p.display());
+            assert_eq!(mode, 0o700, "{}", p.display());
         }
         let mode = std::fs::metadata(store.path())
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
-        let names: Vec<_> = std::fs::read_dir(dir.0.join("afxdp-network"))
+        let names: Vec<_> = std::fs::read_dir(net.join("c1"))
             .unwrap()
             .flatten()
             .map(|e| e.file_name())
             .collect();
-        assert_eq!(names, ["c1-net1"]);
+        assert_eq!(names, ["net1"]);
+        // Removed with the container's directory, once empty; the
+        // network's stays.
         store.remove().unwrap();
         assert_eq!(store.load(), Ok(None));
+        assert!(!net.join("c1").exists());
+        assert!(net.is_dir());
+    }
+
+    #[test]
+    fn attachments_whose_id_and_ifname_join_alike_have_records_of_their_own() {
+        let dir = Dir::new("apart");
+        let a = Store::in_dir(&dir.0, "n", "a-b", "c").unwrap();
+        let b = Store::in_dir(&dir.0, "n", "a", "b-c").unwrap();
+        assert_ne!(a.path(), b.path());
+        let mut other = record();
+        other.device = "ens785f1".into();
+        a.save(&record()).unwrap();
+        b.save(&other).unwrap();
+        assert_eq!(a.load(), Ok(Some(record())));
+        assert_eq!(b.load(), Ok(Some(other.clone())));
+        // Two interfaces of one container: its directory stays until the
+        // last goes.
+        let c = Store::in_dir(&dir.0, "n", "a", "net2").unwrap();
+        c.save(&record()).unwrap();
+        b.remove().unwrap();
+        assert_eq!(c.load(), Ok(Some(record())));
+        assert_eq!(a.load(), Ok(Some(record())));
+        c.remove().unwrap();
+        assert!(!dir.0.join("n").join("a").exists());
     }
 
     #[test]
@@ -355,7 +420,7 @@ mod tests {
         let s = Store::in_dir(&dir.0, "afxdp-net_1.0", "0a1b-c_d.e", "eth0").unwrap();
         assert_eq!(
             s.path(),
-            dir.0.join("afxdp-net_1.0").join("0a1b-c_d.e-eth0")
+            dir.0.join("afxdp-net_1.0").join("0a1b-c_d.e").join("eth0")
         );
     }
 

@@ -24,7 +24,7 @@ and an error exits 1. CNI spec versions 0.3.0 to 1.1.0.
            CNI_IFNAME with \"renameDevice\": true), set it up, add addresses
            and routes, print the result with its MAC address (prevResult's
            with this interface appended, in a chain); what the device is
-           known by is kept in /var/lib/cni/afxdp/NETWORK/ID-IFNAME for DEL
+           known by is kept in /var/lib/cni/afxdp/NETWORK/ID/IFNAME for DEL
   DEL      move it back under its own name and set it up again (as the device
            plugin's pool had it); release the addresses; succeeds when the
            namespace or the device is already gone; a device the kernel
