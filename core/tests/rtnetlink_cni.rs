@@ -468,6 +468,46 @@ fn a_link_answer_gives_its_permanent_address_apart_from_its_mac() {
 }
 
 #[test]
+fn a_link_answer_gives_its_kind() {
+    assert_eq!(IFLA_LINKINFO, libc::IFLA_LINKINFO);
+    assert_eq!(IFLA_INFO_KIND, libc::IFLA_INFO_KIND);
+    // A veth: IFLA_LINKINFO { IFLA_INFO_KIND "veth\0", IFLA_INFO_DATA {} },
+    // the nest flagged NLA_F_NESTED as the kernel sends it.
+    let info = Bytes::default()
+        .nlattr(9, IFLA_INFO_KIND)
+        .raw(b"veth\0\0\0\0")
+        .nlattr(4, 2)
+        .0;
+    let raw = with_attr(
+        newlink(IFF_UP, &[2, 0, 0, 0, 0, 0x0a]),
+        IFLA_LINKINFO | 0x8000,
+        &info,
+    );
+    let Body::NewLink(link) = Message::parse(&raw).unwrap().body() else {
+        panic!("not a link")
+    };
+    assert_eq!(link.kind(), Some(&b"veth"[..]));
+    assert_eq!(link.mac(), Some([2, 0, 0, 0, 0, 0x0a]));
+    // A NIC: none. A nest without a kind, or a kind that does not frame:
+    // none, not a panic.
+    let raw = newlink(IFF_UP, &[2, 0, 0, 0, 0, 0x0a]);
+    let Body::NewLink(link) = Message::parse(&raw).unwrap().body() else {
+        panic!("not a link")
+    };
+    assert_eq!(link.kind(), None);
+    for nest in [
+        &[8u8, 0, 2, 0, 0, 0, 0, 0][..],
+        &[40, 0, 1, 0, b'v', 0, 0, 0],
+    ] {
+        let raw = with_attr(newlink(0, &[2, 0, 0, 0, 0, 0x0a]), IFLA_LINKINFO, nest);
+        let Body::NewLink(link) = Message::parse(&raw).unwrap().body() else {
+            panic!("not a link")
+        };
+        assert_eq!(link.kind(), None, "{nest:?}");
+    }
+}
+
+#[test]
 fn an_address_dump_answer_parses() {
     // 10.1.2.3/24 on ifindex 4 with a label, then fd00::3/64 (IPv6 sends
     // only IFA_ADDRESS), then the end of the dump.

@@ -253,6 +253,12 @@ pub const IFLA_BROADCAST: u16 = 2;
 /// with (`perm_addr`), which setting the MAC does not change; sent only for
 /// a device that has one (not all zeros), so a physical NIC, not a veth.
 pub const IFLA_PERM_ADDRESS: u16 = 54;
+/// `IFLA_LINKINFO`: nested, what kind of link it is (`IFLA_INFO_*`); absent
+/// for a device with a driver of its own (a NIC), present for one made with
+/// `RTM_NEWLINK` (`veth`, `bridge`, ...).
+pub const IFLA_LINKINFO: u16 = 18;
+/// `IFLA_INFO_KIND`, in `IFLA_LINKINFO`: the kind's name (NUL-terminated).
+pub const IFLA_INFO_KIND: u16 = 1;
 /// `IFLA_OPERSTATE`: `u8`, RFC 2863 operational state (`IF_OPER_*`).
 pub const IFLA_OPERSTATE: u16 = 16;
 /// `IFLA_NET_NS_PID`: `u32`, move the link to the network namespace of

@@ -1,17 +1,17 @@
 //! Configuring a link, as a CNI plugin does: [`SetLink`] (`RTM_SETLINK`)
 //! moves a link to another network namespace, renames it, sets it up or
 //! down, in one request; and what a [`Link`] answer says about its MAC
-//! address and flags.
+//! address, flags and kind.
 
-use super::attr::AttrWriter;
+use super::attr::{AttrWriter, Attrs};
 use super::compose::{emit_request, request_parts};
 use super::error::{EncodeError, ParseError};
 use super::link::Link;
 use super::message::Message;
 use super::wire::{self, IFINFO_LEN, NLA_HDRLEN};
 use crate::abi::rtnetlink::{
-    IfInfoMsg, IFF_LOWER_UP, IFF_RUNNING, IFF_UP, IFLA_ADDRESS, IFLA_IFNAME, IFLA_NET_NS_FD,
-    IFLA_PERM_ADDRESS, NLM_F_ACK, NLM_F_REQUEST, RTM_SETLINK,
+    IfInfoMsg, IFF_LOWER_UP, IFF_RUNNING, IFF_UP, IFLA_ADDRESS, IFLA_IFNAME, IFLA_INFO_KIND,
+    IFLA_LINKINFO, IFLA_NET_NS_FD, IFLA_PERM_ADDRESS, NLM_F_ACK, NLM_F_REQUEST, RTM_SETLINK,
 };
 
 /// `IFNAMSIZ` (`linux/if.h`): an interface name and its NUL fit in 16 bytes.
@@ -233,6 +233,31 @@ impl<'a> Link<'a> {
     pub fn perm_address(&self) -> Option<&'a [u8]> {
         let attr = self.attrs().find(IFLA_PERM_ADDRESS).ok().flatten()?;
         Some(attr.payload).filter(|a| a.iter().any(|b| *b != 0))
+    }
+
+    /// `IFLA_INFO_KIND` in [`IFLA_LINKINFO`]: the link's kind (`veth`,
+    /// `bridge`, ...), without its NUL; `None` if the kernel sent none (a
+    /// device with a driver of its own, such as a NIC) or it does not parse.
+    ///
+    /// ```
+    /// use afxdp_core::rtnetlink::{AttrWriter, Link};
+    /// use afxdp_core::abi::rtnetlink::*;
+    /// let mut buf = [0u8; 48];
+    /// let mut w = AttrWriter::new(&mut buf[16..]);
+    /// let info = w.begin_nest(IFLA_LINKINFO).unwrap();
+    /// w.put_cstr(IFLA_INFO_KIND, b"veth").unwrap();
+    /// w.end_nest(info).unwrap();
+    /// let n = 16 + w.len();
+    /// assert_eq!(Link::parse(&buf[..n]).unwrap().kind(), Some(&b"veth"[..]));
+    /// assert_eq!(Link::parse(&buf[..16]).unwrap().kind(), None);
+    /// ```
+    pub fn kind(&self) -> Option<&'a [u8]> {
+        let info = self.attrs().find(IFLA_LINKINFO).ok().flatten()?;
+        let kind = Attrs::new(info.payload)
+            .find(IFLA_INFO_KIND)
+            .ok()
+            .flatten()?;
+        kind.as_cstr().ok()
     }
 
     /// `ifi_flags` (`IFF_*`).
