@@ -791,7 +791,7 @@ fn devices_returned_as_net1_and_dev_n_each_get_their_own_name_back_without_prev_
 }
 
 #[test]
-fn a_device_whose_mac_or_name_the_pod_changed_is_still_moved_back() {
+fn a_device_the_pod_renamed_is_moved_back_one_whose_mac_it_changed_is_not_ours() {
     if !ready("del_changed_mac") {
         return;
     }
@@ -800,8 +800,8 @@ fn a_device_whose_mac_or_name_the_pod_changed_is_still_moved_back() {
     let conf = s.conf("1.0.0");
     let result = s.invoke("ADD", &conf).ok().json();
     // What ADD recorded: the device, its index in the pod, its MAC (a veth
-    // has no permanent address), its name there; a 0600 file in a 0700
-    // directory.
+    // has no permanent address), its kind, its name there; a 0600 file in
+    // 0700 directories.
     let dir = s.network.dir().join("c1");
     let text = std::fs::read_to_string(dir.join("eth0")).unwrap();
     let record: Value = serde_json::from_str(&text).unwrap();
@@ -809,53 +809,173 @@ fn a_device_whose_mac_or_name_the_pod_changed_is_still_moved_back() {
     assert_eq!(
         record,
         json!({ "device": "xa", "ifindex": index, "hwaddr": "02:00:00:00:00:0a",
-                "permanent": false, "inPod": "xa" })
+                "permanent": false, "kind": "veth", "inPod": "xa" })
     );
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(
         (mode(&s.network.dir()), mode(&dir), mode(&dir.join("eth0"))),
         (0o700, 0o700, 0o600)
     );
-    // A pod with NET_ADMIN sets another MAC: prevResult's is not the
-    // device's any more, the record's index still is.
+    // A pod with NET_ADMIN sets another MAC: without a permanent address,
+    // the MAC is all that tells the device from a link the pod made (of
+    // the same kind), so it is not ours any more: left in the pod, said in
+    // the log. (A NIC with a permanent address is moved back whatever its
+    // MAC.)
     s.pod()
         .ip(&["link", "set", "xa", "address", "02:00:00:00:00:77"]);
     s.invoke("DEL", &with_prev(&conf, &result)).ok();
-    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(s.pod().ip(&["-o", "link", "show"]).contains(" xa@"));
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
     assert!(
-        host.contains("02:00:00:00:00:77") && host.contains(",UP"),
-        "{host}"
+        log.contains("is a veth with MAC 02:00:00:00:00:77, not xa: not ours"),
+        "{log}"
     );
-    assert!(!s.pod().ip(&["-o", "link", "show"]).contains(" xa@"));
-    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+    s.pod()
+        .ip(&["link", "set", "xa", "address", "02:00:00:00:00:0a"]);
+    s.invoke("DEL", &with_prev(&conf, &result)).ok();
+    assert!(s.host_links().contains(" xa@"), "{}", s.host_links());
 
-    // Renamed too, with renameDevice: the same.
+    // Renamed, with renameDevice: still found by its index there.
     let mut conf = s.conf("1.0.0");
     conf["renameDevice"] = json!(true);
     let netns = s.pod_path();
     let out = s.invoke_with("ADD", conf.to_string().as_bytes(), &netns, "net1");
     let result = out.ok().json();
     s.pod().ip(&["link", "set", "net1", "down"]);
-    s.pod().ip(&[
-        "link",
-        "set",
-        "net1",
-        "name",
-        "foo",
-        "address",
-        "02:00:00:00:00:78",
-        "up",
-    ]);
+    s.pod().ip(&["link", "set", "net1", "name", "foo", "up"]);
     let stdin = with_prev(&conf, &result).to_string();
     s.invoke_with("DEL", stdin.as_bytes(), &netns, "net1").ok();
     let host = s.host.ip(&["-o", "link", "show", "xa"]);
     assert!(
-        host.contains("02:00:00:00:00:78") && host.contains(",UP"),
+        host.contains("02:00:00:00:00:0a") && host.contains(",UP"),
         "{host}"
     );
     assert!(!s.pod().ip(&["-o", "link", "show"]).contains(" foo@"));
     let log = std::fs::read_to_string(s.log.path()).unwrap();
     assert!(log.contains("moved foo back to the host as xa"), "{log}");
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+}
+
+#[test]
+fn a_link_the_pod_made_at_the_recorded_index_is_not_taken_for_the_device() {
+    if !ready("del_pod_made_link") {
+        return;
+    }
+    let s = Setup::new();
+    let conf = s.conf("1.0.0");
+    s.invoke("ADD", &conf).ok();
+    let record = s.network.dir().join("c1").join("eth0");
+    let text = std::fs::read_to_string(&record).unwrap();
+    let index = ifindex(s.pod(), "xa");
+    s.invoke("DEL", &conf).ok();
+    // A DEL retried (the first failed after moving the device back: its
+    // record kept), and meanwhile the pod made a link of another kind at
+    // the device's index there, with its name and MAC: not the device.
+    std::fs::create_dir_all(record.parent().unwrap()).unwrap();
+    std::fs::write(&record, text).unwrap();
+    s.pod().ip(&[
+        "link",
+        "add",
+        "xa",
+        "index",
+        &index,
+        "address",
+        "02:00:00:00:00:0a",
+        "type",
+        "bridge",
+    ]);
+    s.invoke("DEL", &conf).ok();
+    let made = s.pod().ip(&["-d", "-o", "link", "show", "xa"]);
+    assert!(made.contains("bridge"), "{made}");
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(host.contains("xa@"), "{host}");
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(
+        log.contains("is a bridge with MAC 02:00:00:00:00:0a"),
+        "{log}"
+    );
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+}
+
+#[test]
+fn a_pod_that_set_its_mac_to_another_pods_makes_del_refuse_to_guess() {
+    if !ready("del_ambiguous") {
+        return;
+    }
+    let s = Setup::new();
+    s.host
+        .ip(&["link", "add", "ya", "type", "veth", "peer", "name", "yb"]);
+    s.host
+        .ip(&["link", "set", "ya", "address", "02:00:00:00:00:1a", "up"]);
+    let pod2 = NetNs::new("cni-pod");
+    let (path1, path2) = (s.pod_path(), format!("/run/netns/{}", pod2.name()));
+    let mut conf1 = s.conf("0.3.0");
+    conf1["renameDevice"] = json!(true);
+    let mut conf2 = conf1.clone();
+    conf2["deviceID"] = json!("ya");
+    let (conf1, conf2) = (conf1.to_string(), conf2.to_string());
+    s.invoke_as("c1", "ADD", conf1.as_bytes(), &path1, "net1")
+        .ok();
+    s.invoke_as("c2", "ADD", conf2.as_bytes(), &path2, "net1")
+        .ok();
+    // The first pod sets its device's MAC to the second's; both
+    // namespaces go, and the kernel returns both devices (emulated: a veth
+    // is destroyed instead), as net1 and dev<N>, with one MAC.
+    s.pod()
+        .ip(&["link", "set", "net1", "address", "02:00:00:00:00:1a"]);
+    let host = s.host.name();
+    s.pod().ip(&["link", "set", "net1", "netns", host]);
+    let dev_n = format!("dev{}", ifindex(&pod2, "net1"));
+    pod2.ip(&["link", "set", "net1", "netns", host, "name", &dev_n]);
+    // And a link of another kind with that MAC, under a name like the
+    // kernel's: not a candidate.
+    s.host.ip(&[
+        "link",
+        "add",
+        "dev4000",
+        "address",
+        "02:00:00:00:00:1a",
+        "type",
+        "bridge",
+    ]);
+    drop(pod2);
+    let mut s = s;
+    drop(s.pod.take());
+    // Two devices are the second pod's by kind and MAC: an error naming
+    // both, nothing renamed.
+    let out = s.invoke_as("c2", "DEL", conf2.as_bytes(), &path2, "net1");
+    let e = out.error(101);
+    assert_eq!(e["msg"], "cannot give ya its name back in the host", "{e}");
+    let details = e["details"].as_str().unwrap();
+    assert!(
+        details.contains("net1") && details.contains(&dev_n),
+        "{details}"
+    );
+    assert!(!details.contains("dev4000"), "{details}");
+    let links = s.host_links();
+    assert!(
+        links.contains(" net1@") && links.contains(&format!(" {dev_n}@")),
+        "{links}"
+    );
+    assert_eq!(s.network.records(), ["c1/net1", "c2/net1"]);
+    // The MAC set back (by hand): each DEL gives its own device its name.
+    s.host
+        .ip(&["link", "set", "net1", "address", "02:00:00:00:00:0a"]);
+    s.invoke_as("c2", "DEL", conf2.as_bytes(), &path2, "net1")
+        .ok();
+    s.invoke_as("c1", "DEL", conf1.as_bytes(), &path1, "net1")
+        .ok();
+    let ya = s.host.ip(&["-o", "link", "show", "ya"]);
+    assert!(
+        ya.contains("02:00:00:00:00:1a") && ya.contains(",UP"),
+        "{ya}"
+    );
+    let xa = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(
+        xa.contains("02:00:00:00:00:0a") && xa.contains(",UP"),
+        "{xa}"
+    );
+    assert!(s.host_links().contains(" dev4000:"), "{}", s.host_links());
     assert!(s.network.records().is_empty(), "{:?}", s.network.records());
 }
 

@@ -29,6 +29,9 @@ pub struct LinkState {
     /// which setting the MAC does not change; empty if it has none (a
     /// veth).
     pub perm: String,
+    /// Its kind: `IFLA_INFO_KIND` (`veth`, `bridge`, ...), or `physical`
+    /// when the kernel gives none (a device with a driver of its own).
+    pub kind: String,
     /// Administratively up.
     pub up: bool,
     /// Its MTU.
@@ -100,6 +103,7 @@ impl Rtnl {
                     name: l.name_str().unwrap_or_default().to_string(),
                     mac: l.mac().map(|m| format_mac(&m)).unwrap_or_default(),
                     perm: l.perm_address().map(format_mac).unwrap_or_default(),
+                    kind: String::from_utf8_lossy(l.kind().unwrap_or(b"physical")).into(),
                     up: l.is_up(),
                     mtu: l.mtu,
                 });

@@ -21,14 +21,16 @@
 //!   hardware address or else its MAC, its name in the pod).
 //! - `DEL`: move the device back under its own name, up again (as the pool
 //!   had it), and release the addresses; the record goes. The device is
-//!   the record's: in the pod, by its index there, whatever the pod named
-//!   it or set its MAC to; without a record, by `prevResult`'s MAC.
+//!   the record's, by its kind and hardware address (its permanent one,
+//!   else its MAC): in the pod, at its index there, whatever the pod named
+//!   it; without a record, by `prevResult`'s MAC.
 //!   Idempotent: a namespace that is gone (a node reboot) or a device
 //!   already back is success, not "Link not found"; a device the kernel
 //!   returned to the host from a namespace that went, under its in-pod name
-//!   or `dev<N>`, gets its name back, found by its hardware address (never
-//!   by its name alone: `CNI_IFNAME` is the same in every pod), waited for
-//!   up to 2 s (the kernel returns it asynchronously). In a chain, ours is
+//!   or `dev<N>`, gets its name back, found by its kind and hardware
+//!   address (never by its name alone: `CNI_IFNAME` is the same in every
+//!   pod; two such links are an error, not a guess), waited for up to 2 s
+//!   (the kernel returns it asynchronously). In a chain, ours is
 //!   the interface of `prevResult` with our name, not another plugin's.
 //! - `CHECK`: the device is in the namespace, up, with the MAC and the
 //!   addresses of `prevResult`; the IPAM plugin checks its side.

@@ -414,9 +414,9 @@ fn configure_in_pod(name: &str, ipam: Option<&CniResult>) -> crate::Result<(Inte
 /// How `DEL` knows the device `ADD` gave the pod.
 #[derive(Clone, Copy, Debug)]
 enum Ours<'a> {
-    /// By `ADD`'s record: in the pod, its index there (unless it has a
-    /// permanent address and that is not the recorded one); in the host,
-    /// its hardware address.
+    /// By `ADD`'s record: its kind and hardware address
+    /// ([`Record::identifies`]), in the pod at its index there (whatever
+    /// the pod named it), else by its name there.
     Recorded(&'a Record),
     /// By the MAC of `prevResult` only (no record: an `ADD` of an older
     /// version of this plugin).
@@ -428,11 +428,11 @@ enum Ours<'a> {
 }
 
 impl Ours<'_> {
-    /// Whether `l` is the device by its hardware address: a positive
-    /// match only.
-    fn is_hw_of(self, l: &LinkState) -> bool {
+    /// Whether `l` is the device by its hardware address (and, recorded,
+    /// its kind): a positive match only.
+    fn is(self, l: &LinkState) -> bool {
         match self {
-            Ours::Recorded(r) => r.is_hw_of(l),
+            Ours::Recorded(r) => r.identifies(l),
             Ours::Mac(m) => m.eq_ignore_ascii_case(&l.mac),
             Ours::Named => false,
         }
@@ -446,9 +446,8 @@ enum MovedBack {
     Moved(String),
     /// There is no such link here.
     Absent,
-    /// The link of that name has this MAC, and is not ours by `Ours`: left
-    /// alone.
-    NotOurs(String),
+    /// The link of that name is not ours by `Ours`: left alone.
+    NotOurs(LinkState),
 }
 
 /// In the pod's namespace: find the device (`name`, or as `ours` says),
@@ -456,19 +455,19 @@ enum MovedBack {
 fn move_back(name: &str, device: &str, host: &NetNs, ours: Ours<'_>) -> crate::Result<MovedBack> {
     let mut rtnl = Rtnl::open()?;
     let by_index = match ours {
-        // The index ADD recorded in this namespace is the device, whatever
-        // the pod named it or set its MAC to since.
-        Ours::Recorded(r) if r.ifindex > 0 => rtnl
-            .link_by_index(r.ifindex)?
-            .filter(|l| !r.permanent || r.is_hw_of(l)),
+        // The index ADD recorded in this namespace, whatever the pod named
+        // it, if the link there is the device: not one the pod made.
+        Ours::Recorded(r) if r.ifindex > 0 => {
+            rtnl.link_by_index(r.ifindex)?.filter(|l| r.identifies(l))
+        }
         _ => None,
     };
     let dev = match by_index {
         Some(l) => l,
         None => match rtnl.link_by_name(name)? {
             None => return Ok(MovedBack::Absent),
-            Some(l) if matches!(ours, Ours::Named) || ours.is_hw_of(&l) => l,
-            Some(l) => return Ok(MovedBack::NotOurs(l.mac)),
+            Some(l) if matches!(ours, Ours::Named) || ours.is(&l) => l,
+            Some(l) => return Ok(MovedBack::NotOurs(l)),
         },
     };
     let was = dev.name.clone();
@@ -504,10 +503,11 @@ const RETURN_POLL: Duration = Duration::from_millis(20);
 /// went without a `DEL`: the kernel gives a physical device back to the
 /// initial namespace, down, under its in-pod name, or `dev<ifindex>` when
 /// that is taken. If `device` is not in the host under its own name, finds
-/// it: `in_pod` or a `dev<N>` that is ours by its hardware address
-/// ([`Ours::is_hw_of`]: never by name alone), and renames it `device`.
-/// With a record, waits up to `wait` for it to appear. Returns the name
-/// it had, if it renamed one.
+/// it: `in_pod` or a `dev<N>` that is ours ([`Ours::is`]: never by name
+/// alone), and renames it `device`; two that are is an error (a pod can
+/// set its device's MAC to another's), not a guess. With a record, waits
+/// up to `wait` for it to appear. Returns the name it had, if it renamed
+/// one.
 fn reclaim_returned(
     device: &str,
     in_pod: &str,
@@ -523,20 +523,35 @@ fn reclaim_returned(
         let returned = host_link_names()
             .into_iter()
             .filter(|n| is_fallback_name(n));
+        let mut found: Vec<LinkState> = vec![];
         for name in std::iter::once(in_pod.to_string()).chain(returned) {
-            if name == device {
-                continue;
+            if let Some(l) = rtnl.link_by_name(&name)?.filter(|l| ours.is(l)) {
+                if !found.iter().any(|f| f.ifindex == l.ifindex) {
+                    found.push(l);
+                }
             }
-            let Some(l) = rtnl.link_by_name(&name)?.filter(|l| ours.is_hw_of(l)) else {
-                continue;
-            };
-            if l.up {
-                // A link is renamed down (EBUSY otherwise); up_again follows.
-                rtnl.set_link("set down", &name, &SetLink::new(l.ifindex).set_up(false))?;
+        }
+        match &found[..] {
+            [l] => {
+                if l.up {
+                    // A link is renamed down (EBUSY otherwise); up_again
+                    // follows.
+                    rtnl.set_link("set down", &l.name, &SetLink::new(l.ifindex).set_up(false))?;
+                }
+                let rename = SetLink::new(l.ifindex).rename(device.as_bytes());
+                rtnl.set_link("rename back to the device's name", &l.name, &rename)?;
+                return Ok(Some(l.name.clone()));
             }
-            let rename = SetLink::new(l.ifindex).rename(device.as_bytes());
-            rtnl.set_link("rename back to the device's name", &name, &rename)?;
-            return Ok(Some(name));
+            [a, b, ..] => return Err(Error::new(
+                crate::ErrorKind::Busy,
+                "find the returned device",
+                format!("{} and {}", a.name, b.name),
+                format!(
+                    "both are {device} by kind ({}) and hardware address ({}): not guessing which",
+                    a.kind, a.mac
+                ),
+            )),
+            [] => {}
         }
         if Instant::now() >= deadline {
             return Ok(None);
@@ -701,9 +716,11 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
                             "{in_pod} is not in {}: already back, or gone",
                             path.display()
                         )),
-                        Ok(MovedBack::NotOurs(has)) => log.warn(&format!(
-                            "{in_pod} in {} has MAC {has}, not {device}'s: not ours, left alone",
+                        Ok(MovedBack::NotOurs(l)) => log.warn(&format!(
+                            "{in_pod} in {} is a {} with MAC {}, not {device}: not ours, left alone",
                             path.display(),
+                            l.kind,
+                            l.mac
                         )),
                         // A bind mount left behind without its namespace,
                         // or a file that is not one: nothing to move.

@@ -50,6 +50,10 @@ pub(crate) struct Record {
     pub(crate) hwaddr: String,
     /// Whether `hwaddr` is the permanent address (`IFLA_PERM_ADDRESS`).
     pub(crate) permanent: bool,
+    /// Its kind ([`LinkState::kind`]): without a permanent address, the MAC
+    /// alone is what a pod can set; a link the pod made is of another kind
+    /// than a NIC.
+    pub(crate) kind: String,
     /// Its name in the pod.
     pub(crate) in_pod: String,
 }
@@ -64,16 +68,17 @@ impl Record {
             ifindex: 0,
             hwaddr: if permanent { &dev.perm } else { &dev.mac }.clone(),
             permanent,
+            kind: dev.kind.clone(),
             in_pod: in_pod.to_string(),
         }
     }
 
-    /// Whether `l` is this record's device by its hardware address: its
-    /// permanent one if the record has that, else its MAC. Never true
-    /// without an address to compare.
-    pub(crate) fn is_hw_of(&self, l: &LinkState) -> bool {
+    /// Whether `l` is this record's device: of its kind, with its hardware
+    /// address (its permanent one if the record has that, else its MAC).
+    /// Never true without an address to compare.
+    pub(crate) fn identifies(&self, l: &LinkState) -> bool {
         let have = if self.permanent { &l.perm } else { &l.mac };
-        !self.hwaddr.is_empty() && self.hwaddr.eq_ignore_ascii_case(have)
+        !self.hwaddr.is_empty() && self.hwaddr.eq_ignore_ascii_case(have) && self.kind == l.kind
     }
 
     fn to_json(&self) -> String {
@@ -82,6 +87,7 @@ impl Record {
             .put("ifindex", Json::num(self.ifindex))
             .put("hwaddr", Json::str(&self.hwaddr))
             .put("permanent", Json::Bool(self.permanent))
+            .put("kind", Json::str(&self.kind))
             .put("inPod", Json::str(&self.in_pod))
             .build()
             .to_pretty()
@@ -98,6 +104,7 @@ impl Record {
                 Json::Bool(b) => *b,
                 _ => return None,
             },
+            kind: s("kind")?,
             in_pod: s("inPod").filter(|n| is_valid_ifname(n.as_bytes()))?,
         };
         Some(r)
@@ -322,6 +329,7 @@ mod tests {
             ifindex: 7,
             hwaddr: "3c:fd:fe:00:00:01".into(),
             permanent: true,
+            kind: "physical".into(),
             in_pod: "net1".into(),
         }
     }
@@ -332,6 +340,7 @@ mod tests {
             name: "dev9".into(),
             mac: mac.into(),
             perm: perm.into(),
+            kind: "physical".into(),
             up: false,
             mtu: None,
         }
@@ -466,15 +475,15 @@ mod tests {
     }
 
     #[test]
-    fn the_device_is_known_by_its_permanent_address_else_its_mac() {
+    fn the_device_is_known_by_its_kind_and_permanent_address_else_its_mac() {
         let r = record();
-        assert!(r.is_hw_of(&link("02:00:00:00:00:99", "3C:FD:FE:00:00:01")));
-        assert!(!r.is_hw_of(&link("3c:fd:fe:00:00:01", "")));
+        assert!(r.identifies(&link("02:00:00:00:00:99", "3C:FD:FE:00:00:01")));
+        assert!(!r.identifies(&link("3c:fd:fe:00:00:01", "")));
         let veth = Record::of(&link("02:00:00:00:00:0a", ""), "net1");
         assert!(!veth.permanent);
         assert_eq!(veth.hwaddr, "02:00:00:00:00:0a");
-        assert!(veth.is_hw_of(&link("02:00:00:00:00:0a", "")));
-        assert!(!veth.is_hw_of(&link("02:00:00:00:00:0b", "")));
+        assert!(veth.identifies(&link("02:00:00:00:00:0a", "")));
+        assert!(!veth.identifies(&link("02:00:00:00:00:0b", "")));
         let nic = Record::of(&link("02:00:00:00:00:0a", "3c:fd:fe:00:00:01"), "eth1");
         assert!(nic.permanent && nic.hwaddr == "3c:fd:fe:00:00:01");
         assert_eq!(
@@ -483,6 +492,14 @@ mod tests {
         );
         // Nothing to compare: never a match.
         let none = Record::of(&link("", ""), "net1");
-        assert!(!none.is_hw_of(&link("", "")));
+        assert!(!none.identifies(&link("", "")));
+        // A link of another kind (one the pod made, with the MAC set to
+        // the device's) is not the device, whatever its address.
+        assert_eq!(veth.kind, "physical");
+        let mut made = link("02:00:00:00:00:0a", "");
+        made.kind = "bridge".into();
+        assert!(!veth.identifies(&made));
+        made.perm = "3c:fd:fe:00:00:01".into();
+        assert!(!nic.identifies(&made));
     }
 }
