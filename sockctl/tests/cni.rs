@@ -791,6 +791,73 @@ fn devices_returned_as_net1_and_dev_n_each_get_their_own_name_back_without_prev_
 }
 
 #[test]
+fn a_returned_device_is_found_under_any_name_and_one_whose_name_is_taken_is_an_error() {
+    if !ready("del_returned_renamed") {
+        return;
+    }
+    let s = Setup::new();
+    s.host
+        .ip(&["link", "add", "ya", "type", "veth", "peer", "name", "yb"]);
+    s.host
+        .ip(&["link", "set", "ya", "address", "02:00:00:00:00:1a", "up"]);
+    let pod2 = NetNs::new("cni-pod");
+    let (path1, path2) = (s.pod_path(), format!("/run/netns/{}", pod2.name()));
+    let mut conf1 = s.conf("1.0.0");
+    conf1["renameDevice"] = json!(true);
+    let mut conf2 = conf1.clone();
+    conf2["deviceID"] = json!("ya");
+    let (conf1, conf2) = (conf1.to_string(), conf2.to_string());
+    s.invoke_as("c1", "ADD", conf1.as_bytes(), &path1, "net1")
+        .ok();
+    s.invoke_as("c2", "ADD", conf2.as_bytes(), &path2, "net1")
+        .ok();
+    // The first pod (NET_ADMIN) renames its device ya: free in the host,
+    // the second pod having it. Both namespaces go; the kernel returns
+    // each device (emulated) under its name in the pod if free: the
+    // first's as ya, the second's as net1.
+    s.pod().ip(&["link", "set", "net1", "down", "name", "ya"]);
+    let host = s.host.name();
+    s.pod().ip(&["link", "set", "ya", "netns", host]);
+    pod2.ip(&["link", "set", "net1", "netns", host]);
+    drop(pod2);
+    let mut s = s;
+    drop(s.pod.take());
+    // The second pod's DEL finds its device, net1, but its name is the
+    // other device's: an error naming both, nothing renamed, the records
+    // kept for a retry.
+    let out = s.invoke_as("c2", "DEL", conf2.as_bytes(), &path2, "net1");
+    let e = out.error(101);
+    assert_eq!(e["msg"], "cannot give ya its name back in the host", "{e}");
+    let details = e["details"].as_str().unwrap();
+    assert!(
+        details.contains("net1: ya is another link's in the host")
+            && details.contains("MAC 02:00:00:00:00:0a"),
+        "{details}"
+    );
+    assert_eq!(s.network.records(), ["c1/net1", "c2/net1"]);
+    // The first pod's DEL finds its device under the name the pod gave it;
+    // then the second's, retried, succeeds.
+    s.invoke_as("c1", "DEL", conf1.as_bytes(), &path1, "net1")
+        .ok();
+    s.invoke_as("c2", "DEL", conf2.as_bytes(), &path2, "net1")
+        .ok();
+    let xa = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(
+        xa.contains("02:00:00:00:00:0a") && xa.contains(",UP"),
+        "{xa}"
+    );
+    let ya = s.host.ip(&["-o", "link", "show", "ya"]);
+    assert!(
+        ya.contains("02:00:00:00:00:1a") && ya.contains(",UP"),
+        "{ya}"
+    );
+    assert!(!s.host_links().contains(" net1@"), "{}", s.host_links());
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("gave ya its name xa back"), "{log}");
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+}
+
+#[test]
 fn a_device_the_pod_renamed_is_moved_back_one_whose_mac_it_changed_is_not_ours() {
     if !ready("del_changed_mac") {
         return;

@@ -26,11 +26,13 @@
 //!   it; without a record, by `prevResult`'s MAC.
 //!   Idempotent: a namespace that is gone (a node reboot) or a device
 //!   already back is success, not "Link not found"; a device the kernel
-//!   returned to the host from a namespace that went, under its in-pod name
-//!   or `dev<N>`, gets its name back, found by its kind and hardware
-//!   address (never by its name alone: `CNI_IFNAME` is the same in every
-//!   pod; two such links are an error, not a guess), waited for up to 2 s
-//!   (the kernel returns it asynchronously). In a chain, ours is
+//!   returned to the host from a namespace that went, under its name in
+//!   the pod (whatever the pod renamed it) or `dev<N>`, gets its name back,
+//!   found among the host's links by its kind and hardware address (never
+//!   by its name alone: `CNI_IFNAME` is the same in every pod; two such
+//!   links, or its name another link's, are an error naming both, not a
+//!   guess), waited for up to 2 s (the kernel returns it asynchronously).
+//!   In a chain, ours is
 //!   the interface of `prevResult` with our name, not another plugin's.
 //! - `CHECK`: the device is in the namespace, up, with the MAC and the
 //!   addresses of `prevResult`; the IPAM plugin checks its side.

@@ -501,13 +501,15 @@ const RETURN_POLL: Duration = Duration::from_millis(20);
 
 /// In the host's namespace (the plugin's own), after the pod's namespace
 /// went without a `DEL`: the kernel gives a physical device back to the
-/// initial namespace, down, under its in-pod name, or `dev<ifindex>` when
-/// that is taken. If `device` is not in the host under its own name, finds
-/// it: `in_pod` or a `dev<N>` that is ours ([`Ours::is`]: never by name
-/// alone), and renames it `device`; two that are is an error (a pod can
-/// set its device's MAC to another's), not a guess. With a record, waits
-/// up to `wait` for it to appear. Returns the name it had, if it renamed
-/// one.
+/// initial namespace, down, under its name in the pod (which the pod may
+/// have changed), or `dev<ifindex>` when that is taken. Finds it: with a
+/// record, any link that is ours ([`Ours::is`]: never by name alone);
+/// without, `device`, `in_pod` or a `dev<N>` with `prevResult`'s MAC. Then
+/// renames it `device`, unless that is another link's (an error naming
+/// both, for a retry once that link has gone); two that are ours is an
+/// error too (a pod can set its device's MAC to another's), not a guess.
+/// Waits up to `wait` for it to appear. Returns the name it had, if it
+/// renamed one.
 fn reclaim_returned(
     device: &str,
     in_pod: &str,
@@ -516,15 +518,13 @@ fn reclaim_returned(
 ) -> crate::Result<Option<String>> {
     let mut rtnl = Rtnl::open()?;
     let deadline = Instant::now() + wait;
+    let any = matches!(ours, Ours::Recorded(_));
     loop {
-        if rtnl.link_by_name(device)?.is_some() {
-            return Ok(None);
-        }
-        let returned = host_link_names()
-            .into_iter()
-            .filter(|n| is_fallback_name(n));
         let mut found: Vec<LinkState> = vec![];
-        for name in std::iter::once(in_pod.to_string()).chain(returned) {
+        for name in host_link_names() {
+            if !(any || name == device || name == in_pod || is_fallback_name(&name)) {
+                continue;
+            }
             if let Some(l) = rtnl.link_by_name(&name)?.filter(|l| ours.is(l)) {
                 if !found.iter().any(|f| f.ifindex == l.ifindex) {
                     found.push(l);
@@ -532,7 +532,19 @@ fn reclaim_returned(
             }
         }
         match &found[..] {
+            [l] if l.name == device => return Ok(None),
             [l] => {
+                if let Some(o) = rtnl.link_by_name(device)? {
+                    return Err(Error::new(
+                        crate::ErrorKind::Busy,
+                        "rename back to the device's name",
+                        &l.name,
+                        format!(
+                            "{device} is another link's in the host (ifindex {}, MAC {})",
+                            o.ifindex, o.mac
+                        ),
+                    ));
+                }
                 if l.up {
                     // A link is renamed down (EBUSY otherwise); up_again
                     // follows.
