@@ -1266,6 +1266,7 @@ fn a_failure_after_the_move_moves_the_device_back_and_releases_ipam() {
     assert!(host.contains(",UP"), "{host}");
     assert!(!s.pod().ip(&["-o", "link", "show"]).contains(" xa"));
     assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
 
     // DEL finds nothing in the pod; a device left down in the host (by an
     // older plugin's undo, say) is set up all the same.
@@ -1279,6 +1280,60 @@ fn a_failure_after_the_move_moves_the_device_back_and_releases_ipam() {
         .ok();
     let host = s.host.ip(&["-o", "link", "show", "xa"]);
     assert!(host.contains(",UP"), "{host}");
+}
+
+#[test]
+fn a_failed_add_keeps_the_record_unless_the_device_is_back_in_the_host() {
+    if !ready("add_rollback_record") {
+        return;
+    }
+    let s = Setup::new();
+    let mut conf = s.conf("1.0.0");
+    conf["renameDevice"] = json!(true);
+    let conf = conf.to_string();
+    let netns = s.pod_path();
+    // The pod has a net1 already: the kernel moves the device, then fails
+    // to rename it (EEXIST), and leaves it in the pod as xa.
+    s.pod().ip(&[
+        "link", "add", "net1", "index", "90", "type", "veth", "peer", "name", "net1p", "index",
+        "91",
+    ]);
+    let e = s
+        .invoke_with("ADD", conf.as_bytes(), &netns, "net1")
+        .error(101);
+    assert_eq!(
+        e["msg"], "cannot move xa into the container's network namespace",
+        "{e}"
+    );
+    assert!(e["details"].as_str().unwrap().contains("EEXIST"), "{e}");
+    // Moved back, up, the record gone with the addresses.
+    assert!(s.host_links().contains(" xa@"), "{}", s.host_links());
+    let host = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(host.contains(",UP"), "{host}");
+    assert!(!s.pod().ip(&["-o", "link", "show"]).contains(" xa@"));
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+
+    // The device's index taken in the pod as well: the kernel gives it
+    // another there, and the device, left in the pod as xa, is not found
+    // to move back. The record stays, for the runtime's DEL.
+    let index = ifindex(&s.host, "xa");
+    s.pod().ip(&[
+        "link", "add", "foo", "index", &index, "type", "veth", "peer", "name", "foop",
+    ]);
+    s.invoke_with("ADD", conf.as_bytes(), &netns, "net1")
+        .error(101);
+    assert!(s.pod().ip(&["-o", "link", "show"]).contains(" xa@"));
+    assert_eq!(s.network.records(), ["c1/net1"]);
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(
+        log.contains("xa is not back in the host after a failed ADD"),
+        "{log}"
+    );
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+    s.pod().ip(&["link", "set", "xa", "netns", s.host.name()]);
+    s.invoke_with("DEL", conf.as_bytes(), &netns, "net1").ok();
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
 }
 
 #[test]

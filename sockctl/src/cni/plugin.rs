@@ -236,6 +236,7 @@ fn add(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<CniResul
         conf,
         &mut rtnl,
         &dev,
+        &record,
         device,
         in_pod,
         &pod,
@@ -245,19 +246,23 @@ fn add(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<CniResul
     );
     let (iface, ifindex) = match attached {
         Ok(i) => i,
-        Err(e) => {
+        Err((e, back)) => {
             // Give the addresses back: the attachment failed.
             if let Some(t) = ipam_type {
                 if let Err(d) = ipam::exec(t, "DEL", env, stdin) {
                     log.warn(&format!("IPAM {t} DEL after a failed ADD: {d}"));
                 }
             }
-            forget();
+            // The record is what the runtime's DEL finds the device by:
+            // kept unless it is back in the host.
+            if back {
+                forget();
+            }
             return Err(e);
         }
     };
-    // Its index in the pod: what DEL finds it by there. (Not recorded, DEL
-    // goes by its name and hardware address.)
+    // Its index in the pod: what DEL finds it by there. (Not recorded, its
+    // index in the host, which it most likely kept.)
     record.ifindex = ifindex;
     if let Err(e) = store.save(&record) {
         log.warn(&format!("recording {in_pod}'s index in the pod: {e}"));
@@ -312,22 +317,25 @@ fn merge_result(
 }
 
 /// The part of `ADD` after IPAM: ethtool, move, configure in the pod. On
-/// failure after the move, the device is moved back.
+/// failure, the device is moved back (from the pod by `record`: a failed
+/// move can have moved it, not renamed it); the error comes with whether
+/// the device is in the host.
 #[allow(clippy::too_many_arguments)]
 fn attach(
     conf: &NetConf,
     rtnl: &mut Rtnl,
     dev: &link::LinkState,
+    record: &Record,
     device: &str,
     in_pod: &str,
     pod: &NetNs,
     host: &NetNs,
     ipam: Option<&CniResult>,
     log: &Log,
-) -> Result<(Interface, i32), CniError> {
+) -> Result<(Interface, i32), (CniError, bool)> {
     let ip = ipam.and_then(CniResult::first_ip).map(|i| i.to_string());
     if !conf.ethtool_cmds.is_empty() {
-        ethtool::run_all(&conf.ethtool_cmds, device, ip.as_deref())?;
+        ethtool::run_all(&conf.ethtool_cmds, device, ip.as_deref()).map_err(|e| (e, true))?;
         log.info(&format!(
             "ran {} ethtool command(s)",
             conf.ethtool_cmds.len()
@@ -338,40 +346,54 @@ fn attach(
     if in_pod != device {
         mv = mv.rename(in_pod.as_bytes());
     }
-    rtnl.set_link("move to the container's network namespace", device, &mv)
-        .map_err(|e| {
+    let failed = match rtnl.set_link("move to the container's network namespace", device, &mv) {
+        Err(e) => {
             let msg = format!("cannot move {device} into the container's network namespace");
             cni(codes::NETLINK, msg, &e)
-        })?;
-    log.info(&format!("moved {device} into {}", pod.path().display()));
-
-    let configured = pod.run(|| configure_in_pod(in_pod, ipam));
-    match configured {
-        Ok(iface) => {
-            log.info(&format!("{in_pod} is up, mac {}", iface.0.mac));
-            Ok(iface)
         }
-        Err(e) => {
-            match pod.run(|| move_back(in_pod, device, host, Ours::Named)) {
-                // Up again if it was: move_back set it down, and a down
-                // device is one the device plugin reports unhealthy.
-                Ok(MovedBack::Moved(_)) if dev.up => {
+        Ok(()) => {
+            log.info(&format!("moved {device} into {}", pod.path().display()));
+            match pod.run(|| configure_in_pod(in_pod, ipam)) {
+                Ok(iface) => {
+                    log.info(&format!("{in_pod} is up, mac {}", iface.0.mac));
+                    return Ok(iface);
+                }
+                Err(e) => cni(
+                    codes::NETLINK,
+                    format!("cannot configure {in_pod} in the container"),
+                    &e,
+                ),
+            }
+        }
+    };
+    let back = match rtnl.link_by_index(dev.ifindex) {
+        Ok(Some(l)) if record.identifies(&l) => true,
+        _ => match pod.run(|| move_back(in_pod, device, host, Ours::Recorded(record))) {
+            // Up again if it was: move_back set it down, and a down
+            // device is one the device plugin reports unhealthy.
+            Ok(MovedBack::Moved(_)) => {
+                if dev.up {
                     if let Err(u) = set_up_in_host(device) {
                         log.error(&format!(
                             "setting {device} up again after a failed ADD: {u}"
                         ));
                     }
                 }
-                Ok(_) => {}
-                Err(u) => log.error(&format!("moving {in_pod} back after a failed ADD: {u}")),
+                true
             }
-            Err(cni(
-                codes::NETLINK,
-                format!("cannot configure {in_pod} in the container"),
-                &e,
-            ))
-        }
-    }
+            r => {
+                let why = match r {
+                    Err(u) => u.to_string(),
+                    Ok(_) => "not found in the container".into(),
+                };
+                log.error(&format!(
+                    "{device} is not back in the host after a failed ADD: {why}; its record is kept for DEL"
+                ));
+                false
+            }
+        },
+    };
+    Err((failed, back))
 }
 
 /// In the pod's namespace: set the device up, give it the IPAM result's
@@ -554,15 +576,17 @@ fn reclaim_returned(
                 rtnl.set_link("rename back to the device's name", &l.name, &rename)?;
                 return Ok(Some(l.name.clone()));
             }
-            [a, b, ..] => return Err(Error::new(
-                crate::ErrorKind::Busy,
-                "find the returned device",
-                format!("{} and {}", a.name, b.name),
-                format!(
+            [a, b, ..] => {
+                return Err(Error::new(
+                    crate::ErrorKind::Busy,
+                    "find the returned device",
+                    format!("{} and {}", a.name, b.name),
+                    format!(
                     "both are {device} by kind ({}) and hardware address ({}): not guessing which",
                     a.kind, a.mac
                 ),
-            )),
+                ))
+            }
             [] => {}
         }
         if Instant::now() >= deadline {

@@ -42,9 +42,10 @@ const MAX_LEN: u64 = 4096;
 pub(crate) struct Record {
     /// The device's name in the host (`deviceID`).
     pub(crate) device: String,
-    /// Its index in the pod's namespace, after the move; 0 until then
-    /// (unknown: a device keeps its index unless the pod has a link of
-    /// that index already).
+    /// Its index in the pod's namespace, after the move; until then its
+    /// index in the host, which a device keeps when it moves unless the pod
+    /// has a link of that index already (what is there is checked to be
+    /// the device, [`identifies`](Record::identifies)).
     pub(crate) ifindex: i32,
     /// Its permanent hardware address if it has one, else its MAC at `ADD`.
     pub(crate) hwaddr: String,
@@ -60,12 +61,12 @@ pub(crate) struct Record {
 
 impl Record {
     /// The record of `dev` (found in the host) that `ADD` gives the pod as
-    /// `in_pod`, before the move (its index there unknown).
+    /// `in_pod`, before the move.
     pub(crate) fn of(dev: &LinkState, in_pod: &str) -> Record {
         let permanent = !dev.perm.is_empty();
         Record {
             device: dev.name.clone(),
-            ifindex: 0,
+            ifindex: dev.ifindex,
             hwaddr: if permanent { &dev.perm } else { &dev.mac }.clone(),
             permanent,
             kind: dev.kind.clone(),
@@ -488,7 +489,7 @@ mod tests {
         assert!(nic.permanent && nic.hwaddr == "3c:fd:fe:00:00:01");
         assert_eq!(
             (nic.ifindex, nic.device.as_str(), nic.in_pod.as_str()),
-            (0, "dev9", "eth1")
+            (9, "dev9", "eth1")
         );
         // Nothing to compare: never a match.
         let none = Record::of(&link("", ""), "net1");
