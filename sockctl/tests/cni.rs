@@ -1047,6 +1047,35 @@ fn a_pod_that_set_its_mac_to_another_pods_makes_del_refuse_to_guess() {
 }
 
 #[test]
+fn del_without_cni_netns_gives_the_returned_device_its_name_back_by_the_record() {
+    if !ready("del_no_netns_returned") {
+        return;
+    }
+    let mut s = Setup::new();
+    let mut conf = s.conf("1.0.0");
+    conf["renameDevice"] = json!(true);
+    let conf = conf.to_string();
+    s.invoke_with("ADD", conf.as_bytes(), &s.pod_path(), "net1")
+        .ok();
+    // The sandbox goes; the kernel returns the device (emulated) as net1;
+    // the runtime's DEL has no CNI_NETNS, as the spec allows then.
+    s.pod().ip(&["link", "set", "net1", "netns", s.host.name()]);
+    drop(s.pod.take());
+    s.invoke_with("DEL", conf.as_bytes(), "", "net1").ok();
+    let host = s.host.ip(&["-o", "link", "show"]);
+    assert!(!host.contains(" net1@"), "{host}");
+    let xa = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(
+        xa.contains("02:00:00:00:00:0a") && xa.contains(",UP"),
+        "{xa}"
+    );
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("gave net1 its name xa back"), "{log}");
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+}
+
+#[test]
 fn del_waits_a_bounded_time_for_the_kernel_to_return_the_device() {
     if !ready("del_waits_for_return") {
         return;

@@ -31,9 +31,9 @@
 //!   found among the host's links by its kind and hardware address (never
 //!   by its name alone: `CNI_IFNAME` is the same in every pod; two such
 //!   links, or its name another link's, are an error naming both, not a
-//!   guess), waited for up to 2 s (the kernel returns it asynchronously).
-//!   In a chain, ours is
-//!   the interface of `prevResult` with our name, not another plugin's.
+//!   guess), waited for up to 2 s (the kernel returns it asynchronously);
+//!   the same without `CNI_NETNS`, when there is a record. In a chain, ours
+//!   is the interface of `prevResult` with our name, not another plugin's.
 //! - `CHECK`: the device is in the namespace, up, with the MAC and the
 //!   addresses of `prevResult`; the IPAM plugin checks its side.
 //! - `VERSION`, and `STATUS` and `GC` (1.1.0), which defer to the IPAM

@@ -708,18 +708,19 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
     // have refused): still release the addresses.
     match (device, env.netns.as_deref()) {
         (Err(_), _) => log.warn("no valid deviceID: nothing to move back"),
-        (Ok(device), None) => {
+        (Ok(device), None) if record.is_none() => {
             log.info("no CNI_NETNS: nothing to move back");
             up_again(device, log);
         }
-        (Ok(device), Some(path)) => {
+        (Ok(device), path) => {
             let ifname = ifname.unwrap_or(device);
             let in_pod = match &record {
                 Some(r) => r.in_pod.as_str(),
                 None => pod_name(conf, device, ifname),
             };
             // The MAC ADD reported for it, if the runtime gave prevResult.
-            let mac = prev_interface(conf, path, in_pod)
+            let mac = path
+                .and_then(|p| prev_interface(conf, p, in_pod))
                 .map(|(_, i)| i.mac)
                 .filter(|m| !m.is_empty());
             let ours = match (&record, &mac) {
@@ -727,7 +728,15 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
                 (None, Some(m)) => Ours::Mac(m),
                 (None, None) => Ours::Named,
             };
-            match NetNs::open(path) {
+            // Without CNI_NETNS (the spec allows it once the sandbox is
+            // gone), as when the namespace is gone: by the record.
+            let opened = match path {
+                Some(p) => NetNs::open(p),
+                None => Err(io::ErrorKind::NotFound.into()),
+            };
+            // (In messages only.)
+            let path = path.unwrap_or(Path::new("the sandbox (no CNI_NETNS)"));
+            match opened {
                 Err(e) if is_gone(&e) => {
                     log.info(&format!(
                         "{} is gone (a node reboot, or the sandbox removed first): nothing to move back; a physical device returns to the host by itself",
