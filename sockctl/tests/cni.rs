@@ -1366,6 +1366,49 @@ fn a_failed_add_keeps_the_record_unless_the_device_is_back_in_the_host() {
 }
 
 #[test]
+fn gc_removes_the_records_of_attachments_not_listed() {
+    if !ready("gc_records") {
+        return;
+    }
+    let s = Setup::new();
+    let mut conf = s.conf("1.1.0");
+    conf.as_object_mut().unwrap().remove("ipam");
+    s.invoke("ADD", &conf).ok();
+    // Records of attachments the runtime no longer has (their DEL lost, a
+    // node rebooted): another container's, another interface of c1's.
+    let record = s.network.dir().join("c1").join("eth0");
+    let text = std::fs::read_to_string(&record).unwrap();
+    std::fs::create_dir(s.network.dir().join("c2")).unwrap();
+    std::fs::write(s.network.dir().join("c2").join("net1"), &text).unwrap();
+    std::fs::write(s.network.dir().join("c1").join("net9"), &text).unwrap();
+    assert_eq!(s.network.records(), ["c1/eth0", "c1/net9", "c2/net1"]);
+    let gc = |valid: Option<Value>| {
+        let mut c = conf.clone();
+        if let Some(v) = valid {
+            c["cni.dev/valid-attachments"] = v;
+        }
+        s.invoke_with("GC", c.to_string().as_bytes(), "", "")
+    };
+    // Without the list, nothing is removed.
+    gc(None).ok();
+    assert_eq!(s.network.records(), ["c1/eth0", "c1/net9", "c2/net1"]);
+    let valid = json!([
+        { "containerID": "c1", "ifname": "eth0" },
+        { "containerID": "c3", "ifname": "eth0" }
+    ]);
+    let out = gc(Some(valid)).ok();
+    assert_eq!(out.stdout, "");
+    assert_eq!(s.network.records(), ["c1/eth0"]);
+    // The listed attachment's DEL still finds its record.
+    s.invoke("DEL", &conf).ok();
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+    assert!(s.host_links().contains(" xa@"), "{}", s.host_links());
+    // With nothing left, the network's directory goes too.
+    gc(Some(json!([]))).ok();
+    assert!(!s.network.dir().exists());
+}
+
+#[test]
 fn log_file_is_a_file_in_the_log_directory_and_no_link_is_followed() {
     if !ready("log_file") {
         return;

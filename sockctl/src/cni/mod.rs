@@ -37,7 +37,8 @@
 //! - `CHECK`: the device is in the namespace, up, with the MAC and the
 //!   addresses of `prevResult`; the IPAM plugin checks its side.
 //! - `VERSION`, and `STATUS` and `GC` (1.1.0), which defer to the IPAM
-//!   plugin.
+//!   plugin; `GC` first removes this network's records of attachments not
+//!   in `cni.dev/valid-attachments`, and directories left empty.
 //!
 //! [`run`] is the whole plugin as a function of its input (testable
 //! without a process); [`main_from_process`] reads the real environment

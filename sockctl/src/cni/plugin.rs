@@ -55,7 +55,7 @@ pub(super) fn dispatch(env: &CniEnv, stdin: &[u8]) -> (String, Result<String, Cn
             .inspect(|_| log.info("done")),
         "DEL" => del(env, &conf, stdin, &log).map(|()| String::new()),
         "CHECK" => check(env, &conf, version, stdin, &log).map(|()| String::new()),
-        "STATUS" | "GC" => delegate_only(command, env, &conf, version, stdin),
+        "STATUS" | "GC" => status_or_gc(command, env, &conf, version, stdin),
         other => Err(CniError::new(
             codes::INVALID_ENV,
             format!("unknown CNI_COMMAND {other:?}"),
@@ -919,9 +919,10 @@ fn check(
     Ok(())
 }
 
-/// `STATUS` and `GC` (1.1.0): this plugin keeps no state of its own, so
-/// the answer is the IPAM plugin's, or success without one.
-fn delegate_only(
+/// `STATUS` and `GC` (1.1.0): the IPAM plugin's answer, or success without
+/// one. `GC` first removes this network's records of attachments not in
+/// `cni.dev/valid-attachments` ([`gc_records`]).
+fn status_or_gc(
     command: &str,
     env: &CniEnv,
     conf: &NetConf,
@@ -935,10 +936,43 @@ fn delegate_only(
             format!("{command} needs cniVersion 1.1.0 or later, the config is {version}"),
         ));
     }
+    let records = if command == "GC" {
+        gc_records(conf, stdin)
+    } else {
+        Ok(())
+    };
     if let Some(t) = conf.ipam_type() {
         ipam::exec(t, command, env, stdin)?;
     }
-    Ok(String::new())
+    records.map(|()| String::new())
+}
+
+/// `GC`'s part here: removes the records ([`Store`]) of this network's
+/// attachments whose `containerID` and `ifname` are not in
+/// `cni.dev/valid-attachments` (the runtime runs no `ADD` or `DEL` of the
+/// network meanwhile, and the pods of the others are gone); without that
+/// list, none. What cannot be removed is the error, after the rest.
+fn gc_records(conf: &NetConf, stdin: &[u8]) -> Result<(), CniError> {
+    let doc = Json::parse(stdin).unwrap_or(Json::Null);
+    let Some(valid) = doc
+        .get("cni.dev/valid-attachments")
+        .and_then(Json::as_array)
+    else {
+        return Ok(());
+    };
+    let valid: Vec<_> = valid
+        .iter()
+        .filter_map(|a| Some((a.get("containerID")?.as_str()?, a.get("ifname")?.as_str()?)))
+        .collect();
+    let failed = super::state::gc(&conf.name, |id, ifname| valid.contains(&(id, ifname)));
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(CniError::new(
+        codes::IO_FAILURE,
+        "cannot remove the records of stale attachments",
+        failed.join("; "),
+    ))
 }
 
 #[cfg(test)]

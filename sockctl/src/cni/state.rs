@@ -172,6 +172,62 @@ fn remove_if_empty(parent: &OwnedFd, name: &str) {
     let _ = unlinkat(parent, name, AtFlags::REMOVEDIR);
 }
 
+/// The names in directory `dir`, but `.` and `..` (and names that are not
+/// UTF-8, which this plugin never writes).
+fn names(dir: &OwnedFd) -> Vec<String> {
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+    let mut entries = rustix::fs::RawDir::new(dir, &mut buf);
+    let mut out = vec![];
+    while let Some(Ok(e)) = entries.next() {
+        match e.file_name().to_str() {
+            Ok("." | "..") | Err(_) => {}
+            Ok(n) => out.push(n.to_string()),
+        }
+    }
+    out
+}
+
+/// `GC` of `network`'s records in [`STATE_DIR`]: removes each whose
+/// container id and interface name `keep` does not keep (and any temporary
+/// file left by a crash), then the directories that leaves empty, the
+/// network's too. Returns what could not be removed.
+pub(crate) fn gc(network: &str, keep: impl Fn(&str, &str) -> bool) -> Vec<String> {
+    gc_in(Path::new(STATE_DIR), network, keep)
+}
+
+fn gc_in(base: &Path, network: &str, keep: impl Fn(&str, &str) -> bool) -> Vec<String> {
+    let mut errors = vec![];
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    // A network whose name cannot be a directory has no records.
+    let Ok(base_dir) = openat(CWD, base, flags, Mode::empty()) else {
+        return errors;
+    };
+    let net = match subdir(&base_dir, network, base, false) {
+        Ok(Some(d)) if is_valid_id(network) => d,
+        Ok(_) => return errors,
+        Err(e) => return vec![e],
+    };
+    let net_path = base.join(network);
+    for id in names(&net) {
+        let dir = match subdir(&net, &id, &net_path, false) {
+            Ok(Some(d)) => d,
+            Ok(None) => continue,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        for ifname in names(&dir).iter().filter(|n| !keep(&id, n)) {
+            if let Err(e) = unlinkat(&dir, ifname, AtFlags::empty()) {
+                errors.push(err("remove", &net_path.join(&id).join(ifname), e));
+            }
+        }
+        remove_if_empty(&net, &id);
+    }
+    remove_if_empty(&base_dir, network);
+    errors
+}
+
 impl Store {
     /// The record of container `container_id`'s `ifname` on `network`, in
     /// [`STATE_DIR`]; an error says which of them cannot be in a file name.
@@ -405,6 +461,40 @@ mod tests {
         assert_eq!(a.load(), Ok(Some(record())));
         c.remove().unwrap();
         assert!(!dir.0.join("n").join("a").exists());
+    }
+
+    #[test]
+    fn gc_removes_the_records_not_kept_and_the_directories_left_empty() {
+        let dir = Dir::new("gc");
+        let store = |id: &str, ifname: &str| Store::in_dir(&dir.0, "n", id, ifname).unwrap();
+        for (id, ifname) in [
+            ("c1", "eth0"),
+            ("c1", "net1"),
+            ("c2", "net1"),
+            ("c3", "eth0"),
+        ] {
+            store(id, ifname).save(&record()).unwrap();
+        }
+        std::fs::write(dir.0.join("n").join("c3").join("eth0:tmp"), "{").unwrap();
+        let keep =
+            |id: &str, ifname: &str| [("c1", "eth0"), ("c3", "eth0")].contains(&(id, ifname));
+        assert!(gc_in(&dir.0, "n", keep).is_empty());
+        assert_eq!(store("c1", "eth0").load(), Ok(Some(record())));
+        assert_eq!(store("c1", "net1").load(), Ok(None));
+        assert!(!dir.0.join("n").join("c2").exists());
+        assert_eq!(store("c3", "eth0").load(), Ok(Some(record())));
+        assert!(!dir.0.join("n").join("c3").join("eth0:tmp").exists());
+        // Another network's, or one that is not there: untouched, no error.
+        Store::in_dir(&dir.0, "m", "c9", "eth0")
+            .unwrap()
+            .save(&record())
+            .unwrap();
+        assert!(gc_in(&dir.0, "absent", |_, _| false).is_empty());
+        assert!(gc_in(&dir.0, "../m", |_, _| false).is_empty());
+        // Nothing kept: the network's directory goes too.
+        assert!(gc_in(&dir.0, "n", |_, _| false).is_empty());
+        assert!(!dir.0.join("n").exists());
+        assert!(dir.0.join("m").join("c9").join("eth0").is_file());
     }
 
     #[test]

@@ -29,9 +29,10 @@ and an error exits 1. CNI spec versions 0.3.0 to 1.1.0.
            plugin's pool had it); release the addresses; succeeds when the
            namespace or the device is already gone; a device the kernel
            gave back to the host from a namespace that went is renamed back
-           (found by its hardware address, waited for up to 2 s)
+           (found by kind and hardware address, waited for up to 2 s)
   CHECK    the device is in CNI_NETNS, up, with prevResult's MAC and addresses
-  VERSION  the supported versions; STATUS and GC ask the ipam plugin
+  VERSION  the supported versions; STATUS and GC ask the ipam plugin (GC
+           also drops records of attachments not in its valid list)
 
 configuration (a NetworkAttachmentDefinition's config, as in DPDK's guide):
   {\"cniVersion\": \"0.3.0\", \"name\": \"afxdp-network\", \"type\": \"afxdp\",
