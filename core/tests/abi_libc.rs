@@ -489,3 +489,34 @@ fn ifreq_rejects_names_the_kernel_rejects() {
     assert_eq!(&req.ifr_name[..15], b"fifteen-chars-x");
     assert_eq!(req.ifr_name[15], 0);
 }
+
+/// Interface names as the kernel takes them (`dev_valid_name`), and no `%`,
+/// which the kernel expands as a pattern when it names a device.
+#[test]
+fn interface_names_are_what_the_kernel_would_keep() {
+    use afxdp_core::abi::ethtool::is_valid_ifname;
+    for ok in [
+        "eth0",
+        "net1",
+        "ens1f0v2",
+        "a",
+        "x.y-z_0",
+        "fifteen_bytes15",
+    ] {
+        assert!(is_valid_ifname(ok.as_bytes()), "{ok}");
+    }
+    for bad in [
+        "",
+        ".",
+        "..",
+        "sixteen_bytes_16",
+        "a/b",
+        "a:b",
+        "a b",
+        "a\tb",
+        "net%d",
+        "a\0b",
+    ] {
+        assert!(!is_valid_ifname(bad.as_bytes()), "{bad:?}");
+    }
+}

@@ -45,7 +45,7 @@ impl Netdev {
             return Err(Error::invalid(
                 "look up interface",
                 name,
-                "not a valid interface name (1 to 15 bytes, no '/', ':' or spaces)",
+                "not a valid interface name (1 to 15 bytes, no '/', ':', '%' or spaces)",
             ));
         }
         let ifindex = netdev::ifindex(name).map_err(|e| {

@@ -88,8 +88,11 @@ impl IfReq {
     }
 }
 
-/// Whether the kernel could accept `name` as a netdev name (`dev_valid_name`):
-/// 1 to 15 bytes, not `.` or `..`, no NUL, `/`, `:` or white space.
+/// Whether `name` can be a netdev's name: what the kernel's
+/// `dev_valid_name` accepts (1 to 15 bytes, not `.` or `..`, no NUL, `/`,
+/// `:` or white space), and no `%`, which the kernel takes for a pattern
+/// when it names a device (`net%d` becomes `net0`), so that no device is
+/// ever called that.
 pub fn is_valid_ifname(name: &[u8]) -> bool {
     !name.is_empty()
         && name.len() < IFNAMSIZ
@@ -97,5 +100,5 @@ pub fn is_valid_ifname(name: &[u8]) -> bool {
         && name != b".."
         && !name
             .iter()
-            .any(|&c| c == 0 || c == b'/' || c == b':' || c.is_ascii_whitespace())
+            .any(|&c| c == 0 || c == b'/' || c == b':' || c == b'%' || c.is_ascii_whitespace())
 }
