@@ -278,7 +278,9 @@ impl NetConf {
             return Err(CniError::new(
                 codes::INVALID_CONFIG,
                 "invalid deviceID",
-                format!("{dev:?} is not an interface name (1 to 15 bytes, no '/', ':', '%' or spaces)"),
+                format!(
+                    "{dev:?} is not an interface name (1 to 15 bytes, no '/', ':', '%' or spaces)"
+                ),
             ));
         }
         Ok(dev)
