@@ -923,6 +923,43 @@ fn a_device_the_pod_renamed_is_moved_back_one_whose_mac_it_changed_is_not_ours()
     assert!(s.network.records().is_empty(), "{:?}", s.network.records());
 }
 
+/// A DEL retried after one that succeeded (multus retries every delegate's
+/// DEL when another fails) has no record, and at cniVersion 0.3.0 no
+/// prevResult: the device is home already, so a link the pod made since
+/// under the device's name in the pod is not moved to the host. It was: a
+/// veth of the pod's, moved under its name (the rename to the device's
+/// failing after the move), put the pod's peer one hop from the host.
+#[test]
+fn a_retried_del_moves_nothing_the_pod_made_once_the_device_is_home() {
+    if !ready("del_retry_home") {
+        return;
+    }
+    let s = Setup::new();
+    let mut conf = s.conf("0.3.0");
+    conf["renameDevice"] = json!(true);
+    let stdin = conf.to_string();
+    s.invoke_with("ADD", stdin.as_bytes(), &s.pod_path(), "net1")
+        .ok();
+    s.invoke_with("DEL", stdin.as_bytes(), &s.pod_path(), "net1")
+        .ok();
+    assert!(s.host_links().contains(" xa"), "{}", s.host_links());
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+    s.pod().ip(&[
+        "link", "add", "net1", "type", "veth", "peer", "name", "npeer",
+    ]);
+    s.invoke_with("DEL", stdin.as_bytes(), &s.pod_path(), "net1")
+        .ok();
+    let pod = s.pod().ip(&["-o", "link", "show"]);
+    assert!(pod.contains(" net1@") && pod.contains(" npeer@"), "{pod}");
+    let host = s.host_links();
+    assert!(
+        !host.contains(" net1") && !host.contains(" npeer"),
+        "{host}"
+    );
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("xa is in the host already"), "{log}");
+}
+
 #[test]
 fn a_link_the_pod_made_at_the_recorded_index_is_not_taken_for_the_device() {
     if !ready("del_pod_made_link") {

@@ -502,6 +502,13 @@ fn move_back(name: &str, device: &str, host: &NetNs, ours: Ours<'_>) -> crate::R
     Ok(MovedBack::Moved(was))
 }
 
+/// Whether a link named `device` is in this (the host's) namespace.
+fn in_host(device: &str) -> bool {
+    Rtnl::open()
+        .and_then(|mut r| r.link_by_name(device))
+        .is_ok_and(|l| l.is_some())
+}
+
 /// In the host's namespace (the plugin's own): sets `device` up if it is
 /// there and down; `Ok(true)` if it did.
 fn set_up_in_host(device: &str) -> crate::Result<bool> {
@@ -750,6 +757,17 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
                         "cannot open the container's network namespace",
                         format!("{}: {e}", path.display()),
                     ))
+                }
+                // Without a record (a DEL retried after one that removed
+                // it, or an ADD of an earlier version) and the device in
+                // the host already, nothing in the pod is ours: a link the
+                // pod made under its name since must not be moved out to
+                // the host (its veth peer would stay in the pod).
+                Ok(_) if !matches!(ours, Ours::Recorded(_)) && in_host(device) => {
+                    log.info(&format!(
+                        "{device} is in the host already: nothing to move back from {}",
+                        path.display()
+                    ));
                 }
                 Ok(pod) => {
                     let host = host_netns()?;
