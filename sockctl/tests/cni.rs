@@ -175,6 +175,16 @@ impl Drop for Network {
 /// One CNI attachment under test: the host namespace with its veth pair,
 /// the container's namespace, a network of its own name, a host-local data
 /// directory (made by host-local, removed on drop), a log file.
+/// What [`Setup::two_pods`] made: the second pod, each pod's namespace
+/// path, and each attachment's network configuration.
+struct TwoPods {
+    pod2: NetNs,
+    path1: String,
+    path2: String,
+    conf1: String,
+    conf2: String,
+}
+
 struct Setup {
     plugin: Plugin,
     host: NetNs,
@@ -203,6 +213,40 @@ impl Setup {
 
     fn pod(&self) -> &NetNs {
         self.pod.as_ref().expect("pod namespace")
+    }
+
+    /// Asserts that `dev` is in the host, with MAC `mac`, and up.
+    fn assert_home(&self, dev: &str, mac: &str) {
+        let link = self.host.ip(&["-o", "link", "show", dev]);
+        assert!(link.contains(mac) && link.contains(",UP"), "{link}");
+    }
+
+    /// A second device (`ya`, MAC 02:00:00:00:00:1a) and a second pod;
+    /// both devices added, each to its pod (`c1`: `xa`, `c2`: `ya`), as
+    /// `net1` with `renameDevice`, at cniVersion `version`.
+    fn two_pods(&self, version: &str) -> TwoPods {
+        self.host
+            .ip(&["link", "add", "ya", "type", "veth", "peer", "name", "yb"]);
+        self.host
+            .ip(&["link", "set", "ya", "address", "02:00:00:00:00:1a", "up"]);
+        let pod2 = NetNs::new("cni-pod");
+        let (path1, path2) = (self.pod_path(), format!("/run/netns/{}", pod2.name()));
+        let mut conf1 = self.conf(version);
+        conf1["renameDevice"] = json!(true);
+        let mut conf2 = conf1.clone();
+        conf2["deviceID"] = json!("ya");
+        let (conf1, conf2) = (conf1.to_string(), conf2.to_string());
+        self.invoke_as("c1", "ADD", conf1.as_bytes(), &path1, "net1")
+            .ok();
+        self.invoke_as("c2", "ADD", conf2.as_bytes(), &path2, "net1")
+            .ok();
+        TwoPods {
+            pod2,
+            path1,
+            path2,
+            conf1,
+            conf2,
+        }
     }
 
     fn pod_path(&self) -> String {
@@ -652,11 +696,7 @@ fn del_after_the_namespace_is_gone_renames_the_returned_device_back_and_sets_it_
     });
     let stdin = with_prev(&conf, &prev).to_string();
     s.invoke_with("DEL", stdin.as_bytes(), gone, "net1").ok();
-    let host = s.host.ip(&["-o", "link", "show", "xa"]);
-    assert!(
-        host.contains("02:00:00:00:00:0a") && host.contains(",UP"),
-        "{host}"
-    );
+    s.assert_home("xa", "02:00:00:00:00:0a");
     assert!(!s.host_links().contains(" net1@"), "{}", s.host_links());
     // The same ethtool reset as a normal DEL, on the device under its name
     // (a veth has no RSS table: the failure is logged).
@@ -677,11 +717,7 @@ fn del_after_the_namespace_is_gone_renames_the_returned_device_back_and_sets_it_
     s.host
         .ip(&["link", "set", "net1", "address", "02:00:00:00:00:99"]);
     s.invoke_with("DEL", stdin.as_bytes(), gone, "net1").ok();
-    let host = s.host.ip(&["-o", "link", "show", "xa"]);
-    assert!(
-        host.contains("02:00:00:00:00:0a") && host.contains(",UP"),
-        "{host}"
-    );
+    s.assert_home("xa", "02:00:00:00:00:0a");
     let other = s.host.ip(&["-o", "link", "show", "net1"]);
     assert!(
         other.contains("02:00:00:00:00:99") && !other.contains(",UP"),
@@ -717,11 +753,7 @@ fn del_after_the_namespace_is_gone_renames_the_returned_device_back_and_sets_it_
     let out = s.invoke_with("DEL", stdin.as_bytes(), stale.to_str().unwrap(), "net1");
     let _ = std::fs::remove_file(&stale);
     out.ok();
-    let host = s.host.ip(&["-o", "link", "show", "xa"]);
-    assert!(
-        host.contains("02:00:00:00:00:0a") && host.contains(",UP"),
-        "{host}"
-    );
+    s.assert_home("xa", "02:00:00:00:00:0a");
 }
 
 /// The index of link `name` in `ns`.
@@ -736,24 +768,15 @@ fn devices_returned_as_net1_and_dev_n_each_get_their_own_name_back_without_prev_
         return;
     }
     let s = Setup::new();
-    // A second device in the host, for a second pod.
-    s.host
-        .ip(&["link", "add", "ya", "type", "veth", "peer", "name", "yb"]);
-    s.host
-        .ip(&["link", "set", "ya", "address", "02:00:00:00:00:1a", "up"]);
-    let pod2 = NetNs::new("cni-pod");
-    let (path1, path2) = (s.pod_path(), format!("/run/netns/{}", pod2.name()));
     // DPDK's guide's cniVersion: DEL gets no prevResult. Both pods call
     // their device net1.
-    let mut conf1 = s.conf("0.3.0");
-    conf1["renameDevice"] = json!(true);
-    let mut conf2 = conf1.clone();
-    conf2["deviceID"] = json!("ya");
-    let (conf1, conf2) = (conf1.to_string(), conf2.to_string());
-    s.invoke_as("c1", "ADD", conf1.as_bytes(), &path1, "net1")
-        .ok();
-    s.invoke_as("c2", "ADD", conf2.as_bytes(), &path2, "net1")
-        .ok();
+    let TwoPods {
+        pod2,
+        path1,
+        path2,
+        conf1,
+        conf2,
+    } = s.two_pods("0.3.0");
     assert_eq!(s.network.records(), ["c1/net1", "c2/net1"]);
     // What the kernel does with physical devices when both namespaces go
     // (a veth is destroyed instead, so this is emulated): back in the
@@ -771,16 +794,8 @@ fn devices_returned_as_net1_and_dev_n_each_get_their_own_name_back_without_prev_
         .ok();
     s.invoke_as("c1", "DEL", conf1.as_bytes(), &path1, "net1")
         .ok();
-    let xa = s.host.ip(&["-o", "link", "show", "xa"]);
-    assert!(
-        xa.contains("02:00:00:00:00:0a") && xa.contains(",UP"),
-        "{xa}"
-    );
-    let ya = s.host.ip(&["-o", "link", "show", "ya"]);
-    assert!(
-        ya.contains("02:00:00:00:00:1a") && ya.contains(",UP"),
-        "{ya}"
-    );
+    s.assert_home("xa", "02:00:00:00:00:0a");
+    s.assert_home("ya", "02:00:00:00:00:1a");
     let links = s.host_links();
     assert!(
         !links.contains(" net1@") && !links.contains(&format!(" {dev_n}@")),
@@ -796,21 +811,13 @@ fn a_returned_device_is_found_under_any_name_and_one_whose_name_is_taken_is_an_e
         return;
     }
     let s = Setup::new();
-    s.host
-        .ip(&["link", "add", "ya", "type", "veth", "peer", "name", "yb"]);
-    s.host
-        .ip(&["link", "set", "ya", "address", "02:00:00:00:00:1a", "up"]);
-    let pod2 = NetNs::new("cni-pod");
-    let (path1, path2) = (s.pod_path(), format!("/run/netns/{}", pod2.name()));
-    let mut conf1 = s.conf("1.0.0");
-    conf1["renameDevice"] = json!(true);
-    let mut conf2 = conf1.clone();
-    conf2["deviceID"] = json!("ya");
-    let (conf1, conf2) = (conf1.to_string(), conf2.to_string());
-    s.invoke_as("c1", "ADD", conf1.as_bytes(), &path1, "net1")
-        .ok();
-    s.invoke_as("c2", "ADD", conf2.as_bytes(), &path2, "net1")
-        .ok();
+    let TwoPods {
+        pod2,
+        path1,
+        path2,
+        conf1,
+        conf2,
+    } = s.two_pods("1.0.0");
     // The first pod (NET_ADMIN) renames its device ya: free in the host,
     // the second pod having it. Both namespaces go; the kernel returns
     // each device (emulated) under its name in the pod if free: the
@@ -841,16 +848,8 @@ fn a_returned_device_is_found_under_any_name_and_one_whose_name_is_taken_is_an_e
         .ok();
     s.invoke_as("c2", "DEL", conf2.as_bytes(), &path2, "net1")
         .ok();
-    let xa = s.host.ip(&["-o", "link", "show", "xa"]);
-    assert!(
-        xa.contains("02:00:00:00:00:0a") && xa.contains(",UP"),
-        "{xa}"
-    );
-    let ya = s.host.ip(&["-o", "link", "show", "ya"]);
-    assert!(
-        ya.contains("02:00:00:00:00:1a") && ya.contains(",UP"),
-        "{ya}"
-    );
+    s.assert_home("xa", "02:00:00:00:00:0a");
+    s.assert_home("ya", "02:00:00:00:00:1a");
     assert!(!s.host_links().contains(" net1@"), "{}", s.host_links());
     let log = std::fs::read_to_string(s.log.path()).unwrap();
     assert!(log.contains("gave ya its name xa back"), "{log}");
@@ -912,11 +911,7 @@ fn a_device_the_pod_renamed_is_moved_back_one_whose_mac_it_changed_is_not_ours()
     s.pod().ip(&["link", "set", "net1", "name", "foo", "up"]);
     let stdin = with_prev(&conf, &result).to_string();
     s.invoke_with("DEL", stdin.as_bytes(), &netns, "net1").ok();
-    let host = s.host.ip(&["-o", "link", "show", "xa"]);
-    assert!(
-        host.contains("02:00:00:00:00:0a") && host.contains(",UP"),
-        "{host}"
-    );
+    s.assert_home("xa", "02:00:00:00:00:0a");
     assert!(!s.pod().ip(&["-o", "link", "show"]).contains(" foo@"));
     let log = std::fs::read_to_string(s.log.path()).unwrap();
     assert!(log.contains("moved foo back to the host as xa"), "{log}");
@@ -1007,21 +1002,13 @@ fn a_pod_that_set_its_mac_to_another_pods_makes_del_refuse_to_guess() {
         return;
     }
     let s = Setup::new();
-    s.host
-        .ip(&["link", "add", "ya", "type", "veth", "peer", "name", "yb"]);
-    s.host
-        .ip(&["link", "set", "ya", "address", "02:00:00:00:00:1a", "up"]);
-    let pod2 = NetNs::new("cni-pod");
-    let (path1, path2) = (s.pod_path(), format!("/run/netns/{}", pod2.name()));
-    let mut conf1 = s.conf("0.3.0");
-    conf1["renameDevice"] = json!(true);
-    let mut conf2 = conf1.clone();
-    conf2["deviceID"] = json!("ya");
-    let (conf1, conf2) = (conf1.to_string(), conf2.to_string());
-    s.invoke_as("c1", "ADD", conf1.as_bytes(), &path1, "net1")
-        .ok();
-    s.invoke_as("c2", "ADD", conf2.as_bytes(), &path2, "net1")
-        .ok();
+    let TwoPods {
+        pod2,
+        path1,
+        path2,
+        conf1,
+        conf2,
+    } = s.two_pods("0.3.0");
     // The first pod sets its device's MAC to the second's; both
     // namespaces go, and the kernel returns both devices (emulated: a veth
     // is destroyed instead), as net1 and dev<N>, with one MAC.
@@ -1069,16 +1056,8 @@ fn a_pod_that_set_its_mac_to_another_pods_makes_del_refuse_to_guess() {
         .ok();
     s.invoke_as("c1", "DEL", conf1.as_bytes(), &path1, "net1")
         .ok();
-    let ya = s.host.ip(&["-o", "link", "show", "ya"]);
-    assert!(
-        ya.contains("02:00:00:00:00:1a") && ya.contains(",UP"),
-        "{ya}"
-    );
-    let xa = s.host.ip(&["-o", "link", "show", "xa"]);
-    assert!(
-        xa.contains("02:00:00:00:00:0a") && xa.contains(",UP"),
-        "{xa}"
-    );
+    s.assert_home("ya", "02:00:00:00:00:1a");
+    s.assert_home("xa", "02:00:00:00:00:0a");
     assert!(s.host_links().contains(" dev4000:"), "{}", s.host_links());
     assert!(s.network.records().is_empty(), "{:?}", s.network.records());
 }
@@ -1101,11 +1080,7 @@ fn del_without_cni_netns_gives_the_returned_device_its_name_back_by_the_record()
     s.invoke_with("DEL", conf.as_bytes(), "", "net1").ok();
     let host = s.host.ip(&["-o", "link", "show"]);
     assert!(!host.contains(" net1@"), "{host}");
-    let xa = s.host.ip(&["-o", "link", "show", "xa"]);
-    assert!(
-        xa.contains("02:00:00:00:00:0a") && xa.contains(",UP"),
-        "{xa}"
-    );
+    s.assert_home("xa", "02:00:00:00:00:0a");
     let log = std::fs::read_to_string(s.log.path()).unwrap();
     assert!(log.contains("gave net1 its name xa back"), "{log}");
     assert!(s.network.records().is_empty(), "{:?}", s.network.records());
@@ -1138,11 +1113,7 @@ fn del_waits_a_bounded_time_for_the_kernel_to_return_the_device() {
         del.join().unwrap()
     });
     out.ok();
-    let host = s.host.ip(&["-o", "link", "show", "xa"]);
-    assert!(
-        host.contains("02:00:00:00:00:0a") && host.contains(",UP"),
-        "{host}"
-    );
+    s.assert_home("xa", "02:00:00:00:00:0a");
     assert!(!s.host_links().contains(" net1@"), "{}", s.host_links());
     let log = std::fs::read_to_string(s.log.path()).unwrap();
     assert!(log.contains("gave net1 its name xa back"), "{log}");
