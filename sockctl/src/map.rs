@@ -43,6 +43,21 @@ pub(crate) fn c_path(op: &'static str, path: &Path) -> Result<CString> {
         .map_err(|_| Error::invalid(op, path.display(), "path contains a NUL byte"))
 }
 
+/// Pins the BPF object `fd` at `path`, inside a bpffs (`BPF_OBJ_PIN`),
+/// with a hint for the usual failures.
+pub(crate) fn pin_fd(fd: BorrowedFd<'_>, path: &Path) -> Result<()> {
+    let c = c_path("BPF_OBJ_PIN", path)?;
+    bpf::obj_pin(fd, &c).map_err(|e| {
+        let err = Error::sys("BPF_OBJ_PIN", path.display(), e);
+        match e {
+            Errno::EPERM => err.with_hint("the directory is not on a bpffs (mount -t bpf bpf <dir>), or pinning needs more privilege"),
+            Errno::EEXIST => err.with_hint("something is already pinned there: remove it first"),
+            Errno::ENOENT => err.with_hint("the parent directory does not exist"),
+            _ => err,
+        }
+    })
+}
+
 /// The magic number of a bpffs in `statfs`'s `f_type`.
 const BPF_FS_MAGIC: u64 = 0xcafe_4a11;
 
@@ -137,16 +152,7 @@ impl Map {
 
     /// Pins the map at `path`, which must be inside a bpffs (`BPF_OBJ_PIN`).
     pub fn pin(&self, path: &Path) -> Result<()> {
-        let c = c_path("BPF_OBJ_PIN", path)?;
-        bpf::obj_pin(self.fd.as_fd(), &c).map_err(|e| {
-            let err = Error::sys("BPF_OBJ_PIN", path.display(), e);
-            match e {
-                Errno::EPERM => err.with_hint("the directory is not on a bpffs (mount -t bpf bpf <dir>), or pinning needs more privilege"),
-                Errno::EEXIST => err.with_hint("something is already pinned there: remove it first"),
-                Errno::ENOENT => err.with_hint("the parent directory does not exist"),
-                _ => err,
-            }
-        })
+        pin_fd(self.fd.as_fd(), path)
     }
 
     /// What the kernel said about the map when it was opened.

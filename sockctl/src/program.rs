@@ -139,8 +139,7 @@ impl XdpProgram {
 
     /// Pins the program at `path`, inside a bpffs (`BPF_OBJ_PIN`).
     pub fn pin(&self, path: &Path) -> Result<()> {
-        let c = crate::map::c_path("BPF_OBJ_PIN", path)?;
-        bpf::obj_pin(self.fd.as_fd(), &c).map_err(|e| Error::sys("BPF_OBJ_PIN", path.display(), e))
+        crate::map::pin_fd(self.fd.as_fd(), path)
     }
 
     /// Opens the program with id `id` (needs `CAP_SYS_ADMIN`).
