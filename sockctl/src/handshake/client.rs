@@ -21,7 +21,7 @@ use afxdp_core::Errno;
 use afxdp_sys::unix::{self, UnixAddr};
 use afxdp_sys::{BorrowedFd, OwnedFd};
 
-use super::may_spin;
+use super::{may_spin, poll_spinning};
 use crate::busy_poll::BusyPoll;
 use crate::error::{Error, ErrorKind, Result};
 use crate::map::XskMap;
@@ -241,7 +241,13 @@ fn exchange(
             .step()
             .map_or_else(|| "the exchange".to_string(), |s| s.to_string());
         if spin {
-            spin_until_readable(conn.as_fd(), ANSWER_SPIN);
+            // The blocking receive that follows takes over either way.
+            let mut p = [PollFd {
+                fd: conn.as_fd().as_raw(),
+                events: POLLIN,
+                revents: 0,
+            }];
+            let _ = poll_spinning(&mut p, std::time::Instant::now() + ANSWER_SPIN);
         }
         let mut slots: [Option<OwnedFd>; 1] = [None];
         let got = match unix::recv_msg(conn.as_fd(), &mut inbuf, &mut slots) {
@@ -320,27 +326,6 @@ fn exchange(
 /// that went idle costs about as much again (more on a VM). A handshake
 /// happens once per pod or queue: the spin costs nothing that matters.
 const ANSWER_SPIN: Duration = Duration::from_micros(200);
-
-/// Polls `fd` for a message without sleeping, yielding the CPU between
-/// looks, for at most `budget`; the blocking receive that follows takes
-/// over either way.
-fn spin_until_readable(fd: BorrowedFd<'_>, budget: Duration) {
-    let start = std::time::Instant::now();
-    loop {
-        let mut p = [PollFd {
-            fd: fd.as_raw(),
-            events: POLLIN,
-            revents: 0,
-        }];
-        if matches!(afxdp_sys::poll::poll(&mut p, 0), Ok(n) if n > 0) {
-            return;
-        }
-        if start.elapsed() >= budget {
-            return;
-        }
-        rustix::thread::sched_yield();
-    }
-}
 
 fn step_error(socket: &Path, iface: Option<&str>, what: &str, step: &str, e: Errno) -> Error {
     let err = Error::sys(

@@ -23,3 +23,24 @@ pub use paths::{Owner, SafeDir};
 pub(crate) fn may_spin() -> bool {
     rustix::thread::sched_getaffinity(None).is_ok_and(|set| set.count() > 1)
 }
+
+/// Polls `fds` without sleeping, yielding the CPU between looks, until one
+/// of them is ready (`Ok(true)`) or `until` has passed (`Ok(false)`): the
+/// look for the peer's next message that [`may_spin`] allows. Interrupted
+/// looks are looked again.
+pub(crate) fn poll_spinning(
+    fds: &mut [afxdp_core::abi::socket::PollFd],
+    until: std::time::Instant,
+) -> Result<bool, afxdp_core::Errno> {
+    loop {
+        match afxdp_sys::poll::poll(fds, 0) {
+            Ok(n) if n > 0 => return Ok(true),
+            Ok(_) | Err(afxdp_core::Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+        if std::time::Instant::now() >= until {
+            return Ok(false);
+        }
+        rustix::thread::sched_yield();
+    }
+}

@@ -711,20 +711,7 @@ impl Server {
                 .min(share_left);
             if now.duration_since(at) < budget {
                 let start = Instant::now();
-                loop {
-                    match afxdp_sys::poll::poll(&mut self.poll_fds, 0) {
-                        Ok(n) if n > 0 => {
-                            ready = true;
-                            break;
-                        }
-                        Ok(_) | Err(Errno::EINTR) => {}
-                        Err(e) => return Err(poll_err(e)),
-                    }
-                    if at.elapsed() >= budget {
-                        break;
-                    }
-                    rustix::thread::sched_yield();
-                }
+                ready = super::poll_spinning(&mut self.poll_fds, at + budget).map_err(poll_err)?;
                 let spun = start.elapsed();
                 c.spin_left = c.spin_left.saturating_sub(spun);
                 self.spin_window.1 += spun;
