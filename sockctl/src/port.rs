@@ -353,25 +353,23 @@ impl Port {
                 .bind_retry(opts.bind_retry)
                 .build()
                 .map_err(on_queue)?;
-            if vdev.busy_budget > 0 {
+            let busy_poll = vdev.busy_budget > 0 && {
                 let cfg = BusyPoll {
                     budget: vdev.busy_budget,
                     ..BusyPoll::default()
                 };
-                let on = match sock.set_busy_poll(cfg).map_err(on_queue) {
+                match sock.set_busy_poll(cfg).map_err(on_queue) {
                     Ok(()) => true,
                     Err(e) if opts.busy_poll_required => return Err(e),
                     Err(e) => {
                         busy_poll_error.get_or_insert(e);
                         false
                     }
-                };
-                let mut queue = PortQueue::new(sock, rings, frames);
-                queue.set_busy_polling(on);
-                queues.push(queue);
-            } else {
-                queues.push(PortQueue::new(sock, rings, frames));
-            }
+                }
+            };
+            let mut queue = PortQueue::new(sock, rings, frames);
+            queue.set_busy_polling(busy_poll);
+            queues.push(queue);
         }
         let map = match (map, &vdev.map, opts.handshake_busy_poll) {
             (Some(m), _, _) => m,
