@@ -397,13 +397,19 @@ impl UmemLayout {
             Ok(r) => r,
             Err(e) => return Err(e),
         };
+        // Aligned: `check_desc` kept the data in one chunk inside the UMEM,
+        // and every such chunk is a frame (the UMEM is its frames, end to
+        // end): nothing more to look up on the hot path.
+        if !self.unaligned {
+            return Ok(range);
+        }
+        // Unaligned: the base must be a frame's start, and the data (at or
+        // after it) must end in that frame.
         let base = self.chunk_of(desc.addr);
         if self.frame_index(base).is_none() {
             return Err(UmemError::NotAFrame(desc.addr));
         }
-        // Aligned: `check_desc` kept the data in the chunk. Unaligned: the
-        // data starts at or after the base; it must end in the frame.
-        if self.unaligned && range.offset + range.len as u64 > base + self.frame_size as u64 {
+        if range.offset + range.len as u64 > base + self.frame_size as u64 {
             return Err(UmemError::CrossesChunk {
                 addr: range.offset,
                 len: range.len,

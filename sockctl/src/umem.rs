@@ -330,12 +330,23 @@ impl Umem {
     /// unique only if each names a whole frame of its own.
     pub(crate) fn frame_from_rx(&self, desc: &XdpDesc) -> Option<Frame> {
         let l = &self.inner.layout;
-        // What kernels 6.10-6.14 got wrong in unaligned mode, put right.
-        let desc = XdpDesc {
-            addr: l.repair_rx_addr(desc.addr),
-            ..*desc
+        let desc = match l.check_rx_desc(desc) {
+            Ok(_) => *desc,
+            // What kernels 6.10-6.14 got wrong in unaligned mode, put right
+            // (looked at only then: a correct kernel's descriptors pass, and
+            // are never changed by the repair).
+            Err(_) => {
+                let repaired = XdpDesc {
+                    addr: l.repair_rx_addr(desc.addr),
+                    ..*desc
+                };
+                if repaired.addr == desc.addr {
+                    return None;
+                }
+                l.check_rx_desc(&repaired).ok()?;
+                repaired
+            }
         };
-        l.check_rx_desc(&desc).ok()?;
         Some(Frame {
             addr: desc.addr,
             len: desc.len,
