@@ -449,6 +449,11 @@ impl UmemLayout {
         if base >= self.len() {
             return Err(UmemError::AddrOutOfRange(base));
         }
+        // Aligned, every chunk inside the UMEM is a frame (see
+        // `check_rx_desc`): no lookup on the completion path.
+        if !self.unaligned {
+            return Ok(base);
+        }
         match self.frame_index(base) {
             Some(_) => Ok(base),
             None => Err(UmemError::NotAFrame(addr)),
