@@ -1,12 +1,14 @@
-//! The handshake side: the library's [`Server`]s, on a thread of their own.
+//! The handshake side: the library's [`Server`]s, one thread per device.
 //!
-//! Allocate asks this thread to serve a device ([`Handshake::serve`]): the
-//! library prepares it (XSKMAP, redirect program, BPF link, pin) and
-//! listens on `<dp_dir>/<dev>/afxdp.sock`. The thread loops
-//! `serve(50 ms)` over its servers and takes commands in between; the pod
-//! check the servers run (kubelet's pod-resources) blocks only this
-//! thread. Servers differ only by what a pool configures (pinning, idle
-//! timeout); there is one per such combination.
+//! Allocate asks for a device to be served ([`Handshake::serve`]): a thread
+//! of the device's own prepares it with the library (XSKMAP, redirect
+//! program, BPF link, pin) and listens on `<dp_dir>/<dev>/afxdp.sock`. The
+//! thread loops `serve(ROUND)` over its one server and takes commands in
+//! between. Each device has its own thread so that what blocks one
+//! device's server blocks nothing else: the pod check (kubelet's
+//! pod-resources, up to its timeout when kubelet is slow), preparing a
+//! netdev (an RCU grace period of the kernel's per program attached), a
+//! slow client.
 //!
 //! A device stays served until the daemon stops, also while its netdev is
 //! not in the daemon's network namespace: a CNI may move it into the pod's,
@@ -16,8 +18,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -29,6 +31,9 @@ use af_xdp::{AttachKind, PrepareOptions};
 use tokio::sync::oneshot;
 
 use crate::{error, info, warn};
+
+/// How long a device's thread serves between looks at its commands.
+const ROUND: Duration = Duration::from_millis(50);
 
 /// How a device is served: what its pool configures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,68 +69,89 @@ pub struct HandshakeConfig {
     pub checker: Arc<dyn PodChecker>,
 }
 
+/// What a device's thread is asked to do.
 enum Command {
+    /// Say where the device is served (serving it again if it is not).
     Serve {
-        dev: String,
-        spec: ServeSpec,
         reply: oneshot::Sender<Result<Served, String>>,
     },
-    Seen {
-        dev: String,
-        ifindex: u32,
-    },
+    /// A netdev of the device's name has this interface index.
+    Seen { ifindex: u32 },
+    /// Unserve and end.
     Stop,
 }
 
-/// A handle on the handshake thread; cheap to clone.
+/// One device's thread.
+struct DeviceThread {
+    tx: Sender<Command>,
+    join: JoinHandle<()>,
+}
+
+/// The devices' threads; `None` once stopped.
+type Devices = Mutex<Option<HashMap<String, DeviceThread>>>;
+
+/// A handle on the handshake side; cheap to clone.
 #[derive(Clone)]
 pub struct Handshake {
-    tx: Sender<Command>,
+    config: Arc<HandshakeConfig>,
+    devices: Arc<Devices>,
 }
 
-/// The thread itself: [`stop`](Self::stop) it to unserve everything.
-pub struct HandshakeThread {
+/// The handshake side itself: [`stop`](Self::stop) it to unserve
+/// everything.
+pub struct Handshakes {
     handle: Handshake,
-    join: Option<JoinHandle<()>>,
 }
 
-impl HandshakeThread {
-    /// Starts the thread; it serves nothing until asked.
-    pub fn start(config: HandshakeConfig) -> std::io::Result<HandshakeThread> {
-        let (tx, rx) = mpsc::channel();
-        let join = std::thread::Builder::new()
-            .name("handshake".into())
-            .spawn(move || run(config, rx))?;
-        Ok(HandshakeThread {
-            handle: Handshake { tx },
-            join: Some(join),
-        })
+impl Handshakes {
+    /// The handshake side; it serves nothing (and runs no thread) until
+    /// asked.
+    pub fn new(config: HandshakeConfig) -> Handshakes {
+        Handshakes {
+            handle: Handshake {
+                config: Arc::new(config),
+                devices: Arc::new(Mutex::new(Some(HashMap::new()))),
+            },
+        }
     }
 
-    /// A handle to send it commands.
+    /// A handle to ask it things.
     pub fn handle(&self) -> Handshake {
         self.handle.clone()
     }
 
     /// Closes every connection and socket, unpins and detaches (or, with a
     /// state directory, leaves the attachments for the next daemon), and
-    /// waits for the thread.
+    /// waits for the devices' threads; they stop at once, side by side.
     pub fn stop(mut self) {
         self.stop_inner();
     }
 
     fn stop_inner(&mut self) {
-        let _ = self.handle.tx.send(Command::Stop);
-        if let Some(j) = self.join.take() {
-            let _ = j.join();
+        let Some(devices) = lock(&self.handle.devices).take() else {
+            return;
+        };
+        for d in devices.values() {
+            let _ = d.tx.send(Command::Stop);
+        }
+        for (dev, d) in devices {
+            if d.join.join().is_err() {
+                error!("handshake: the thread of {dev} panicked");
+            }
         }
     }
 }
 
-impl Drop for HandshakeThread {
+impl Drop for Handshakes {
     fn drop(&mut self) {
         self.stop_inner();
     }
+}
+
+/// The lock, also after a thread panicked while holding it (what it holds
+/// stays consistent: every change is one insert or remove).
+fn lock(devices: &Devices) -> MutexGuard<'_, Option<HashMap<String, DeviceThread>>> {
+    devices.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Handshake {
@@ -133,100 +159,96 @@ impl Handshake {
     /// already.
     pub async fn serve(&self, dev: &str, spec: ServeSpec) -> Result<Served, String> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Serve {
-                dev: dev.to_string(),
-                spec,
-                reply,
-            })
-            .map_err(|_| "the handshake thread has stopped".to_string())?;
+        {
+            let mut guard = lock(&self.devices);
+            let devices = guard
+                .as_mut()
+                .ok_or_else(|| "the handshake side has stopped".to_string())?;
+            // A live thread answers; one whose first preparation failed has
+            // ended, and a new one tries again.
+            let reply = match devices.get(dev) {
+                Some(d) => match d.tx.send(Command::Serve { reply }) {
+                    Ok(()) => None,
+                    Err(mpsc::SendError(Command::Serve { reply })) => Some(reply),
+                    // Not what was sent: the reply is dropped, and the
+                    // caller hears that the thread stopped.
+                    Err(_) => None,
+                },
+                None => Some(reply),
+            };
+            if let Some(reply) = reply {
+                if let Some(old) = devices.remove(dev) {
+                    let _ = old.join.join();
+                }
+                let thread = DeviceThread::start(self.config.clone(), dev, spec, reply)
+                    .map_err(|e| format!("{dev}: start its handshake thread: {e}"))?;
+                devices.insert(dev.to_string(), thread);
+            }
+        }
         rx.await
-            .map_err(|_| "the handshake thread has stopped".to_string())?
+            .map_err(|_| format!("{dev}: its handshake thread has stopped"))?
     }
 
     /// A netdev named `dev` is (back) in the daemon's namespace with index
     /// `ifindex`: if `dev` was served on another netdev, prepare it anew.
     pub fn netdev_seen(&self, dev: &str, ifindex: u32) {
-        let _ = self.tx.send(Command::Seen {
-            dev: dev.to_string(),
-            ifindex,
-        });
+        if let Some(d) = lock(&self.devices).as_ref().and_then(|m| m.get(dev)) {
+            let _ = d.tx.send(Command::Seen { ifindex });
+        }
     }
-}
-
-struct State {
-    config: HandshakeConfig,
-    /// One server per (pin, idle timeout).
-    servers: Vec<((bool, Option<Duration>), Server)>,
-    /// Every device asked for, and how.
-    wanted: HashMap<String, ServeSpec>,
 }
 
 fn log_connection(log: &ConnectionLog) {
     info!("handshake: {log}");
 }
 
-fn run(config: HandshakeConfig, rx: Receiver<Command>) {
-    let mut st = State {
-        config,
-        servers: Vec::new(),
-        wanted: HashMap::new(),
-    };
-    const ROUND: Duration = Duration::from_millis(50);
-    loop {
-        // Commands first; with nothing served, wait for one.
-        let first = if st.servers.is_empty() {
-            match rx.recv_timeout(ROUND) {
-                Ok(c) => Some(c),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => Some(Command::Stop),
-            }
-        } else {
-            None
-        };
-        let mut cmds: Vec<Command> = first.into_iter().collect();
-        loop {
-            match rx.try_recv() {
-                Ok(c) => cmds.push(c),
-                Err(mpsc::TryRecvError::Empty) => break,
-                Err(mpsc::TryRecvError::Disconnected) => {
-                    cmds.push(Command::Stop);
-                    break;
+impl DeviceThread {
+    /// Starts the thread of `dev`; it answers `reply` once it serves `dev`
+    /// or failed to (and then ends).
+    fn start(
+        config: Arc<HandshakeConfig>,
+        dev: &str,
+        spec: ServeSpec,
+        reply: oneshot::Sender<Result<Served, String>>,
+    ) -> std::io::Result<DeviceThread> {
+        let (tx, rx) = mpsc::channel();
+        let dev = dev.to_string();
+        // Linux keeps 15 bytes of a thread's name.
+        let join = std::thread::Builder::new()
+            .name(format!("hs-{dev}"))
+            .spawn(move || {
+                let mut d = Device::new(&config, dev, spec);
+                match d.serve() {
+                    Ok(s) => {
+                        let _ = reply.send(Ok(s));
+                        d.run(rx);
+                    }
+                    Err(e) => {
+                        // Whoever asked meanwhile hears the same; the next
+                        // ask starts a new thread.
+                        for c in rx.try_iter() {
+                            if let Command::Serve { reply } = c {
+                                let _ = reply.send(Err(e.clone()));
+                            }
+                        }
+                        let _ = reply.send(Err(e));
+                    }
                 }
-            }
-        }
-        for c in cmds {
-            match c {
-                Command::Serve { dev, spec, reply } => {
-                    let _ = reply.send(st.serve(&dev, spec));
-                }
-                Command::Seen { dev, ifindex } => st.seen(&dev, ifindex),
-                Command::Stop => {
-                    st.stop();
-                    return;
-                }
-            }
-        }
-        if st.servers.is_empty() {
-            continue;
-        }
-        let per = ROUND / st.servers.len() as u32;
-        for (_, server) in &mut st.servers {
-            if let Err(e) = server.serve(per, &mut log_connection) {
-                error!("handshake: {e}");
-                std::thread::sleep(per);
-            }
-        }
+            })?;
+        Ok(DeviceThread { tx, join })
     }
 }
 
-impl State {
-    fn server_for(&mut self, spec: ServeSpec) -> &mut Server {
-        let key = (spec.pin, spec.idle_timeout);
-        if let Some(i) = self.servers.iter().position(|(k, _)| *k == key) {
-            return &mut self.servers[i].1;
-        }
-        let c = &self.config;
+/// One device and its server, on the device's thread.
+struct Device {
+    dev: String,
+    spec: ServeSpec,
+    server: Server,
+    keep_on_stop: bool,
+}
+
+impl Device {
+    fn new(c: &HandshakeConfig, dev: String, spec: ServeSpec) -> Device {
         let config = ServerConfig {
             dir: c.dp_dir.clone(),
             pods: PodPolicy::Custom(c.checker.clone()),
@@ -243,48 +265,74 @@ impl State {
         };
         // No interfaces yet: this cannot fail (it makes nothing).
         let server = Server::new::<&str>(&[], config).expect("a server with no interfaces");
-        self.servers.push((key, server));
-        &mut self.servers.last_mut().expect("just pushed").1
+        Device {
+            dev,
+            spec,
+            server,
+            keep_on_stop: c.state_dir.is_some(),
+        }
     }
 
-    fn served(&self, dev: &str) -> Option<Served> {
-        self.servers.iter().find_map(|(_, s)| {
-            let socket = s.socket_path(dev)?;
-            let pin = s
-                .interfaces()
-                .find(|(n, _)| *n == dev)
-                .and_then(|(_, p)| p.pin_path().map(PathBuf::from));
-            Some(Served { socket, pin })
-        })
+    fn run(mut self, rx: Receiver<Command>) {
+        loop {
+            loop {
+                match rx.try_recv() {
+                    Ok(Command::Serve { reply }) => {
+                        let _ = reply.send(self.serve());
+                    }
+                    Ok(Command::Seen { ifindex }) => self.seen(ifindex),
+                    Ok(Command::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
+                        self.stop();
+                        return;
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            if let Err(e) = self.server.serve(ROUND, &mut log_connection) {
+                error!("handshake: {}: {e}", self.dev);
+                std::thread::sleep(ROUND);
+            }
+        }
     }
 
-    fn add(&mut self, dev: &str, spec: ServeSpec) -> Result<Served, String> {
+    fn served(&self) -> Option<Served> {
+        let socket = self.server.socket_path(&self.dev)?;
+        let pin = self
+            .server
+            .interfaces()
+            .find(|(n, _)| *n == self.dev)
+            .and_then(|(_, p)| p.pin_path().map(PathBuf::from));
+        Some(Served { socket, pin })
+    }
+
+    fn add(&mut self) -> Result<Served, String> {
         let owner = Owner {
-            uid: Some(spec.uid),
-            gid: Some(spec.uid),
+            uid: Some(self.spec.uid),
+            gid: Some(self.spec.uid),
         };
-        let server = self.server_for(spec);
-        server
-            .add_interface_with(dev, InterfaceOptions { owner: Some(owner) })
+        self.server
+            .add_interface_with(&self.dev, InterfaceOptions { owner: Some(owner) })
             .map_err(|e| match e.hint() {
                 Some(h) => format!("{e} ({h})"),
                 None => e.to_string(),
             })?;
-        self.served(dev)
-            .ok_or_else(|| format!("{dev}: served but its socket is unknown"))
+        self.served()
+            .ok_or_else(|| format!("{}: served but its socket is unknown", self.dev))
     }
 
-    fn serve(&mut self, dev: &str, spec: ServeSpec) -> Result<Served, String> {
-        if let Some(s) = self.served(dev) {
+    /// Where the device is served, serving it first if it is not.
+    fn serve(&mut self) -> Result<Served, String> {
+        if let Some(s) = self.served() {
             return Ok(s);
         }
-        let served = self.add(dev, spec)?;
+        let served = self.add()?;
         let adopted = self
-            .servers
-            .iter()
-            .any(|(_, s)| s.interfaces().any(|(n, p)| n == dev && p.is_adopted()));
+            .server
+            .interfaces()
+            .any(|(n, p)| n == self.dev && p.is_adopted());
         info!(
-            "handshake: serving {dev} on {}{}{}",
+            "handshake: serving {} on {}{}{}",
+            self.dev,
             served.socket.display(),
             if adopted {
                 " (program and XSKMAP adopted from the state directory)"
@@ -297,45 +345,36 @@ impl State {
                 .map(|p| format!(", XSKMAP pinned at {}", p.display()))
                 .unwrap_or_default()
         );
-        self.wanted.insert(dev.to_string(), spec);
         Ok(served)
     }
 
-    /// The interface index `dev` was prepared on, if it is served.
-    fn served_ifindex(&self, dev: &str) -> Option<u32> {
-        self.servers.iter().find_map(|(_, s)| {
-            s.interfaces()
-                .find(|(n, _)| *n == dev)
-                .map(|(_, p)| p.netdev().ifindex())
-        })
+    /// The interface index the device was prepared on, if it is served.
+    fn served_ifindex(&self) -> Option<u32> {
+        self.server
+            .interfaces()
+            .find(|(n, _)| *n == self.dev)
+            .map(|(_, p)| p.netdev().ifindex())
     }
 
-    fn seen(&mut self, dev: &str, ifindex: u32) {
-        let Some(&spec) = self.wanted.get(dev) else {
-            return;
-        };
-        match self.served_ifindex(dev) {
+    fn seen(&mut self, ifindex: u32) {
+        let dev = self.dev.clone();
+        match self.served_ifindex() {
             Some(i) if i == ifindex => return,
             Some(i) => {
                 warn!("handshake: {dev} is a new netdev (index {ifindex}, was {i}): preparing it anew");
-                for (_, s) in &mut self.servers {
-                    s.remove_interface(dev, &mut log_connection);
-                }
+                self.server.remove_interface(&dev, &mut log_connection);
             }
             None => {}
         }
-        match self.add(dev, spec) {
+        match self.add() {
             Ok(s) => info!("handshake: serving {dev} again on {}", s.socket.display()),
             Err(e) => error!("handshake: {dev} cannot be served again: {e}"),
         }
     }
 
-    fn stop(&mut self) {
-        let keep = self.config.state_dir.is_some();
-        for (_, server) in self.servers.drain(..) {
-            if let Err(e) = server.shutdown(keep, &mut log_connection) {
-                error!("handshake: shutdown: {e}");
-            }
+    fn stop(self) {
+        if let Err(e) = self.server.shutdown(self.keep_on_stop, &mut log_connection) {
+            error!("handshake: {}: shutdown: {e}", self.dev);
         }
     }
 }

@@ -37,7 +37,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::devices::{NetdevState, Sysfs};
-use crate::handshake::{Handshake, HandshakeConfig, HandshakeThread};
+use crate::handshake::{Handshake, HandshakeConfig, Handshakes};
 use crate::kubelet::Endpoint;
 use crate::plugin::{device_list, PoolPlugin};
 use crate::podcheck::PodResourcesCheck;
@@ -118,11 +118,11 @@ pub struct Daemon {
     rt: Option<tokio::runtime::Runtime>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    handshake: Option<HandshakeThread>,
+    handshake: Option<Handshakes>,
     pools: Vec<(String, Vec<String>)>,
 }
 
-/// Starts the daemon: discovers the devices, starts the handshake thread,
+/// Starts the daemon: discovers the devices, sets up the handshake side,
 /// listens on each pool's socket, and starts health checks and kubelet
 /// registration (which waits for kubelet's socket).
 pub fn run(opts: Options) -> Result<Daemon, String> {
@@ -154,14 +154,13 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
         resources,
     )
     .map_err(|e| format!("pod check runtime: {e}"))?;
-    let hs_thread = HandshakeThread::start(HandshakeConfig {
+    let handshakes = Handshakes::new(HandshakeConfig {
         dp_dir: opts.dp_dir.clone(),
         pin_dir: opts.pin_dir.clone(),
         state_dir: opts.state_dir.clone(),
         checker: Arc::new(checker),
-    })
-    .map_err(|e| format!("start the handshake thread: {e}"))?;
-    let hs = hs_thread.handle();
+    });
+    let hs = handshakes.handle();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -234,7 +233,7 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
         rt: Some(rt),
         shutdown,
         tasks,
-        handshake: Some(hs_thread),
+        handshake: Some(handshakes),
         pools: found.into_iter().map(|(p, d)| (p.name, d)).collect(),
     })
 }

@@ -74,8 +74,10 @@ pub struct PodResourcesCheck {
     timeout: Duration,
     /// The resource of each device served.
     resources: HashMap<String, String>,
-    /// Runs the lookups from the handshake server's thread (which is not
-    /// inside the daemon's runtime).
+    /// Runs the lookups for the devices' handshake threads (which are not
+    /// inside the daemon's runtime): each blocks on its own lookup while
+    /// the runtime's one worker drives every lookup's I/O, so that a slow
+    /// answer to one device's check delays no other's.
     rt: Option<tokio::runtime::Runtime>,
 }
 
@@ -86,7 +88,9 @@ impl PodResourcesCheck {
         timeout: Duration,
         resources: HashMap<String, String>,
     ) -> std::io::Result<PodResourcesCheck> {
-        let rt = tokio::runtime::Builder::new_current_thread()
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("afxdp-podcheck")
             .enable_all()
             .build()?;
         Ok(PodResourcesCheck {

@@ -13,6 +13,8 @@
 //!   does) gets the XSKMAP under the pod name kubelet's pod-resources
 //!   reports for that device; another pod gets `/host_nak`, and a failing
 //!   pod-resources `/error`;
+//! - a pod check kubelet is slow to answer delays only that device's
+//!   handshakes, not another device's;
 //! - a kubelet restart (its socket made anew, the plugin directory cleared)
 //!   is followed by a new registration within 2 s;
 //! - a pinned-map pool mounts a pin owned by the pool's uid, mode 0600.
@@ -35,13 +37,22 @@ const ENDPOINT: &str = "afxdp-pool1.sock";
 const HEALTH: Duration = Duration::from_secs(2);
 
 fn write_config(dir: &Path, pinning: bool) -> std::path::PathBuf {
+    write_config_for(dir, pinning, &["xa"])
+}
+
+fn write_config_for(dir: &Path, pinning: bool, devices: &[&str]) -> std::path::PathBuf {
     let path = dir.join("config.json");
+    let devices: Vec<String> = devices
+        .iter()
+        .map(|d| format!(r#"{{"name":"{d}"}}"#))
+        .collect();
     std::fs::write(
         &path,
         format!(
             r#"{{"logLevel":"debug","pools":[{{"name":"pool1","mode":"primary",
-                "devices":[{{"name":"xa"}}],"udsTimeout":60,"uid":{POOL_UID},
-                "bpfMapPinningEnable":{pinning}}}]}}"#
+                "devices":[{}],"udsTimeout":60,"uid":{POOL_UID},
+                "bpfMapPinningEnable":{pinning}}}]}}"#,
+            devices.join(",")
         ),
     )
     .unwrap();
@@ -91,9 +102,13 @@ fn raw_connect(socket: &Path, pod_name: &str) -> Vec<String> {
 }
 
 fn handshake(socket: &Path, pod_name: &str) -> af_xdp::Result<XskMap> {
+    handshake_on(socket, "xa", pod_name)
+}
+
+fn handshake_on(socket: &Path, dev: &str, pod_name: &str) -> af_xdp::Result<XskMap> {
     xskmap_by_handshake(
         socket,
-        "xa",
+        dev,
         &HandshakeOptions {
             hostname: Some(pod_name.to_string()),
             step_timeout: Duration::from_secs(5),
@@ -206,6 +221,61 @@ fn registers_lists_allocates_and_checks_the_pod() {
         !k.plugin_dir.join(ENDPOINT).exists(),
         "so is the plugin's socket"
     );
+}
+
+#[test]
+fn a_slow_pod_check_on_one_device_delays_no_other_device() {
+    if !privileged("a_slow_pod_check_on_one_device_delays_no_other_device") {
+        return;
+    }
+    let tmp = TempDir::new("dp-slow");
+    let ns = NetNs::new("dpslow");
+    let _veth = Veth::new(&ns, 1);
+    let k = Kubelet::start(tmp.path());
+    let config = write_config_for(tmp.path(), false, &["xa", "xb"]);
+    let mut plugin = Plugin::spawn(daemon_command(
+        ns.command("setpriv"),
+        &config,
+        &k,
+        &tmp.path().join("dp"),
+        None,
+    ));
+    k.wait_registration(0, Duration::from_secs(10));
+    k.allocate(ENDPOINT, &["xa"]).expect("Allocate xa");
+    k.allocate(ENDPOINT, &["xb"]).expect("Allocate xb");
+    k.set_pods(Some(vec![
+        pod("default", "pod-a", RESOURCE, &["xa"]),
+        pod("default", "pod-b", RESOURCE, &["xb"]),
+    ]));
+    let dp = tmp.path().join("dp");
+    let (sock_a, sock_b) = (dp.join("xa/afxdp.sock"), dp.join("xb/afxdp.sock"));
+
+    // kubelet takes 1.5 s (under the 2 s lookup timeout) to answer pod-a's
+    // check; pod-b connects on the other device meanwhile.
+    const STALL: Duration = Duration::from_millis(1500);
+    k.stall_next_list(STALL);
+    let t0 = Instant::now();
+    let a = std::thread::spawn(move || {
+        let r = handshake_on(&sock_a, "xa", "pod-a").map(|m| m.max_entries());
+        (r, t0.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let t1 = Instant::now();
+    let b = handshake_on(&sock_b, "xb", "pod-b").expect("pod-b gets xb's XSKMAP");
+    let took_b = t1.elapsed();
+    assert_eq!(b.max_entries(), 1);
+    let (a, took_a) = a.join().unwrap();
+    assert_eq!(a.expect("pod-a gets xa's XSKMAP once kubelet answers"), 1);
+    eprintln!("pod-a (stalled) {took_a:?}, pod-b beside it {took_b:?}");
+    assert!(
+        took_a >= STALL - Duration::from_millis(100),
+        "the stall did not hit pod-a's check ({took_a:?}): the test proves nothing"
+    );
+    assert!(
+        took_b < Duration::from_millis(700),
+        "pod-b waited {took_b:?} behind pod-a's slow pod check"
+    );
+    plugin.stop();
 }
 
 #[test]

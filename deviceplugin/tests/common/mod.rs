@@ -89,7 +89,10 @@ impl Registration for Reg {
 
 type Pods = Arc<Mutex<Option<Vec<PodResources>>>>;
 
-struct Lister(Pods);
+/// How long the next `List` waits before it answers (taken by that call).
+type Stall = Arc<Mutex<Option<Duration>>>;
+
+struct Lister(Pods, Stall);
 
 #[tonic::async_trait]
 impl PodResourcesLister for Lister {
@@ -97,6 +100,10 @@ impl PodResourcesLister for Lister {
         &self,
         _: Request<ListPodResourcesRequest>,
     ) -> Result<Response<ListPodResourcesResponse>, Status> {
+        let stall = self.1.lock().unwrap().take();
+        if let Some(d) = stall {
+            tokio::time::sleep(d).await;
+        }
         match self.0.lock().unwrap().clone() {
             Some(pod_resources) => Ok(Response::new(ListPodResourcesResponse { pod_resources })),
             None => Err(Status::unavailable("the stand-in was told to fail List")),
@@ -141,6 +148,7 @@ pub struct Kubelet {
     pub pod_resources_socket: PathBuf,
     registrations: Registrations,
     pods: Pods,
+    stall: Stall,
     reg_stop: Option<oneshot::Sender<()>>,
     pr_stop: Option<oneshot::Sender<()>>,
 }
@@ -164,6 +172,7 @@ impl Kubelet {
             pod_resources_socket: pr_dir.join("kubelet.sock"),
             registrations: Arc::default(),
             pods: Arc::new(Mutex::new(Some(Vec::new()))),
+            stall: Arc::default(),
             reg_stop: None,
             pr_stop: None,
         };
@@ -171,7 +180,7 @@ impl Kubelet {
         let (tx, rx) = oneshot::channel::<()>();
         let _g = k.rt.enter();
         let (incoming, _) = uds::listen(&k.pod_resources_socket).unwrap();
-        let svc = PodResourcesListerServer::new(Lister(k.pods.clone()));
+        let svc = PodResourcesListerServer::new(Lister(k.pods.clone(), k.stall.clone()));
         k.rt.spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .serve_with_incoming_shutdown(svc, incoming, async {
@@ -240,6 +249,12 @@ impl Kubelet {
     /// Sets what `List` answers (`None`: it fails).
     pub fn set_pods(&self, pods: Option<Vec<PodResources>>) {
         *self.pods.lock().unwrap() = pods;
+    }
+
+    /// Makes the next `List` (only that one) answer after `delay`, as a
+    /// kubelet under load does; other calls meanwhile answer at once.
+    pub fn stall_next_list(&self, delay: Duration) {
+        *self.stall.lock().unwrap() = Some(delay);
     }
 
     fn client(&self, endpoint: &str) -> DevicePluginClient<tonic::transport::Channel> {
