@@ -1135,6 +1135,70 @@ fn del_waits_a_bounded_time_for_the_kernel_to_return_the_device() {
 }
 
 #[test]
+fn a_nic_not_back_yet_makes_del_try_again_later_until_it_gives_up() {
+    if !ready("del_nic_not_back") {
+        return;
+    }
+    let mut s = Setup::new();
+    let conf = s.conf("1.0.0").to_string();
+    let path = s.pod_path();
+    s.invoke_with("ADD", conf.as_bytes(), &path, "net1").ok();
+    // A NIC or VF (no link kind) comes back to the host when the kernel
+    // cleans the pod's namespace up; emulated: the record says the veth is
+    // one, and the veth goes with the namespace, so it never comes back.
+    let record_path = s.network.dir().join("c1/net1");
+    let record = std::fs::read_to_string(&record_path).unwrap();
+    assert!(record.contains(r#""kind": "veth""#), "{record}");
+    std::fs::write(
+        &record_path,
+        record.replace(r#""kind": "veth""#, r#""kind": "physical""#),
+    )
+    .unwrap();
+    drop(s.pod.take());
+
+    // Not back within the wait: try again later (11), the record kept with
+    // when it went missing; the addresses are released all the same.
+    let e = s
+        .invoke_with("DEL", conf.as_bytes(), &path, "net1")
+        .error(11);
+    assert!(
+        e["msg"]
+            .as_str()
+            .unwrap()
+            .contains("xa has not returned to the host yet"),
+        "{e}"
+    );
+    assert_eq!(s.network.records(), ["c1/net1"]);
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(&record_path).unwrap()).unwrap();
+    let since = record["missingSince"].as_u64().expect("missingSince");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(since <= now && now - since < 30, "{since} vs {now}");
+    assert!(s.reserved().is_empty(), "{:?}", s.reserved());
+    // A retry keeps the first miss's time.
+    s.invoke_with("DEL", conf.as_bytes(), &path, "net1")
+        .error(11);
+    let again: Value =
+        serde_json::from_str(&std::fs::read_to_string(&record_path).unwrap()).unwrap();
+    assert_eq!(again["missingSince"], since);
+
+    // 60 s after the first miss, DEL gives up and succeeds: the pod goes.
+    let text = std::fs::read_to_string(&record_path).unwrap();
+    std::fs::write(
+        &record_path,
+        text.replace(&since.to_string(), &(since - 61).to_string()),
+    )
+    .unwrap();
+    s.invoke_with("DEL", conf.as_bytes(), &path, "net1").ok();
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("given up"), "{log}");
+}
+
+#[test]
 fn rename_device_names_it_cni_ifname_in_the_pod_and_back_on_del() {
     if !ready("rename_device") {
         return;

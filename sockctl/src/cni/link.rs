@@ -16,6 +16,10 @@ use afxdp_sys::netlink::{NetlinkError, RouteSocket};
 use super::result::{format_mac, IpNet, Route};
 use crate::error::{Error, Result};
 
+/// The [`LinkState::kind`] of a link the kernel gives no kind (a device
+/// with a driver of its own: a NIC, a VF).
+pub const PHYSICAL: &str = "physical";
+
 /// What the plugin needs to know of a link.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkState {
@@ -103,7 +107,7 @@ impl Rtnl {
                     name: l.name_str().unwrap_or_default().to_string(),
                     mac: l.mac().map(|m| format_mac(&m)).unwrap_or_default(),
                     perm: l.perm_address().map(format_mac).unwrap_or_default(),
-                    kind: String::from_utf8_lossy(l.kind().unwrap_or(b"physical")).into(),
+                    kind: String::from_utf8_lossy(l.kind().unwrap_or(PHYSICAL.as_bytes())).into(),
                     up: l.is_up(),
                     mtu: l.mtu,
                 });

@@ -32,7 +32,11 @@
 //!   by its name alone: `CNI_IFNAME` is the same in every pod; two such
 //!   links, or its name another link's, are an error naming both, not a
 //!   guess), waited for up to 2 s (the kernel returns it asynchronously);
-//!   the same without `CNI_NETNS`, when there is a record. In a chain, ours
+//!   the same without `CNI_NETNS`, when there is a record. A recorded
+//!   device that comes back by itself (no link kind: a NIC, a VF) and is
+//!   not back by then is error 11, try again later, the record kept, for
+//!   up to 60 s after the first `DEL` that missed it (then success: it was
+//!   unplugged, say); a link of a kind (a veth) went with the namespace. In a chain, ours
 //!   is the interface of `prevResult` with our name, not another plugin's.
 //! - `CHECK`: the device is in the namespace, up, with the MAC and the
 //!   addresses of `prevResult`; the IPAM plugin checks its side.

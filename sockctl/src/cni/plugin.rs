@@ -522,6 +522,23 @@ fn set_up_in_host(device: &str) -> crate::Result<bool> {
     }
 }
 
+/// What [`reclaim_returned`] found.
+#[derive(Debug)]
+enum Returned {
+    /// The device is in the host under its own name.
+    Home,
+    /// It was back under this name, and has its own again.
+    Renamed(String),
+    /// It is not in the host (yet).
+    NotYet,
+}
+
+/// How long after the first `DEL` that found a device which returns by
+/// itself in neither the pod nor the host `DEL` stops asking to be tried
+/// again, and succeeds (a NIC unplugged, a VF removed, never comes back;
+/// the pod must still go).
+pub(crate) const DEL_GIVES_UP_AFTER: Duration = Duration::from_secs(60);
+
 /// How long `DEL` waits for a device to come back to the host after its
 /// pod's namespace went (the kernel returns it when it cleans the
 /// namespace up, asynchronously), and how often it looks.
@@ -537,14 +554,13 @@ const RETURN_POLL: Duration = Duration::from_millis(20);
 /// renames it `device`, unless that is another link's (an error naming
 /// both, for a retry once that link has gone); two that are ours is an
 /// error too (a pod can set its device's MAC to another's), not a guess.
-/// Waits up to `wait` for it to appear. Returns the name it had, if it
-/// renamed one.
+/// Waits up to `wait` for it to appear.
 fn reclaim_returned(
     device: &str,
     in_pod: &str,
     ours: Ours<'_>,
     wait: Duration,
-) -> crate::Result<Option<String>> {
+) -> crate::Result<Returned> {
     let mut rtnl = Rtnl::open()?;
     let deadline = Instant::now() + wait;
     let any = matches!(ours, Ours::Recorded(_));
@@ -561,7 +577,7 @@ fn reclaim_returned(
             }
         }
         match &found[..] {
-            [l] if l.name == device => return Ok(None),
+            [l] if l.name == device => return Ok(Returned::Home),
             [l] => {
                 if let Some(o) = rtnl.link_by_name(device)? {
                     return Err(Error::new(
@@ -581,7 +597,7 @@ fn reclaim_returned(
                 }
                 let rename = SetLink::new(l.ifindex).rename(device.as_bytes());
                 rtnl.set_link("rename back to the device's name", &l.name, &rename)?;
-                return Ok(Some(l.name.clone()));
+                return Ok(Returned::Renamed(l.name.clone()));
             }
             [a, b, ..] => {
                 return Err(Error::new(
@@ -597,7 +613,7 @@ fn reclaim_returned(
             [] => {}
         }
         if Instant::now() >= deadline {
-            return Ok(None);
+            return Ok(Returned::NotYet);
         }
         std::thread::sleep(RETURN_POLL);
     }
@@ -618,13 +634,27 @@ fn reclaim(device: &str, in_pod: &str, ours: Ours<'_>, log: &Log) -> Option<CniE
         }
     };
     match reclaim_returned(device, in_pod, ours, wait) {
-        Ok(Some(was)) => {
+        Ok(Returned::Renamed(was)) => {
             log.info(&format!(
                 "{device} was back in the host as {was}: gave {was} its name {device} back"
             ));
             None
         }
-        Ok(None) => None,
+        Ok(Returned::Home) => None,
+        // A NIC or VF comes back when the kernel has cleaned the namespace
+        // up, which can take longer under load: DEL again later (the
+        // record stays). A link of a kind went with the namespace.
+        Ok(Returned::NotYet) => match ours {
+            Ours::Recorded(r) if r.returns_by_itself() => Some(CniError::new(
+                codes::TRY_AGAIN_LATER,
+                format!("{device} has not returned to the host yet"),
+                format!(
+                    "the kernel gives a {} device back to the host when it cleans up the pod's namespace; not back within {RETURN_WAIT:?}: DEL again later (given up {DEL_GIVES_UP_AFTER:?} after the first DEL that missed it)",
+                    r.kind
+                ),
+            )),
+            _ => None,
+        },
         Err(e) => Some(cni(
             codes::NETLINK,
             format!("cannot give {device} its name back in the host"),
@@ -815,6 +845,34 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
             }
         }
     }
+    // A device that returns by itself and is not back yet: DEL again later,
+    // with the record, until it has been missing for DEL_GIVES_UP_AFTER.
+    if let (
+        Some(CniError {
+            code: codes::TRY_AGAIN_LATER,
+            ..
+        }),
+        Some(r),
+        Some(st),
+    ) = (&first_err, &record, &store)
+    {
+        let now = unix_now();
+        let since = r.missing_since.unwrap_or(now);
+        if now.saturating_sub(since) >= DEL_GIVES_UP_AFTER.as_secs() {
+            log.warn(&format!(
+                "{} has not returned to the host {} s after the first DEL that missed it: given up (unplugged, or a VF removed?); its record goes",
+                r.device,
+                now - since
+            ));
+            first_err = None;
+        } else if r.missing_since.is_none() {
+            let mut r = r.clone();
+            r.missing_since = Some(now);
+            if let Err(e) = st.save(&r) {
+                log.warn(&e);
+            }
+        }
+    }
     if let Some(t) = conf.ipam_type() {
         match ipam::exec(t, "DEL", env, stdin) {
             Ok(_) => log.info(&format!("IPAM {t}: released")),
@@ -834,6 +892,13 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
             Ok(())
         }
     }
+}
+
+/// Seconds since the epoch (0 on a clock set before it).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// `CHECK`: see the module documentation.

@@ -29,7 +29,7 @@ use rustix::fs::{mkdirat, openat, renameat, unlinkat, AtFlags, Mode, OFlags, CWD
 use rustix::io::Errno;
 
 use super::json::{Json, ObjectBuilder};
-use super::link::LinkState;
+use super::link::{LinkState, PHYSICAL};
 
 /// Where the records are, one directory per network.
 pub(crate) const STATE_DIR: &str = "/var/lib/cni/afxdp";
@@ -57,6 +57,12 @@ pub(crate) struct Record {
     pub(crate) kind: String,
     /// Its name in the pod.
     pub(crate) in_pod: String,
+    /// When (seconds since the epoch) a `DEL` first found a device that
+    /// returns to the host by itself in neither the pod nor the host; `DEL`
+    /// is tried again until it is back or [`DEL_GIVES_UP_AFTER`] has passed.
+    ///
+    /// [`DEL_GIVES_UP_AFTER`]: super::plugin::DEL_GIVES_UP_AFTER
+    pub(crate) missing_since: Option<u64>,
 }
 
 impl Record {
@@ -71,7 +77,15 @@ impl Record {
             permanent,
             kind: dev.kind.clone(),
             in_pod: in_pod.to_string(),
+            missing_since: None,
         }
+    }
+
+    /// Whether the device goes back to the host's namespace by itself when
+    /// the pod's goes: a device with no link kind (a NIC, a VF). The kernel
+    /// destroys a link of a kind (veth, macvlan...) with the namespace.
+    pub(crate) fn returns_by_itself(&self) -> bool {
+        self.kind == PHYSICAL
     }
 
     /// Whether `l` is this record's device: of its kind, with its hardware
@@ -83,15 +97,17 @@ impl Record {
     }
 
     fn to_json(&self) -> String {
-        ObjectBuilder::new()
+        let mut o = ObjectBuilder::new()
             .put("device", Json::str(&self.device))
             .put("ifindex", Json::num(self.ifindex))
             .put("hwaddr", Json::str(&self.hwaddr))
             .put("permanent", Json::Bool(self.permanent))
             .put("kind", Json::str(&self.kind))
-            .put("inPod", Json::str(&self.in_pod))
-            .build()
-            .to_pretty()
+            .put("inPod", Json::str(&self.in_pod));
+        if let Some(t) = self.missing_since {
+            o = o.put("missingSince", Json::num(t));
+        }
+        o.build().to_pretty()
     }
 
     fn parse(text: &[u8]) -> Option<Record> {
@@ -107,6 +123,10 @@ impl Record {
             },
             kind: s("kind")?,
             in_pod: s("inPod").filter(|n| is_valid_ifname(n.as_bytes()))?,
+            missing_since: match doc.get("missingSince") {
+                None => None,
+                Some(v) => Some(v.as_u64()?),
+            },
         };
         Some(r)
     }
@@ -388,6 +408,7 @@ mod tests {
             permanent: true,
             kind: "physical".into(),
             in_pod: "net1".into(),
+            missing_since: None,
         }
     }
 
@@ -413,6 +434,9 @@ mod tests {
         assert_eq!(store.load(), Ok(Some(record())));
         let mut newer = record();
         newer.ifindex = 12;
+        store.save(&newer).unwrap();
+        assert_eq!(store.load(), Ok(Some(newer.clone())));
+        newer.missing_since = Some(1_800_000_000);
         store.save(&newer).unwrap();
         assert_eq!(store.load(), Ok(Some(newer)));
         // 0700 directories, a 0600 file, no temporary file left.
