@@ -2,6 +2,7 @@
 //! options, and usage errors that say what was wrong.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// One option a command accepts.
 pub struct Opt {
@@ -118,6 +119,60 @@ impl Parsed {
                 .map_err(|_| Usage(format!("--{name} {v:?}: not a valid number"))),
         }
     }
+
+    /// The value of an option as a number of seconds, a decimal (`10`,
+    /// `0.5`), more than zero; digits past nanoseconds are dropped.
+    pub fn seconds(&self, name: &str) -> Result<Option<Duration>, Usage> {
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        decimal(v)
+            .map(|(secs, nanos)| Duration::new(secs, nanos))
+            .filter(|d| !d.is_zero())
+            .map(Some)
+            .ok_or_else(|| {
+                Usage(format!(
+                    "--{name} {v:?}: not a number of seconds above zero (like 10 or 0.5)"
+                ))
+            })
+    }
+
+    /// The value of an option as a decimal number above zero (`100000`,
+    /// `2.5`).
+    pub fn positive(&self, name: &str) -> Result<Option<f64>, Usage> {
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        decimal(v)
+            .map(|(int, nanos)| int as f64 + f64::from(nanos) / 1e9)
+            .filter(|x| *x > 0.0)
+            .map(Some)
+            .ok_or_else(|| {
+                Usage(format!(
+                    "--{name} {v:?}: not a number above zero (like 100000 or 2.5)"
+                ))
+            })
+    }
+}
+
+/// A plain decimal, `DIGITS[.DIGITS]` (either side may be empty, not both):
+/// its whole part and its fraction in billionths (past nine digits
+/// dropped). No sign, exponent or `inf`: what a count of seconds or frames
+/// is written as. (Not `f64`'s parser, whose tables alone are 10 KB of the
+/// static binary.)
+fn decimal(s: &str) -> Option<(u64, u32)> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() && frac.is_empty() || !digits(int) || !digits(frac) {
+        return None;
+    }
+    let whole = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut nanos = 0u32;
+    for i in 0..9 {
+        let d = frac.as_bytes().get(i).map_or(0, |b| u32::from(b - b'0'));
+        nanos = nanos * 10 + d;
+    }
+    Some((whole, nanos))
 }
 
 /// Parses `args` against `spec`. `-h`/`--help` anywhere asks for help.
@@ -193,6 +248,47 @@ mod tests {
         assert!(parse(&args(&["--bogus"]), &[opt("iface")]).is_err());
         assert!(parse(&args(&["--json=1"]), &[flag("json")]).is_err());
         assert!(parse(&args(&["--iface"]), &[opt("iface")]).is_err());
+    }
+
+    #[test]
+    fn seconds_and_rates_are_plain_decimals_above_zero() {
+        assert_eq!(decimal("10"), Some((10, 0)));
+        assert_eq!(decimal("0.5"), Some((0, 500_000_000)));
+        assert_eq!(decimal(".25"), Some((0, 250_000_000)));
+        assert_eq!(decimal("3."), Some((3, 0)));
+        assert_eq!(decimal("1.0000000019"), Some((1, 1)));
+        assert_eq!(decimal("18446744073709551615"), Some((u64::MAX, 0)));
+        for bad in [
+            "",
+            ".",
+            "1e3",
+            "-1",
+            "+1",
+            "inf",
+            "nan",
+            "1.2.3",
+            " 1",
+            "18446744073709551616",
+        ] {
+            assert_eq!(decimal(bad), None, "{bad:?}");
+        }
+        let spec = [opt("duration"), opt("rate")];
+        let p = parse(&args(&["--duration", "1.5", "--rate", "2.5"]), &spec).unwrap();
+        assert_eq!(
+            p.seconds("duration").unwrap(),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(p.positive("rate").unwrap(), Some(2.5));
+        let p = parse(&args(&["--duration", "0.0", "--rate", "0"]), &spec).unwrap();
+        assert!(p
+            .seconds("duration")
+            .unwrap_err()
+            .0
+            .contains("--duration \"0.0\""));
+        assert!(p.positive("rate").is_err());
+        let p = parse(&args(&[]), &spec).unwrap();
+        assert_eq!(p.seconds("duration").unwrap(), None);
+        assert_eq!(p.positive("rate").unwrap(), None);
     }
 
     #[test]

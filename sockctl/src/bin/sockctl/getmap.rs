@@ -51,13 +51,7 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
     if p.given("pinned") && p.get("dp-path").is_some() {
         return Err(Usage("--dp-path and --pinned exclude each other".into()).into());
     }
-    let timeout = match p.number::<f64>("timeout")? {
-        None => Duration::from_secs(5),
-        Some(s) => Duration::try_from_secs_f64(s)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| Usage(format!("--timeout {s}: not a usable number of seconds")))?,
-    };
+    let timeout = p.seconds("timeout")?.unwrap_or(Duration::from_secs(5));
     let (how, path, map) = if p.given("pinned") {
         let path = match p.get("pinned") {
             Some(v) if !v.is_empty() => PathBuf::from(v),

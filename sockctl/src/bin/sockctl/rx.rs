@@ -97,18 +97,10 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
         .parse()
         .map_err(|e| Usage(format!("--vdev: {e}")))?;
     let fwd: FwdMode = p.get("fwd").unwrap_or("rxdrop").parse().map_err(Usage)?;
-    let duration = match p.number::<f64>("duration")? {
-        None => None,
-        Some(secs) => {
-            let d = Duration::try_from_secs_f64(secs)
-                .ok()
-                .filter(|d| !d.is_zero() && Instant::now().checked_add(*d).is_some())
-                .ok_or_else(|| {
-                    Usage(format!("--duration {secs}: not a usable number of seconds"))
-                })?;
-            Some(d)
-        }
-    };
+    let duration = p.seconds("duration")?;
+    if let Some(d) = duration.filter(|d| Instant::now().checked_add(*d).is_none()) {
+        return Err(Usage(format!("--duration {}: too long to wait for", d.as_secs())).into());
+    }
     let count: Option<u64> = p.number("count")?;
     let mode: XdpMode = p.get("mode").unwrap_or("auto").parse().map_err(Usage)?;
     let batch: usize = p.number("batch")?.unwrap_or(64);
@@ -121,10 +113,7 @@ pub fn main(args: &[String]) -> Result<(), Failure> {
     // leave nothing behind anyway: the program is held by a link).
     let stop_signals = SigSet::of(&[SIGINT, SIGTERM, SIGHUP]);
     let old_mask = signal::block(stop_signals).ok();
-    let rate: Option<f64> = p.number("rate")?;
-    if rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
-        return Err(Usage("--rate must be a positive number of frames per second".into()).into());
-    }
+    let rate = p.positive("rate")?;
     if rate.is_some() && fwd != FwdMode::TxOnly {
         return Err(Usage("--rate applies to --fwd txonly".into()).into());
     }
