@@ -1,5 +1,6 @@
-//! Which netdevs each pool holds (from sysfs, once, at start), and whether
-//! each one is healthy now (by ioctl, every poll).
+//! Which netdevs each pool holds (from sysfs, at start and every health
+//! poll after, and from kubelet's allocations at start), and whether each
+//! one is healthy now (by ioctl, every poll).
 //!
 //! Discovery reads `/sys/class/net`: a device's driver is the link
 //! `device/driver`, its PCI address the link `device`, its MAC `address`.
@@ -8,10 +9,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use crate::config::{
-    parse_mac, valid_ifname, Config, DeviceSelector, DriverSelector, PoolConfig,
-    PROHIBITED_PREFIXES,
+    parse_mac, valid_ifname, Config, DeviceSelector, DriverSelector, PROHIBITED_PREFIXES,
 };
 use crate::{debug, info, warn};
 
@@ -86,35 +87,124 @@ impl HostNetdevs for Sysfs {
     }
 }
 
-/// The devices of each pool (by pool name, in config order), each device in
-/// at most one pool. `node` is this node's name, for `nodes` entries.
-pub fn discover(
+/// What took a device into its pool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum By {
+    /// A `devices` entry: its name, PCI address or MAC.
+    Selector,
+    /// A `drivers` entry of this driver (it counts toward its `primary`).
+    Driver(String),
+    /// Kubelet's pod-resources: allocated to a pod under the pool's
+    /// resource, and not in the daemon's namespace at start (a CNI moved it
+    /// into the pod), so no selector could see it.
+    Allocation,
+}
+
+/// A device's pool, and what took it there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pick {
+    /// The pool's name.
+    pub pool: String,
+    /// What took it.
+    pub by: By,
+}
+
+/// A device [`pick`] took, and why (for the log).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Picked {
+    /// The netdev's name.
+    pub dev: String,
+    /// Its pool and what took it.
+    pub pick: Pick,
+    /// The selector, in words.
+    pub why: String,
+}
+
+/// Every pooled device, shared by discovery, health, Allocate and the pod
+/// check. It only grows: a device that goes away stays in its pool,
+/// unhealthy, as kubelet may have given it to a pod.
+#[derive(Clone, Debug, Default)]
+pub struct Pooled(Arc<RwLock<BTreeMap<String, Pick>>>);
+
+impl Pooled {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Pick>> {
+        // Every change is one insert: consistent after a panic too.
+        self.0.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The pool of `dev`, if it is pooled.
+    pub fn pool_of(&self, dev: &str) -> Option<String> {
+        self.read().get(dev).map(|p| p.pool.clone())
+    }
+
+    /// Whether `pool` has a device.
+    pub fn has_devices(&self, pool: &str) -> bool {
+        self.read().values().any(|p| p.pool == pool)
+    }
+
+    /// Every device and its pick, as of now.
+    pub fn snapshot(&self) -> BTreeMap<String, Pick> {
+        self.read().clone()
+    }
+
+    /// Adds `dev` with `pick` (replacing nothing: a pooled device keeps its
+    /// pool); returns whether it was new.
+    pub fn insert(&self, dev: &str, pick: Pick) -> bool {
+        let mut m = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if m.contains_key(dev) {
+            return false;
+        }
+        m.insert(dev.to_string(), pick);
+        true
+    }
+}
+
+/// The devices the config's selectors take now that are not in `pooled`
+/// yet, pool by pool in config order, each device in at most one pool.
+/// `node` is this node's name, for `nodes` entries. A device in `pooled`
+/// is taken already (by its pool) and counts toward the `primary` limit of
+/// the driver entry that took it; one kubelet allocated ([`By::Allocation`])
+/// counts toward every limited driver entry of its pool whose driver it
+/// has, or could have (absent, its driver is unknown): a limit is never
+/// exceeded, at worst a device waits until that one is back.
+///
+/// `quiet`: log nothing (the periodic look for new devices, which would
+/// repeat the same words every time); else say what is taken and skipped.
+pub fn pick(
     config: &Config,
     host: &dyn HostNetdevs,
     node: &str,
-) -> Vec<(PoolConfig, Vec<String>)> {
+    pooled: &BTreeMap<String, Pick>,
+    quiet: bool,
+) -> Vec<Picked> {
     let names = host.names();
-    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    let mut taken: BTreeMap<String, String> = pooled
+        .iter()
+        .map(|(d, p)| (d.clone(), p.pool.clone()))
+        .collect();
     let mut out = Vec::new();
     for pool in &config.pools {
         let (devices, drivers) = match pool.nodes.iter().find(|n| n.hostname == node) {
             Some(n) => {
-                debug!(
-                    "pool {}: using the devices configured for node {node}",
-                    pool.name
-                );
+                if !quiet {
+                    debug!(
+                        "pool {}: using the devices configured for node {node}",
+                        pool.name
+                    );
+                }
                 (&n.devices, &n.drivers)
             }
             None => (&pool.devices, &pool.drivers),
         };
-        let mut picked: Vec<String> = Vec::new();
-        let mut take = |dev: String, why: &str, picked: &mut Vec<String>| {
+        let mut take = |dev: String, why: String, by: By, out: &mut Vec<Picked>| {
             if prohibited(&dev) {
-                warn!("pool {}: {dev} ({why}) is never pooled (its name starts with one of {PROHIBITED_PREFIXES:?})", pool.name);
+                if !quiet {
+                    warn!("pool {}: {dev} ({why}) is never pooled (its name starts with one of {PROHIBITED_PREFIXES:?})", pool.name);
+                }
                 return false;
             }
             if let Some(other) = taken.get(&dev) {
-                if other != &pool.name {
+                if other != &pool.name && !quiet {
                     warn!(
                         "pool {}: {dev} ({why}) is already in pool {other}",
                         pool.name
@@ -122,9 +212,18 @@ pub fn discover(
                 }
                 return false;
             }
-            info!("pool {}: {dev} ({why})", pool.name);
+            if !quiet {
+                info!("pool {}: {dev} ({why})", pool.name);
+            }
             taken.insert(dev.clone(), pool.name.clone());
-            picked.push(dev);
+            out.push(Picked {
+                dev,
+                pick: Pick {
+                    pool: pool.name.clone(),
+                    by,
+                },
+                why,
+            });
             true
         };
         for sel in devices {
@@ -132,15 +231,26 @@ pub fn discover(
                 // A device named explicitly is pooled even while absent: it
                 // is reported unhealthy until it appears.
                 Some(dev) => {
-                    take(dev, &describe(sel), &mut picked);
+                    take(dev, describe(sel), By::Selector, &mut out);
                 }
-                None => warn!("pool {}: no netdev has {}", pool.name, describe(sel)),
+                None if !quiet => warn!("pool {}: no netdev has {}", pool.name, describe(sel)),
+                None => {}
             }
         }
         for drv in drivers {
-            let mut n = 0;
+            let mut n = pooled
+                .iter()
+                .filter(|(d, p)| {
+                    p.pool == pool.name
+                        && match &p.by {
+                            By::Driver(name) => *name == drv.name,
+                            By::Allocation => host.driver(d).is_none_or(|name| name == drv.name),
+                            By::Selector => false,
+                        }
+                })
+                .count() as u64;
             for dev in &names {
-                if drv.primary.is_some_and(|max| n >= max) {
+                if drv.primary.is_some_and(|max| n >= u64::from(max)) {
                     break;
                 }
                 if host.driver(dev).as_deref() != Some(drv.name.as_str())
@@ -148,19 +258,12 @@ pub fn discover(
                 {
                     continue;
                 }
-                if take(dev.clone(), &format!("driver {}", drv.name), &mut picked) {
+                let why = format!("driver {}", drv.name);
+                if take(dev.clone(), why, By::Driver(drv.name.clone()), &mut out) {
                     n += 1;
                 }
             }
         }
-        if picked.is_empty() {
-            warn!(
-                "pool {}: no devices on this node: not registered",
-                pool.name
-            );
-            continue;
-        }
-        out.push((pool.clone(), picked));
     }
     out
 }
@@ -269,6 +372,22 @@ mod tests {
         }
     }
 
+    /// Each pool's picks from nothing pooled yet, in order.
+    fn discover(c: &Config, host: &FakeHost, node: &str) -> Vec<(String, Vec<String>)> {
+        group(pick(c, host, node, &BTreeMap::new(), false))
+    }
+
+    fn group(picks: Vec<Picked>) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for p in picks {
+            match out.iter_mut().find(|(name, _)| *name == p.pick.pool) {
+                Some((_, devs)) => devs.push(p.dev),
+                None => out.push((p.pick.pool, vec![p.dev])),
+            }
+        }
+        out
+    }
+
     fn host() -> FakeHost {
         let mut h = FakeHost::default();
         h.0.insert("ens1f0", ("i40e", "0000:18:00.0", [2, 0, 0, 0, 0, 1]));
@@ -293,7 +412,7 @@ mod tests {
         let got = discover(&c, &host(), "node1");
         let pools: Vec<(&str, Vec<&str>)> = got
             .iter()
-            .map(|(p, d)| (p.name.as_str(), d.iter().map(String::as_str).collect()))
+            .map(|(p, d)| (p.as_str(), d.iter().map(String::as_str).collect()))
             .collect();
         // eth0 is never pooled; a takes ens2 (pci) and veth9 (mac); b takes
         // the i40e devices but excluded ens1f1, and not ens2 (already in a);
@@ -317,5 +436,84 @@ mod tests {
         .unwrap();
         let got = discover(&c, &host(), "node1");
         assert_eq!(got[0].1, vec!["ens2".to_string(), "absent0".to_string()]);
+    }
+
+    fn pooled(entries: &[(&str, &str, By)]) -> BTreeMap<String, Pick> {
+        entries
+            .iter()
+            .map(|(d, p, by)| {
+                (
+                    d.to_string(),
+                    Pick {
+                        pool: p.to_string(),
+                        by: by.clone(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_later_look_takes_only_new_devices_within_the_limits() {
+        let c = parse(
+            r#"{"pools":[
+                {"name":"a","mode":"primary","drivers":[{"name":"i40e","primary":2}]},
+                {"name":"b","mode":"primary","devices":[{"mac":"02:00:00:00:00:03"}]}
+            ]}"#,
+        )
+        .unwrap();
+        let mut h = host();
+        // At start ens1f0 was in a pod (away), ens2 too: a took ens1f1,
+        // b nothing.
+        h.0.remove("ens1f0");
+        h.0.remove("ens2");
+        let start = pick(&c, &h, "node1", &BTreeMap::new(), false);
+        assert_eq!(
+            group(start.clone()),
+            [("a".to_string(), vec!["ens1f1".to_string()])]
+        );
+        let now = pooled(&[("ens1f1", "a", By::Driver("i40e".into()))]);
+        // Nothing new: nothing taken twice.
+        assert!(pick(&c, &h, "node1", &now, true).is_empty());
+        // Both come back: a takes ens1f0 (its second of two), b ens2.
+        let h = host();
+        let later = pick(&c, &h, "node1", &now, true);
+        assert_eq!(
+            group(later.clone()),
+            [
+                ("a".to_string(), vec!["ens1f0".to_string()]),
+                ("b".to_string(), vec!["ens2".to_string()])
+            ]
+        );
+        assert_eq!(later[0].pick.by, By::Driver("i40e".into()));
+        assert_eq!(later[0].why, "driver i40e");
+        assert_eq!(later[1].pick.by, By::Selector);
+    }
+
+    #[test]
+    fn a_device_kubelet_allocated_counts_toward_the_limit_while_away() {
+        let c = parse(
+            r#"{"pools":[{"name":"a","mode":"primary","drivers":[{"name":"i40e","primary":2}]}]}"#,
+        )
+        .unwrap();
+        let mut h = host();
+        h.0.remove("ens1f0");
+        // ens1f0 is in a pod (kubelet says so), away: with it, a has room
+        // for one more i40e device, not two.
+        let now = pooled(&[("ens1f0", "a", By::Allocation)]);
+        assert_eq!(
+            group(pick(&c, &h, "node1", &now, false)),
+            [("a".to_string(), vec!["ens1f1".to_string()])]
+        );
+        // Back, and of another driver: it does not count toward i40e's.
+        h.0.insert("ens1f0", ("ixgbe", "0000:18:00.0", [2, 0, 0, 0, 0, 1]));
+        h.0.insert("ens9", ("i40e", "0000:19:00.0", [2, 0, 0, 0, 0, 9]));
+        assert_eq!(
+            group(pick(&c, &h, "node1", &now, false)),
+            [(
+                "a".to_string(),
+                vec!["ens1f1".to_string(), "ens9".to_string()]
+            )]
+        );
     }
 }

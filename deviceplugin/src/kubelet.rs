@@ -151,6 +151,11 @@ pub async fn supervise(
             }
         }
         for e in &mut endpoints {
+            // A pool without devices waits for one (a VF made, a NIC back
+            // from a pod) before it listens and registers.
+            if !e.service.has_devices() {
+                continue;
+            }
             if e.id.is_none() || uds::identity(&e.path) != e.id {
                 if e.id.is_some() {
                     warn!(

@@ -28,7 +28,6 @@ pub mod podcheck;
 mod ticker;
 pub mod uds;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +35,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::devices::{NetdevState, Sysfs};
+use crate::devices::{By, NetdevState, Pick, Pooled, Sysfs};
 use crate::handshake::{Handshake, HandshakeConfig, Handshakes};
 use crate::kubelet::Endpoint;
 use crate::plugin::{device_list, PoolPlugin};
@@ -119,7 +118,8 @@ pub struct Daemon {
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     handshake: Option<Handshakes>,
-    pools: Vec<(String, Vec<String>)>,
+    pool_names: Vec<String>,
+    pooled: Pooled,
 }
 
 /// Starts the daemon: discovers the devices, sets up the handshake side,
@@ -127,14 +127,8 @@ pub struct Daemon {
 /// registration (which waits for kubelet's socket).
 pub fn run(opts: Options) -> Result<Daemon, String> {
     log::set_level(opts.config.log_level);
-    let found = devices::discover(&opts.config, &Sysfs::at(&opts.sysfs_net), &opts.node_name);
-    if found.is_empty() {
-        warn!(
-            "no pool has a device on node {:?}: nothing is registered",
-            opts.node_name
-        );
-    }
-    if found.iter().any(|(p, _)| p.bpf_map_pinning) {
+    let config = &opts.config;
+    if config.pools.iter().any(|p| p.bpf_map_pinning) {
         std::fs::create_dir_all(&opts.pin_dir)
             .map_err(|e| format!("create pin directory {}: {e}", opts.pin_dir.display()))?;
         if af_xdp::map::on_bpffs(&opts.pin_dir) != Some(true) {
@@ -144,14 +138,66 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
             ));
         }
     }
-    let resources: HashMap<String, String> = found
-        .iter()
-        .flat_map(|(p, devs)| devs.iter().map(|d| (d.clone(), p.resource_name())))
-        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("afxdp-dp")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+
+    // Which devices each pool has: first those kubelet gave pods and that
+    // are not here (a CNI moved them into the pods: after a restart of the
+    // daemon no selector can see them), then what the selectors take.
+    let pooled = Pooled::default();
+    let mut order: Vec<String> = Vec::new();
+    let lookup = podcheck::list_pods(&opts.pod_resources_socket, opts.pod_lookup_timeout);
+    match rt.block_on(lookup) {
+        Ok(list) => {
+            for a in podcheck::allocations(&list) {
+                let Some(pool) = config.pools.iter().find(|p| p.resource_name() == a.resource)
+                else {
+                    continue;
+                };
+                if !config::valid_ifname(a.device)
+                    || devices::prohibited(a.device)
+                    || NetdevState::of(a.device) != NetdevState::Gone
+                {
+                    continue;
+                }
+                let pick = Pick {
+                    pool: pool.name.clone(),
+                    by: By::Allocation,
+                };
+                if pooled.insert(a.device, pick) {
+                    info!(
+                        "pool {}: {} (allocated to pod {}/{}, per kubelet; not in this network namespace now)",
+                        pool.name, a.device, a.namespace, a.pod
+                    );
+                    order.push(a.device.to_string());
+                }
+            }
+        }
+        Err(e) => info!(
+            "devices kubelet gave pods are not looked up ({e}): one a pod holds joins its pool when it is back"
+        ),
+    }
+    let sysfs = Sysfs::at(&opts.sysfs_net);
+    for p in devices::pick(config, &sysfs, &opts.node_name, &pooled.snapshot(), false) {
+        if pooled.insert(&p.dev, p.pick) {
+            order.push(p.dev);
+        }
+    }
+    if order.is_empty() {
+        warn!(
+            "no pool has a device on node {:?}: nothing is registered until one appears",
+            opts.node_name
+        );
+    }
+
     let checker = PodResourcesCheck::new(
         opts.pod_resources_socket.clone(),
         opts.pod_lookup_timeout,
-        resources,
+        pooled.clone(),
     )
     .map_err(|e| format!("pod check runtime: {e}"))?;
     let handshakes = Handshakes::new(HandshakeConfig {
@@ -162,18 +208,17 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
     });
     let hs = handshakes.handle();
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("afxdp-dp")
-        .enable_all()
-        .build()
-        .map_err(|e| format!("tokio runtime: {e}"))?;
     let _guard = rt.enter();
     let (shutdown, shutdown_rx) = watch::channel(false);
 
     let mut endpoints = Vec::new();
     let mut watched = Vec::new();
-    for (pool, devs) in &found {
+    for pool in &config.pools {
+        let devs: Vec<String> = order
+            .iter()
+            .filter(|d| pooled.pool_of(d).as_deref() == Some(pool.name.as_str()))
+            .cloned()
+            .collect();
         let states: Vec<NetdevState> = devs.iter().map(|d| NetdevState::of(d)).collect();
         let list = device_list(
             &devs
@@ -185,28 +230,43 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
         for (d, s) in devs.iter().zip(&states) {
             info!("{}: {d} is {}", pool.resource_name(), describe(*s));
         }
+        if devs.is_empty() {
+            warn!(
+                "pool {}: no devices on this node yet: registered once one appears",
+                pool.name
+            );
+        }
         let (tx, rx) = watch::channel(list);
         let pool = Arc::new(pool.clone());
-        let devs = Arc::new(devs.clone());
-        let service = PoolPlugin::new(pool.clone(), devs.clone(), rx, hs.clone());
+        let service = PoolPlugin::new(pool.clone(), pooled.clone(), rx, hs.clone());
         let mut ep = Endpoint::new(pool.clone(), &opts.plugin_dir, service);
-        ep.listen().map_err(|e| {
-            format!(
-                "{}: listen on {}: {e}",
-                pool.resource_name(),
-                opts.plugin_dir.join(pool.endpoint()).display()
-            )
-        })?;
+        if !devs.is_empty() {
+            ep.listen().map_err(|e| {
+                format!(
+                    "{}: listen on {}: {e}",
+                    pool.resource_name(),
+                    opts.plugin_dir.join(pool.endpoint()).display()
+                )
+            })?;
+        }
         endpoints.push(ep);
         watched.push(Watched {
+            pool: pool.name.clone(),
             resource: pool.resource_name(),
             devices: devs.iter().cloned().zip(states).collect(),
             tx,
         });
     }
+    let discovery = Discovery {
+        config: config.clone(),
+        sysfs,
+        node: opts.node_name.clone(),
+        pooled: pooled.clone(),
+    };
     let tasks = vec![
         rt.spawn(watch_health(
             watched,
+            discovery,
             hs.clone(),
             opts.health_interval,
             shutdown_rx.clone(),
@@ -219,13 +279,16 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
         )),
     ];
     drop(_guard);
+    let with_devices: Vec<String> = config
+        .pools
+        .iter()
+        .filter(|p| pooled.has_devices(&p.name))
+        .map(|p| p.resource_name())
+        .collect();
     info!(
-        "started: {} pool(s) {:?}, handshake sockets in {}, kubelet at {}",
-        found.len(),
-        found
-            .iter()
-            .map(|(p, _)| p.resource_name())
-            .collect::<Vec<_>>(),
+        "started: {} pool(s) with devices {:?}, handshake sockets in {}, kubelet at {}",
+        with_devices.len(),
+        with_devices,
         opts.dp_dir.display(),
         opts.plugin_dir.join(kubelet::KUBELET_SOCKET).display()
     );
@@ -234,14 +297,27 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
         shutdown,
         tasks,
         handshake: Some(handshakes),
-        pools: found.into_iter().map(|(p, d)| (p.name, d)).collect(),
+        pool_names: config.pools.iter().map(|p| p.name.clone()).collect(),
+        pooled,
     })
 }
 
 impl Daemon {
-    /// The pools served, each with its devices.
-    pub fn pools(&self) -> &[(String, Vec<String>)] {
-        &self.pools
+    /// The pools, in config order, each with its devices as of now (a
+    /// pool without any is not registered).
+    pub fn pools(&self) -> Vec<(String, Vec<String>)> {
+        let now = self.pooled.snapshot();
+        self.pool_names
+            .iter()
+            .map(|name| {
+                let devs = now
+                    .iter()
+                    .filter(|(_, p)| p.pool == *name)
+                    .map(|(d, _)| d.clone())
+                    .collect();
+                (name.clone(), devs)
+            })
+            .collect()
     }
 
     /// Blocks until SIGTERM or SIGINT.
@@ -300,24 +376,66 @@ fn describe(s: NetdevState) -> &'static str {
 
 /// One pool's devices as health last saw them.
 struct Watched {
+    pool: String,
     resource: String,
     devices: Vec<(String, NetdevState)>,
     tx: watch::Sender<Vec<api::v1beta1::Device>>,
 }
 
-/// Checks every device every `interval`; a change of health goes to the
-/// pool's ListAndWatch streams, a netdev that (re)appears to the handshake
-/// thread (which prepares it anew if it is another netdev now).
+/// What the look for new devices needs.
+struct Discovery {
+    config: Config,
+    sysfs: Sysfs,
+    node: String,
+    pooled: Pooled,
+}
+
+impl Discovery {
+    /// Devices the selectors take now and no pool has yet, added to
+    /// `pooled` and to their pool in `pools`; returns the pools that got
+    /// one.
+    fn look(&self, pools: &mut [Watched]) -> Vec<String> {
+        let mut grown = Vec::new();
+        let now = self.pooled.snapshot();
+        for p in devices::pick(&self.config, &self.sysfs, &self.node, &now, true) {
+            let Some(w) = pools.iter_mut().find(|w| w.pool == p.pick.pool) else {
+                continue;
+            };
+            if !self.pooled.insert(&p.dev, p.pick) {
+                continue;
+            }
+            let state = NetdevState::of(&p.dev);
+            info!(
+                "{}: {} ({}) appeared: pooled, {}",
+                w.resource,
+                p.dev,
+                p.why,
+                describe(state)
+            );
+            w.devices.push((p.dev, state));
+            grown.push(w.pool.clone());
+        }
+        grown
+    }
+}
+
+/// Every `interval`: looks for new devices of the pools (a VF made, a NIC
+/// back from a pod that was there before the daemon), and checks every
+/// device; a new device or a change of health goes to the pool's
+/// ListAndWatch streams, a netdev that (re)appears to the handshake side
+/// (which prepares it anew if it is another netdev now).
 async fn watch_health(
     mut pools: Vec<Watched>,
+    discovery: Discovery,
     hs: Handshake,
     interval: Duration,
     shutdown: watch::Receiver<bool>,
 ) {
     let mut ticker = Ticker::new(interval, shutdown);
     while ticker.next().await {
+        let grown = discovery.look(&mut pools);
         for pool in &mut pools {
-            let mut changed = false;
+            let mut changed = grown.contains(&pool.pool);
             for (dev, last) in &mut pool.devices {
                 let now = NetdevState::of(dev);
                 if now == *last {

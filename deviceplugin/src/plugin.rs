@@ -27,6 +27,7 @@ use crate::api::v1beta1::{
     PreferredAllocationResponse,
 };
 use crate::config::PoolConfig;
+use crate::devices::Pooled;
 use crate::handshake::{Handshake, ServeSpec, Served};
 use crate::{debug, error, info};
 
@@ -41,26 +42,32 @@ pub const UNHEALTHY: &str = "Unhealthy";
 #[derive(Clone)]
 pub struct PoolPlugin {
     pool: Arc<PoolConfig>,
-    devices: Arc<Vec<String>>,
+    pooled: Pooled,
     health: watch::Receiver<Vec<Device>>,
     handshake: Handshake,
 }
 
 impl PoolPlugin {
-    /// The service of `pool`, whose `devices` have the health `health`
-    /// says.
+    /// The service of `pool`, whose devices (those `pooled` gives it) have
+    /// the health `health` says.
     pub fn new(
         pool: Arc<PoolConfig>,
-        devices: Arc<Vec<String>>,
+        pooled: Pooled,
         health: watch::Receiver<Vec<Device>>,
         handshake: Handshake,
     ) -> PoolPlugin {
         PoolPlugin {
             pool,
-            devices,
+            pooled,
             health,
             handshake,
         }
+    }
+
+    /// Whether the pool has a device (a pool without one is not
+    /// registered).
+    pub fn has_devices(&self) -> bool {
+        self.pooled.has_devices(&self.pool.name)
     }
 
     fn spec(&self) -> ServeSpec {
@@ -203,7 +210,7 @@ impl DevicePlugin for PoolPlugin {
         for c in req.into_inner().container_requests {
             let mut served = HashMap::new();
             for dev in &c.devices_ids {
-                if !self.devices.contains(dev) {
+                if self.pooled.pool_of(dev).as_deref() != Some(self.pool.name.as_str()) {
                     return Err(Status::invalid_argument(format!(
                         "{dev} is not a device of {}",
                         self.pool.resource_name()

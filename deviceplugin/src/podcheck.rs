@@ -9,7 +9,6 @@
 //! device id under another resource, is refused. When kubelet does not
 //! answer in time the check fails (`/error`, then `/host_nak`).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +16,8 @@ use af_xdp::handshake::server::{PodCheck, PodChecker};
 
 use crate::api::podresources::pod_resources_lister_client::PodResourcesListerClient;
 use crate::api::podresources::{ListPodResourcesRequest, ListPodResourcesResponse};
+use crate::config::RESOURCE_PREFIX;
+use crate::devices::Pooled;
 use crate::{info, uds, warn};
 
 /// Asks kubelet's pod-resources `List` on `socket`, within `timeout`.
@@ -68,12 +69,50 @@ pub fn pods_holding<'a>(
         .collect()
 }
 
+/// One device kubelet gave a pod's container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allocation<'a> {
+    /// The pod's namespace.
+    pub namespace: &'a str,
+    /// The pod's name.
+    pub pod: &'a str,
+    /// The resource it was given under (`afxdp/<pool>`).
+    pub resource: &'a str,
+    /// The device id (for this plugin, the netdev's name).
+    pub device: &'a str,
+}
+
+/// Every device of a resource of this plugin's (`afxdp/...`) in `list`.
+pub fn allocations(list: &ListPodResourcesResponse) -> Vec<Allocation<'_>> {
+    let prefix = format!("{RESOURCE_PREFIX}/");
+    let mut out = Vec::new();
+    for p in &list.pod_resources {
+        for c in &p.containers {
+            for d in c
+                .devices
+                .iter()
+                .filter(|d| d.resource_name.starts_with(&prefix))
+            {
+                for id in &d.device_ids {
+                    out.push(Allocation {
+                        namespace: &p.namespace,
+                        pod: &p.name,
+                        resource: &d.resource_name,
+                        device: id,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The check the handshake server runs on each `/connect`.
 pub struct PodResourcesCheck {
     socket: PathBuf,
     timeout: Duration,
-    /// The resource of each device served.
-    resources: HashMap<String, String>,
+    /// The pool of each device (which grows while the daemon runs).
+    pooled: Pooled,
     /// Runs the lookups for the devices' handshake threads (which are not
     /// inside the daemon's runtime): each blocks on its own lookup while
     /// the runtime's one worker drives every lookup's I/O, so that a slow
@@ -82,11 +121,11 @@ pub struct PodResourcesCheck {
 }
 
 impl PodResourcesCheck {
-    /// A check asking `socket`, for `devices` (device -> resource name).
+    /// A check asking `socket`, for the devices in `pooled`.
     pub fn new(
         socket: PathBuf,
         timeout: Duration,
-        resources: HashMap<String, String>,
+        pooled: Pooled,
     ) -> std::io::Result<PodResourcesCheck> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -96,7 +135,7 @@ impl PodResourcesCheck {
         Ok(PodResourcesCheck {
             socket,
             timeout,
-            resources,
+            pooled,
             rt: Some(rt),
         })
     }
@@ -107,9 +146,10 @@ impl PodChecker for PodResourcesCheck {
         let Some(iface) = iface else {
             return PodCheck::Denied;
         };
-        let Some(resource) = self.resources.get(iface) else {
+        let Some(pool) = self.pooled.pool_of(iface) else {
             return PodCheck::Denied;
         };
+        let resource = &format!("{RESOURCE_PREFIX}/{pool}");
         let Some(rt) = &self.rt else {
             return PodCheck::LookupFailed;
         };

@@ -15,6 +15,9 @@
 //!   pod-resources `/error`;
 //! - a pod check kubelet is slow to answer delays only that device's
 //!   handshakes, not another device's;
+//! - a device kubelet gave a pod, away when the daemon starts, is in its
+//!   pool (unhealthy until it is back); a device that appears later joins
+//!   its pool, and a pool that had none registers then;
 //! - a kubelet restart (its socket made anew, the plugin directory cleared)
 //!   is followed by a new registration within 2 s;
 //! - a pinned-map pool mounts a pin owned by the pool's uid, mode 0600.
@@ -274,6 +277,82 @@ fn a_slow_pod_check_on_one_device_delays_no_other_device() {
     assert!(
         took_b < Duration::from_millis(700),
         "pod-b waited {took_b:?} behind pod-a's slow pod check"
+    );
+    plugin.stop();
+}
+
+#[test]
+fn devices_in_pods_at_start_and_devices_that_appear_later_join_their_pools() {
+    if !privileged("devices_in_pods_at_start_and_devices_that_appear_later_join_their_pools") {
+        return;
+    }
+    let tmp = TempDir::new("dp-grow");
+    let ns = NetNs::new("dpgrow");
+    let away = NetNs::new("dpgrowpod");
+    let _veth = Veth::new(&ns, 1);
+    // Both ends are selected by MAC, which only a present netdev shows:
+    // xa is in a pod (a CNI moved it there before this daemon started:
+    // after a restart, say), xb somewhere else for now.
+    ns.ip(&["link", "set", "xa", "netns", away.name()]);
+    ns.ip(&["link", "set", "xb", "netns", away.name()]);
+    let config = tmp.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"logLevel":"debug","pools":[
+                {{"name":"pool1","mode":"primary","devices":[{{"mac":"02:00:00:00:00:0a"}}],"uid":{POOL_UID}}},
+                {{"name":"pool2","mode":"primary","devices":[{{"mac":"02:00:00:00:00:0b"}}],"uid":{POOL_UID}}}]}}"#
+        ),
+    )
+    .unwrap();
+    let k = Kubelet::start(tmp.path());
+    k.set_pods(Some(vec![pod("default", "web-0", RESOURCE, &["xa"])]));
+    let mut plugin = Plugin::spawn(daemon_command(
+        ns.command("setpriv"),
+        &config,
+        &k,
+        &tmp.path().join("dp"),
+        None,
+    ));
+
+    // pool1 has xa from kubelet's allocations: registered, xa unhealthy
+    // while it is away, healthy once the pod gives it back.
+    let (_, reg) = k.wait_registration(0, Duration::from_secs(10));
+    assert_eq!(reg.resource_name, RESOURCE);
+    let watch = k.watch(ENDPOINT);
+    assert_eq!(
+        watch.next(Duration::from_secs(5)),
+        vec![("xa".to_string(), "Unhealthy".to_string())]
+    );
+    plugin.wait_log(
+        "pool pool1: xa (allocated to pod default/web-0, per kubelet; not in this network namespace now)",
+        Duration::from_secs(1),
+    );
+    away.ip(&["link", "set", "xa", "netns", ns.name()]);
+    ns.ip(&["link", "set", "xa", "up"]);
+    watch.wait_for("xa", "Healthy", HEALTH);
+
+    // pool2 had nothing: not registered until xb appears, then registered
+    // with it, within the health promise.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(k.registrations(), 1, "pool2 registered without a device");
+    let back = Instant::now();
+    away.ip(&["link", "set", "xb", "netns", ns.name()]);
+    ns.ip(&["link", "set", "xb", "up"]);
+    let (at, reg) = k.wait_registration(1, HEALTH);
+    eprintln!("xb back -> pool2 registered in {:?}", at - back);
+    assert_eq!(reg.resource_name, "afxdp/pool2");
+    let watch2 = k.watch("afxdp-pool2.sock");
+    watch2.wait_for("xb", "Healthy", HEALTH);
+    // Allocate takes it, and its pod check knows its pool.
+    k.allocate("afxdp-pool2.sock", &["xb"])
+        .expect("Allocate xb");
+    k.set_pods(Some(vec![pod("default", "web-1", "afxdp/pool2", &["xb"])]));
+    let socket = tmp.path().join("dp/xb/afxdp.sock");
+    handshake_on(&socket, "xb", "web-1").expect("web-1 gets xb's XSKMAP");
+    plugin.wait_log(
+        "xb (mac 02:00:00:00:00:0b) appeared: pooled",
+        Duration::from_secs(1),
     );
     plugin.stop();
 }
