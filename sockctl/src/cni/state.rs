@@ -11,7 +11,10 @@
 //! container's directory once empty). (The store is new: there are no
 //! records of an earlier layout to read.)
 //!
-//! The directories are made mode 0700, the file 0600; it is written to a
+//! Every look at or change of the records holds an exclusive `flock` of
+//! `/var/lib/cni/afxdp` (runtimes run the plugin for several attachments at
+//! once, and `GC` removes what it leaves empty). The directories are made
+//! mode 0700, the file 0600; it is written to a
 //! temporary file and renamed into place (a crash leaves the old record or
 //! the new one, never half of one); no symbolic link is followed (the
 //! network name comes from a configuration that whoever may write a
@@ -186,6 +189,26 @@ fn subdir(
     }
 }
 
+/// Takes the lock of the state directory `base` (open as `fd`), which
+/// every reader and writer of records holds while it works, until `fd`
+/// closes: `GC` removes the directories it leaves empty and the temporary
+/// files of writes that crashed, which must not be those of an `ADD` or
+/// `DEL` of another attachment running at the same time.
+fn lock(fd: &OwnedFd, base: &Path) -> Result<(), String> {
+    rustix::fs::flock(fd, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| err("lock", base, e))
+}
+
+/// A record's directories, opened with the lock held ([`lock`]).
+struct Dirs {
+    /// The state directory, which holds the lock until dropped.
+    _locked: OwnedFd,
+    /// The network's directory.
+    net: OwnedFd,
+    /// The container's directory in it.
+    dir: OwnedFd,
+}
+
 /// Removes the directory `name` in `parent` if it is empty (best effort:
 /// one in use stays).
 fn remove_if_empty(parent: &OwnedFd, name: &str) {
@@ -222,6 +245,9 @@ fn gc_in(base: &Path, network: &str, keep: impl Fn(&str, &str) -> bool) -> Vec<S
     let Ok(base_dir) = openat(CWD, base, flags, Mode::empty()) else {
         return errors;
     };
+    if let Err(e) = lock(&base_dir, base) {
+        return vec![e];
+    }
     let net = match subdir(&base_dir, network, base, false) {
         Ok(Some(d)) if is_valid_id(network) => d,
         Ok(_) => return errors,
@@ -285,8 +311,9 @@ impl Store {
 
     /// The network's directory and the container's in it, opened without
     /// following a link; made (0700) first with `create`, else `None` if
-    /// either is not there.
-    fn open_dirs(&self, create: bool) -> Result<Option<(OwnedFd, OwnedFd)>, String> {
+    /// either is not there. With the lock on the state directory held
+    /// until the first of the three goes (see [`lock`]).
+    fn open_dirs(&self, create: bool) -> Result<Option<Dirs>, String> {
         if create {
             DirBuilder::new()
                 .recursive(true)
@@ -299,25 +326,32 @@ impl Store {
             Err(Errno::NOENT) if !create => return Ok(None),
             r => r.map_err(|e| err("open", &self.base, e))?,
         };
+        lock(&base, &self.base)?;
         let Some(net) = subdir(&base, &self.network, &self.base, create)? else {
             return Ok(None);
         };
         let dir = subdir(&net, &self.id, &self.network_dir(), create)?;
-        Ok(dir.map(|d| (net, d)))
+        Ok(dir.map(|dir| Dirs {
+            _locked: base,
+            net,
+            dir,
+        }))
     }
 
     /// Writes `record` in place of any earlier one, atomically.
     pub(crate) fn save(&self, record: &Record) -> Result<(), String> {
-        let (_, dir) = self.open_dirs(true)?.ok_or("no state directory")?;
+        // The whole of it: the lock goes with the first field dropped.
+        let dirs = self.open_dirs(true)?.ok_or("no state directory")?;
+        let dir = &dirs.dir;
         // ':' is in no interface name: no record is called this.
         let tmp = format!("{}:tmp", self.ifname);
         let tmp_path = self.network_dir().join(&self.id).join(&tmp);
-        match unlinkat(&dir, &tmp, AtFlags::empty()) {
+        match unlinkat(dir, &tmp, AtFlags::empty()) {
             Ok(()) | Err(Errno::NOENT) => {}
             Err(e) => return Err(err("remove", &tmp_path, e)),
         }
         let fd = openat(
-            &dir,
+            dir,
             &tmp,
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o600),
@@ -327,20 +361,21 @@ impl Store {
         f.write_all(record.to_json().as_bytes())
             .and_then(|()| f.sync_all())
             .map_err(|e| format!("write {}: {e}", tmp_path.display()))?;
-        renameat(&dir, &tmp, &dir, &self.ifname).map_err(|e| err("rename", &self.path(), e))?;
-        let _ = rustix::fs::fsync(&dir);
+        renameat(dir, &tmp, dir, &self.ifname).map_err(|e| err("rename", &self.path(), e))?;
+        let _ = rustix::fs::fsync(dir);
         Ok(())
     }
 
     /// The record, if there is one; one that is not a regular file of the
     /// right form (or a link) is an error.
     pub(crate) fn load(&self) -> Result<Option<Record>, String> {
-        let Some((_, dir)) = self.open_dirs(false)? else {
+        let Some(dirs) = self.open_dirs(false)? else {
             return Ok(None);
         };
+        let dir = &dirs.dir;
         let path = self.path();
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
-        let fd = match openat(&dir, &self.ifname, flags, Mode::empty()) {
+        let fd = match openat(dir, &self.ifname, flags, Mode::empty()) {
             Err(Errno::NOENT) => return Ok(None),
             r => r.map_err(|e| err("open", &path, e))?,
         };
@@ -362,14 +397,15 @@ impl Store {
     /// Removes the record, and the container's directory if that leaves it
     /// empty; none is fine.
     pub(crate) fn remove(&self) -> Result<(), String> {
-        let Some((net, dir)) = self.open_dirs(false)? else {
+        let Some(dirs) = self.open_dirs(false)? else {
             return Ok(());
         };
-        match unlinkat(&dir, &self.ifname, AtFlags::empty()) {
+        let (net, dir) = (&dirs.net, &dirs.dir);
+        match unlinkat(dir, &self.ifname, AtFlags::empty()) {
             Ok(()) | Err(Errno::NOENT) => {}
             Err(e) => return Err(err("remove", &self.path(), e)),
         }
-        remove_if_empty(&net, &self.id);
+        remove_if_empty(net, &self.id);
         Ok(())
     }
 }
@@ -485,6 +521,46 @@ mod tests {
         assert_eq!(a.load(), Ok(Some(record())));
         c.remove().unwrap();
         assert!(!dir.0.join("n").join("a").exists());
+    }
+
+    #[test]
+    fn gc_beside_add_and_del_of_a_kept_attachment_never_breaks_them() {
+        // The runtime may GC a network while other attachments of it come
+        // and go: GC's removal of empty directories and of records it does
+        // not keep must not make a save (its directories, its temporary
+        // file) or a load fail, nor take the kept record.
+        let dir = Dir::new("gc-race");
+        let base = dir.0.clone();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|t| {
+            let gc = t.spawn(|| {
+                let mut runs = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let errors = gc_in(&base, "afxdp-network", |id, n| id == "c1" && n == "net1");
+                    assert!(errors.is_empty(), "{errors:?}");
+                    runs += 1;
+                }
+                runs
+            });
+            // GC stops when this loop ends, also by a failed assertion.
+            struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+            impl Drop for Stop<'_> {
+                fn drop(&mut self) {
+                    self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            let _stop = Stop(&stop);
+            let store = Store::in_dir(&base, "afxdp-network", "c1", "net1").unwrap();
+            for i in 0..200 {
+                store
+                    .save(&record())
+                    .unwrap_or_else(|e| panic!("save {i}: {e}"));
+                assert_eq!(store.load(), Ok(Some(record())), "load {i}");
+                store.remove().unwrap_or_else(|e| panic!("remove {i}: {e}"));
+            }
+            drop(_stop);
+            assert!(gc.join().unwrap() > 0);
+        });
     }
 
     #[test]
