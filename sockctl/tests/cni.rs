@@ -1049,11 +1049,16 @@ fn a_pod_that_set_its_mac_to_another_pods_makes_del_refuse_to_guess() {
         "{links}"
     );
     assert_eq!(s.network.records(), ["c1/net1", "c2/net1"]);
-    // The MAC set back (by hand): each DEL gives its own device its name.
-    s.host
-        .ip(&["link", "set", "net1", "address", "02:00:00:00:00:0a"]);
+    // ya given its name back by hand: its DEL finds it home and succeeds,
+    // the other link with its MAC left alone.
+    s.host.ip(&["link", "set", &dev_n, "name", "ya"]);
     s.invoke_as("c2", "DEL", conf2.as_bytes(), &path2, "net1")
         .ok();
+    assert!(s.host_links().contains(" net1@"), "{}", s.host_links());
+    assert_eq!(s.network.records(), ["c1/net1"]);
+    // The MAC set back (by hand): the other DEL gives its device its name.
+    s.host
+        .ip(&["link", "set", "net1", "address", "02:00:00:00:00:0a"]);
     s.invoke_as("c1", "DEL", conf1.as_bytes(), &path1, "net1")
         .ok();
     s.assert_home("ya", "02:00:00:00:00:1a");

@@ -552,8 +552,9 @@ const RETURN_POLL: Duration = Duration::from_millis(20);
 /// record, any link that is ours ([`Ours::is`]: never by name alone);
 /// without, `device`, `in_pod` or a `dev<N>` with `prevResult`'s MAC. Then
 /// renames it `device`, unless that is another link's (an error naming
-/// both, for a retry once that link has gone); two that are ours is an
-/// error too (a pod can set its device's MAC to another's), not a guess.
+/// both, for a retry once that link has gone); two that are ours, neither
+/// named `device`, is an error too (a pod can set its device's MAC to
+/// another's), not a guess.
 /// Waits up to `wait` for it to appear.
 fn reclaim_returned(
     device: &str,
@@ -576,8 +577,12 @@ fn reclaim_returned(
                 }
             }
         }
+        // Home under its name: done, whatever else has its address (a pod
+        // can set its MAC to another's).
+        if found.iter().any(|l| l.name == device) {
+            return Ok(Returned::Home);
+        }
         match &found[..] {
-            [l] if l.name == device => return Ok(Returned::Home),
             [l] => {
                 if let Some(o) = rtnl.link_by_name(device)? {
                     return Err(Error::new(
