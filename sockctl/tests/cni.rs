@@ -1486,6 +1486,35 @@ fn gc_removes_the_records_of_attachments_not_listed() {
 }
 
 #[test]
+fn gc_gives_a_stale_attachments_returned_device_its_name_back() {
+    if !ready("gc_reclaims") {
+        return;
+    }
+    let mut s = Setup::new();
+    let mut conf = s.conf("1.1.0");
+    conf.as_object_mut().unwrap().remove("ipam");
+    conf["renameDevice"] = json!(true);
+    let text = conf.to_string();
+    let path = s.pod_path();
+    s.invoke_with("ADD", text.as_bytes(), &path, "net1").ok();
+    // The pod went without a DEL (lost: a runtime crash); the kernel gave
+    // the device back as net1 (emulated).
+    s.pod().ip(&["link", "set", "net1", "netns", s.host.name()]);
+    drop(s.pod.take());
+    assert!(s.host_links().contains(" net1@"), "{}", s.host_links());
+    // GC, with the attachment no longer valid: the device gets its name
+    // back and is up, as a DEL would have left it; the record goes.
+    conf["cni.dev/valid-attachments"] = json!([]);
+    s.invoke_with("GC", conf.to_string().as_bytes(), "", "")
+        .ok();
+    s.assert_home("xa", "02:00:00:00:00:0a");
+    assert!(!s.host_links().contains(" net1@"), "{}", s.host_links());
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+    let log = std::fs::read_to_string(s.log.path()).unwrap();
+    assert!(log.contains("GC: xa was back in the host as net1"), "{log}");
+}
+
+#[test]
 fn log_file_is_a_file_in_the_log_directory_and_no_link_is_followed() {
     if !ready("log_file") {
         return;

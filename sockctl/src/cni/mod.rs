@@ -41,8 +41,11 @@
 //! - `CHECK`: the device is in the namespace, up, with the MAC and the
 //!   addresses of `prevResult`; the IPAM plugin checks its side.
 //! - `VERSION`, and `STATUS` and `GC` (1.1.0), which defer to the IPAM
-//!   plugin; `GC` first removes this network's records of attachments not
-//!   in `cni.dev/valid-attachments`, and directories left empty.
+//!   plugin; `GC` first undoes this network's attachments not in
+//!   `cni.dev/valid-attachments`, as `DEL` does once a namespace is gone
+//!   (a device the kernel returned gets its name back, up; only the host's
+//!   links are looked at), and removes their records (but those of a NIC
+//!   not back yet, as `DEL` waits for it) and directories left empty.
 //!
 //! [`run`] is the whole plugin as a function of its input (testable
 //! without a process); [`main_from_process`] reads the real environment

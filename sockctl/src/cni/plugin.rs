@@ -55,7 +55,7 @@ pub(super) fn dispatch(env: &CniEnv, stdin: &[u8]) -> (String, Result<String, Cn
             .inspect(|_| log.info("done")),
         "DEL" => del(env, &conf, stdin, &log).map(|()| String::new()),
         "CHECK" => check(env, &conf, version, stdin, &log).map(|()| String::new()),
-        "STATUS" | "GC" => status_or_gc(command, env, &conf, version, stdin),
+        "STATUS" | "GC" => status_or_gc(command, env, &conf, version, stdin, &log),
         other => Err(CniError::new(
             codes::INVALID_ENV,
             format!("unknown CNI_COMMAND {other:?}"),
@@ -861,21 +861,8 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
         Some(st),
     ) = (&first_err, &record, &store)
     {
-        let now = unix_now();
-        let since = r.missing_since.unwrap_or(now);
-        if now.saturating_sub(since) >= DEL_GIVES_UP_AFTER.as_secs() {
-            log.warn(&format!(
-                "{} has not returned to the host {} s after the first DEL that missed it: given up (unplugged, or a VF removed?); its record goes",
-                r.device,
-                now - since
-            ));
+        if !still_waiting(st, r, "DEL", log) {
             first_err = None;
-        } else if r.missing_since.is_none() {
-            let mut r = r.clone();
-            r.missing_since = Some(now);
-            if let Err(e) = st.save(&r) {
-                log.warn(&e);
-            }
         }
     }
     if let Some(t) = conf.ipam_type() {
@@ -897,6 +884,31 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
             Ok(())
         }
     }
+}
+
+/// For a recorded device that returns to the host by itself and is not
+/// back: whether to wait for it (and try again later), which notes in the
+/// record when it was first missed; after [`DEL_GIVES_UP_AFTER`] from then,
+/// no (it was unplugged, or a VF removed: the pod must still go).
+fn still_waiting(store: &Store, r: &Record, who: &str, log: &Log) -> bool {
+    let now = unix_now();
+    let since = r.missing_since.unwrap_or(now);
+    if now.saturating_sub(since) >= DEL_GIVES_UP_AFTER.as_secs() {
+        log.warn(&format!(
+            "{who}: {} has not returned to the host {} s after it was first missed: given up (unplugged, or a VF removed?); its record goes",
+            r.device,
+            now - since
+        ));
+        return false;
+    }
+    if r.missing_since.is_none() {
+        let mut r = r.clone();
+        r.missing_since = Some(now);
+        if let Err(e) = store.save(&r) {
+            log.warn(&e);
+        }
+    }
+    true
 }
 
 /// Seconds since the epoch (0 on a clock set before it).
@@ -1016,6 +1028,7 @@ fn status_or_gc(
     conf: &NetConf,
     version: Version,
     stdin: &[u8],
+    log: &Log,
 ) -> Result<String, CniError> {
     if version < Version::V1_1_0 {
         return Err(CniError::new(
@@ -1025,7 +1038,7 @@ fn status_or_gc(
         ));
     }
     let records = if command == "GC" {
-        gc_records(conf, stdin)
+        gc_records(conf, stdin, log)
     } else {
         Ok(())
     };
@@ -1035,12 +1048,16 @@ fn status_or_gc(
     records.map(|()| String::new())
 }
 
-/// `GC`'s part here: removes the records ([`Store`]) of this network's
-/// attachments whose `containerID` and `ifname` are not in
-/// `cni.dev/valid-attachments` (the runtime runs no `ADD` or `DEL` of the
-/// network meanwhile, and the pods of the others are gone); without that
-/// list, none. What cannot be removed is the error, after the rest.
-fn gc_records(conf: &NetConf, stdin: &[u8]) -> Result<(), CniError> {
+/// `GC`'s part here, for this network's attachments whose `containerID`
+/// and `ifname` are not in `cni.dev/valid-attachments` (the runtime runs no
+/// `ADD` or `DEL` of the network meanwhile, and the pods of the others are
+/// gone); without that list, nothing. Each one's device is given back as
+/// `DEL` would after its namespace went: found among the host's links by
+/// the record (never in a pod's namespace: no path to one is known), its
+/// name given back and set up. Then its record goes; one of a device that
+/// returns by itself and is not back yet stays for a later `GC` (or `DEL`),
+/// as `DEL` waits for it. What cannot be done is the error, after the rest.
+fn gc_records(conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniError> {
     let doc = Json::parse(stdin).unwrap_or(Json::Null);
     let Some(valid) = doc
         .get("cni.dev/valid-attachments")
@@ -1052,13 +1069,69 @@ fn gc_records(conf: &NetConf, stdin: &[u8]) -> Result<(), CniError> {
         .iter()
         .filter_map(|a| Some((a.get("containerID")?.as_str()?, a.get("ifname")?.as_str()?)))
         .collect();
-    let failed = super::state::gc(&conf.name, |id, ifname| valid.contains(&(id, ifname)));
+    let keep = |id: &str, ifname: &str| valid.contains(&(id, ifname));
+    let mut failed = vec![];
+    let mut waiting = vec![];
+    for store in super::state::stale(&conf.name, keep) {
+        let record = match store.load() {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                log.warn(&format!("GC: ignoring a record: {e}"));
+                if let Err(e) = store.remove() {
+                    failed.push(e);
+                }
+                continue;
+            }
+        };
+        let device = record.device.as_str();
+        match reclaim_returned(
+            device,
+            &record.in_pod,
+            Ours::Recorded(&record),
+            Duration::ZERO,
+        ) {
+            Ok(Returned::Renamed(was)) => {
+                log.info(&format!(
+                    "GC: {device} was back in the host as {was}: gave {was} its name {device} back"
+                ));
+                up_again(device, log);
+            }
+            Ok(Returned::Home) => {}
+            Ok(Returned::NotYet) if record.returns_by_itself() => {
+                if still_waiting(&store, &record, "GC", log) {
+                    log.info(&format!(
+                        "GC: {device} is not back in the host yet: its record stays"
+                    ));
+                    waiting.push(store.path());
+                    continue;
+                }
+            }
+            Ok(Returned::NotYet) => {}
+            Err(e) => {
+                failed.push(format!("give {device} its name back: {e}"));
+                continue;
+            }
+        }
+        if let Err(e) = store.remove() {
+            failed.push(e);
+        }
+    }
+    // Temporary files of crashed writes, and directories left empty; the
+    // records still waiting stay.
+    let waits = |id: &str, ifname: &str| {
+        keep(id, ifname)
+            || waiting
+                .iter()
+                .any(|p| p.ends_with(Path::new(id).join(ifname)))
+    };
+    failed.extend(super::state::gc(&conf.name, waits));
     if failed.is_empty() {
         return Ok(());
     }
     Err(CniError::new(
         codes::IO_FAILURE,
-        "cannot remove the records of stale attachments",
+        "cannot undo every stale attachment",
         failed.join("; "),
     ))
 }

@@ -238,6 +238,38 @@ pub(crate) fn gc(network: &str, keep: impl Fn(&str, &str) -> bool) -> Vec<String
     gc_in(Path::new(STATE_DIR), network, keep)
 }
 
+/// The records of `network`'s attachments in [`STATE_DIR`] whose container
+/// id and interface name `keep` does not keep (not temporary files).
+pub(crate) fn stale(network: &str, keep: impl Fn(&str, &str) -> bool) -> Vec<Store> {
+    stale_in(Path::new(STATE_DIR), network, keep)
+}
+
+fn stale_in(base: &Path, network: &str, keep: impl Fn(&str, &str) -> bool) -> Vec<Store> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let Ok(base_dir) = openat(CWD, base, flags, Mode::empty()) else {
+        return vec![];
+    };
+    if lock(&base_dir, base).is_err() {
+        return vec![];
+    }
+    let Ok(Some(net)) = subdir(&base_dir, network, base, false) else {
+        return vec![];
+    };
+    let net_path = base.join(network);
+    let mut out = vec![];
+    for id in names(&net) {
+        let Ok(Some(dir)) = subdir(&net, &id, &net_path, false) else {
+            continue;
+        };
+        for ifname in names(&dir).iter().filter(|n| !keep(&id, n)) {
+            if let Ok(store) = Store::in_dir(base, network, &id, ifname) {
+                out.push(store);
+            }
+        }
+    }
+    out
+}
+
 fn gc_in(base: &Path, network: &str, keep: impl Fn(&str, &str) -> bool) -> Vec<String> {
     let mut errors = vec![];
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
