@@ -4,7 +4,7 @@
 //! of the device's own prepares it with the library (XSKMAP, redirect
 //! program, BPF link, pin) and listens on `<dp_dir>/<dev>/afxdp.sock`. The
 //! thread loops `serve(ROUND)` over its one server and takes commands in
-//! between. Each device has its own thread so that what blocks one
+//! between; a command wakes it (its server's [`ServerWaker`]). Each device has its own thread so that what blocks one
 //! device's server blocks nothing else: the pod check (kubelet's
 //! pod-resources, up to its timeout when kubelet is slow), preparing a
 //! netdev (an RCU grace period of the kernel's per program attached), a
@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use af_xdp::handshake::server::{
-    ConnectionLog, InterfaceOptions, PodChecker, PodPolicy, Server, ServerConfig,
+    ConnectionLog, InterfaceOptions, PodChecker, PodPolicy, Server, ServerConfig, ServerWaker,
 };
 use af_xdp::handshake::Owner;
 use af_xdp::{AttachKind, PrepareOptions};
@@ -32,8 +32,11 @@ use tokio::sync::oneshot;
 
 use crate::{error, info, warn};
 
-/// How long a device's thread serves between looks at its commands.
-const ROUND: Duration = Duration::from_millis(50);
+/// The longest round a device's thread serves before it looks at its
+/// commands; a command wakes it at once (its server's waker), so this only
+/// bounds what a lost wake could cost. Idle, each thread wakes once a
+/// round.
+const ROUND: Duration = Duration::from_secs(1);
 
 /// How a device is served: what its pool configures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +87,17 @@ enum Command {
 /// One device's thread.
 struct DeviceThread {
     tx: Sender<Command>,
+    waker: ServerWaker,
     join: JoinHandle<()>,
+}
+
+impl DeviceThread {
+    /// Sends `c` and wakes the thread; gives `c` back if it has ended.
+    fn send(&self, c: Command) -> Result<(), Command> {
+        self.tx.send(c).map_err(|mpsc::SendError(c)| c)?;
+        self.waker.wake();
+        Ok(())
+    }
 }
 
 /// The devices' threads; `None` once stopped.
@@ -132,7 +145,7 @@ impl Handshakes {
             return;
         };
         for d in devices.values() {
-            let _ = d.tx.send(Command::Stop);
+            let _ = d.send(Command::Stop);
         }
         for (dev, d) in devices {
             if d.join.join().is_err() {
@@ -167,9 +180,9 @@ impl Handshake {
             // A live thread answers; one whose first preparation failed has
             // ended, and a new one tries again.
             let reply = match devices.get(dev) {
-                Some(d) => match d.tx.send(Command::Serve { reply }) {
+                Some(d) => match d.send(Command::Serve { reply }) {
                     Ok(()) => None,
-                    Err(mpsc::SendError(Command::Serve { reply })) => Some(reply),
+                    Err(Command::Serve { reply }) => Some(reply),
                     // Not what was sent: the reply is dropped, and the
                     // caller hears that the thread stopped.
                     Err(_) => None,
@@ -193,7 +206,7 @@ impl Handshake {
     /// `ifindex`: if `dev` was served on another netdev, prepare it anew.
     pub fn netdev_seen(&self, dev: &str, ifindex: u32) {
         if let Some(d) = lock(&self.devices).as_ref().and_then(|m| m.get(dev)) {
-            let _ = d.tx.send(Command::Seen { ifindex });
+            let _ = d.send(Command::Seen { ifindex });
         }
     }
 }
@@ -210,14 +223,14 @@ impl DeviceThread {
         dev: &str,
         spec: ServeSpec,
         reply: oneshot::Sender<Result<Served, String>>,
-    ) -> std::io::Result<DeviceThread> {
+    ) -> Result<DeviceThread, String> {
         let (tx, rx) = mpsc::channel();
-        let dev = dev.to_string();
+        let mut d = Device::new(&config, dev.to_string(), spec);
+        let waker = d.server.waker().map_err(|e| e.to_string())?;
         // Linux keeps 15 bytes of a thread's name.
         let join = std::thread::Builder::new()
             .name(format!("hs-{dev}"))
             .spawn(move || {
-                let mut d = Device::new(&config, dev, spec);
                 match d.serve() {
                     Ok(s) => {
                         let _ = reply.send(Ok(s));
@@ -234,8 +247,9 @@ impl DeviceThread {
                         let _ = reply.send(Err(e));
                     }
                 }
-            })?;
-        Ok(DeviceThread { tx, join })
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(DeviceThread { tx, waker, join })
     }
 }
 
@@ -290,7 +304,8 @@ impl Device {
             }
             if let Err(e) = self.server.serve(ROUND, &mut log_connection) {
                 error!("handshake: {}: {e}", self.dev);
-                std::thread::sleep(ROUND);
+                // Not a busy loop on a poll that keeps failing.
+                std::thread::sleep(Duration::from_millis(50));
             }
         }
     }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use afxdp_core::abi::socket::{PollFd, UCred, POLLERR, POLLHUP, POLLIN};
+use afxdp_core::abi::socket::{PollFd, UCred, MSG_DONTWAIT, POLLERR, POLLHUP, POLLIN};
 pub use afxdp_core::handshake::PodCheck;
 use afxdp_core::handshake::{
     BusyPoll as WireBusyPoll, HandshakeError, Response, ServerPolicy, ServerSession, ServerState,
@@ -420,6 +420,35 @@ pub struct Server {
     /// The current [`SPIN_SHARE_WINDOW`]: when it began, and how long the
     /// server spun in it.
     spin_window: (Instant, Duration),
+    /// The receiving end of the wakers' socket pair, once
+    /// [`waker`](Server::waker) made it, and a waker to clone.
+    wake: Option<(OwnedFd, ServerWaker)>,
+}
+
+/// Ends the current (or next) [`Server::serve`] round of its server early,
+/// from any thread: for a caller that serves with long rounds and also
+/// takes commands (a device plugin's thread per device). Cheap to clone.
+///
+/// ```no_run
+/// use af_xdp::handshake::server::{PodPolicy, Server, ServerConfig};
+/// use std::time::Duration;
+/// let mut server = Server::new(&["eth0"], ServerConfig { pods: PodPolicy::Any, ..Default::default() })?;
+/// let waker = server.waker()?;
+/// std::thread::spawn(move || waker.wake());
+/// // Returns soon after the wake, not after a minute.
+/// server.serve(Duration::from_secs(60), &mut |log| println!("{log}"))?;
+/// # Ok::<(), af_xdp::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServerWaker(Arc<OwnedFd>);
+
+impl ServerWaker {
+    /// Wakes the server. Never blocks: wakes not yet seen are one.
+    pub fn wake(&self) {
+        // EAGAIN: the buffer is full of wakes not yet seen, which is a
+        // wake all the same.
+        let _ = afxdp_sys::socket::send(self.0.as_fd(), &[1], MSG_DONTWAIT);
+    }
 }
 
 impl fmt::Debug for Server {
@@ -467,6 +496,7 @@ impl Server {
             poll_fds: Vec::new(),
             may_spin: None,
             spin_window: (Instant::now(), Duration::ZERO),
+            wake: None,
         };
         for name in ifaces {
             server.add_interface(name.as_ref())?;
@@ -643,6 +673,19 @@ impl Server {
         self.conns.len()
     }
 
+    /// A waker of this server ([`ServerWaker`]): every clone of it ends the
+    /// round [`serve`](Self::serve) is in, or the next one, early.
+    pub fn waker(&mut self) -> Result<ServerWaker> {
+        if let Some((_, w)) = &self.wake {
+            return Ok(w.clone());
+        }
+        let (rx, tx) = unix::socketpair()
+            .map_err(|e| Error::sys("make the server's waker", "a socket pair", e))?;
+        let w = ServerWaker(Arc::new(tx));
+        self.wake = Some((rx, w.clone()));
+        Ok(w)
+    }
+
     /// Runs one round: waits up to `timeout` (less if a connection's idle
     /// timeout or a linger after `/fin_ack` ends first) for connections and
     /// requests, serves what came, and closes idle connections and those
@@ -679,6 +722,14 @@ impl Server {
         for c in &self.conns {
             self.poll_fds.push(PollFd {
                 fd: c.fd.as_raw(),
+                events: POLLIN,
+                revents: 0,
+            });
+        }
+        // Last, after every listener and connection: their slots stay.
+        if let Some((rx, _)) = &self.wake {
+            self.poll_fds.push(PollFd {
+                fd: rx.as_raw(),
                 events: POLLIN,
                 revents: 0,
             });
@@ -721,6 +772,20 @@ impl Server {
             match afxdp_sys::poll::poll(&mut self.poll_fds, ms) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => return Err(poll_err(e)),
+            }
+        }
+        // Wakes seen: all of them at once.
+        if let Some((rx, _)) = &self.wake {
+            let slot = self.listeners.len() + self.conns.len();
+            if self
+                .poll_fds
+                .get(slot)
+                .is_some_and(|p| p.revents & POLLIN != 0)
+            {
+                let mut buf = [0u8; 16];
+                while unix::recv_msg_nowait(rx.as_fd(), &mut buf, &mut []).is_ok_and(|m| m.len > 0)
+                {
+                }
             }
         }
         // Lingering connections the client closed since the last round are
@@ -1112,4 +1177,49 @@ fn ensure_bpffs(dir: &Path) -> Result<()> {
 /// The path of the pinned map of `iface` under `pin_dir`.
 pub fn pin_path(pin_dir: &Path, iface: &str) -> PathBuf {
     pin_dir.join(iface).join(DP_MAP_NAME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_waker_ends_the_round_early_from_another_thread() {
+        let config = ServerConfig {
+            pods: PodPolicy::Any,
+            ..ServerConfig::default()
+        };
+        let mut server = Server::new::<&str>(&[], config).unwrap();
+        let waker = server.waker().unwrap();
+        let log = &mut |_: &ConnectionLog| {};
+        // Woken before the round: it returns at once; the wakes are taken,
+        // so the next round waits its time.
+        waker.wake();
+        waker.clone().wake();
+        let t = Instant::now();
+        server.serve(Duration::from_secs(30), log).unwrap();
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        let t = Instant::now();
+        server.serve(Duration::from_millis(200), log).unwrap();
+        assert!(
+            t.elapsed() >= Duration::from_millis(190),
+            "{:?}",
+            t.elapsed()
+        );
+        // Woken from another thread during a long round.
+        let w = server.waker().unwrap();
+        let wake = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            w.wake();
+        });
+        let t = Instant::now();
+        server.serve(Duration::from_secs(30), log).unwrap();
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        wake.join().unwrap();
+        // Many wakes never block the waker.
+        for _ in 0..100_000 {
+            waker.wake();
+        }
+        server.serve(Duration::from_secs(30), log).unwrap();
+    }
 }
