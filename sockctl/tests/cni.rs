@@ -1512,6 +1512,23 @@ fn gc_gives_a_stale_attachments_returned_device_its_name_back() {
     assert!(s.network.records().is_empty(), "{:?}", s.network.records());
     let log = std::fs::read_to_string(s.log.path()).unwrap();
     assert!(log.contains("GC: xa was back in the host as net1"), "{log}");
+
+    // Back under its own name but down (the kernel brings a device it moves
+    // down): GC sets it up, as DEL would, and its record goes.
+    let pod2 = NetNs::new("cni-pod");
+    let path2 = format!("/run/netns/{}", pod2.name());
+    s.invoke_as("c2", "ADD", text.as_bytes(), &path2, "net1")
+        .ok();
+    pod2.ip(&["link", "set", "net1", "netns", s.host.name()]);
+    drop(pod2);
+    s.host.ip(&["link", "set", "net1", "name", "xa"]);
+    let link = s.host.ip(&["-o", "link", "show", "xa"]);
+    assert!(!link.contains(",UP"), "{link}");
+    assert_eq!(s.network.records().len(), 1);
+    s.invoke_with("GC", conf.to_string().as_bytes(), "", "")
+        .ok();
+    s.assert_home("xa", "02:00:00:00:00:0a");
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
 }
 
 #[test]

@@ -886,27 +886,35 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
     }
 }
 
-/// For a recorded device that returns to the host by itself and is not
-/// back: whether to wait for it (and try again later), which notes in the
+/// For a recorded device that is not given back yet (one that returns to
+/// the host by itself and is not back, or whose return failed in `GC`):
+/// whether to keep its record and try again later, which notes in the
 /// record when it was first missed; after [`DEL_GIVES_UP_AFTER`] from then,
-/// no (it was unplugged, or a VF removed: the pod must still go).
+/// no (it was unplugged, or a VF removed: the pod must still go). No too
+/// when that time cannot be saved (it would never run out), and a time
+/// after now (the clock was set back) starts again from now.
 fn still_waiting(store: &Store, r: &Record, who: &str, log: &Log) -> bool {
     let now = unix_now();
-    let since = r.missing_since.unwrap_or(now);
-    if now.saturating_sub(since) >= DEL_GIVES_UP_AFTER.as_secs() {
+    let since = r.missing_since.filter(|&s| s <= now);
+    if let Some(since) = since {
+        if now - since >= DEL_GIVES_UP_AFTER.as_secs() {
+            log.warn(&format!(
+                "{who}: {} not given back to the host {} s after it was first missed: given up (unplugged, or a VF removed?); its record goes",
+                r.device,
+                now - since
+            ));
+            return false;
+        }
+        return true;
+    }
+    let mut r = r.clone();
+    r.missing_since = Some(now);
+    if let Err(e) = store.save(&r) {
         log.warn(&format!(
-            "{who}: {} has not returned to the host {} s after it was first missed: given up (unplugged, or a VF removed?); its record goes",
-            r.device,
-            now - since
+            "{who}: {} not given back, and the time it was first missed cannot be saved ({e}): given up; its record goes",
+            r.device
         ));
         return false;
-    }
-    if r.missing_since.is_none() {
-        let mut r = r.clone();
-        r.missing_since = Some(now);
-        if let Err(e) = store.save(&r) {
-            log.warn(&e);
-        }
     }
     true
 }
@@ -1020,8 +1028,9 @@ fn check(
 }
 
 /// `STATUS` and `GC` (1.1.0): the IPAM plugin's answer, or success without
-/// one. `GC` first removes this network's records of attachments not in
-/// `cni.dev/valid-attachments` ([`gc_records`]).
+/// one. `GC` first gives the devices of this network's attachments not in
+/// `cni.dev/valid-attachments` back and removes their records
+/// ([`gc_records`]).
 fn status_or_gc(
     command: &str,
     env: &CniEnv,
@@ -1091,13 +1100,21 @@ fn gc_records(conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniError> {
             Ours::Recorded(&record),
             Duration::ZERO,
         ) {
-            Ok(Returned::Renamed(was)) => {
-                log.info(&format!(
-                    "GC: {device} was back in the host as {was}: gave {was} its name {device} back"
-                ));
+            Ok(back @ (Returned::Renamed(_) | Returned::Home)) => {
+                if let Returned::Renamed(was) = back {
+                    log.info(&format!(
+                        "GC: {device} was back in the host as {was}: gave {was} its name {device} back"
+                    ));
+                }
+                // As DEL leaves it: up, as the pool had it, and the
+                // configuration's ethtool settings undone.
                 up_again(device, log);
+                if !conf.ethtool_cmds.is_empty() {
+                    for failed in ethtool::reset(device) {
+                        log.debug(&format!("GC: ethtool reset: {failed}"));
+                    }
+                }
             }
-            Ok(Returned::Home) => {}
             Ok(Returned::NotYet) if record.returns_by_itself() => {
                 if still_waiting(&store, &record, "GC", log) {
                     log.info(&format!(
@@ -1108,8 +1125,13 @@ fn gc_records(conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniError> {
                 }
             }
             Ok(Returned::NotYet) => {}
+            // Kept for a later GC or DEL (a link holding its name may go),
+            // with the same bound.
             Err(e) => {
                 failed.push(format!("give {device} its name back: {e}"));
+                if still_waiting(&store, &record, "GC", log) {
+                    waiting.push(store.path());
+                }
                 continue;
             }
         }
