@@ -87,11 +87,51 @@ impl HostNetdevs for Sysfs {
     }
 }
 
+/// What identifies a device's hardware whatever its name: its PCI address,
+/// or the MAC of one that is not a PCI device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hw {
+    /// A PCI function's address (`0000:18:00.0`).
+    Pci(String),
+    /// The hardware address of a device that is not on PCI.
+    Mac([u8; 6]),
+}
+
+impl Hw {
+    /// The identity of netdev `name` now, if it is there.
+    pub fn of(host: &dyn HostNetdevs, name: &str) -> Option<Hw> {
+        host.pci(name)
+            .map(Hw::Pci)
+            .or_else(|| host.mac(name).map(Hw::Mac))
+    }
+}
+
+impl std::fmt::Display for Hw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hw::Pci(p) => write!(f, "PCI address {p}"),
+            Hw::Mac(m) => write!(f, "MAC {}", fmt_mac(m)),
+        }
+    }
+}
+
+/// Whether `name` is the kernel's name for a device it returns to the
+/// initial namespace from a pod's whose own name is taken there: `dev` and
+/// its index. Such a name is transient (the CNI gives the device its name
+/// back), so no selector but an explicit name pools it.
+pub fn is_fallback_name(name: &str) -> bool {
+    name.strip_prefix("dev")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// What took a device into its pool.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum By {
-    /// A `devices` entry: its name, PCI address or MAC.
-    Selector,
+    /// The pool's `devices` entry of this index (of the node's entries
+    /// where the node has its own): its name, PCI address or MAC. Once it
+    /// has taken a device it is satisfied: a returned device under another
+    /// name is not taken again.
+    Selector(usize),
     /// A `drivers` entry of this driver (it counts toward its `primary`).
     Driver(String),
     /// Kubelet's pod-resources: allocated to a pod under the pool's
@@ -107,6 +147,9 @@ pub struct Pick {
     pub pool: String,
     /// What took it.
     pub by: By,
+    /// Its hardware, as last seen (none while it has not been seen):
+    /// another netdev with the same is this device under another name.
+    pub hw: Option<Hw>,
 }
 
 /// A device [`pick`] took, and why (for the log).
@@ -147,6 +190,15 @@ impl Pooled {
         self.read().clone()
     }
 
+    /// Notes `hw` as `dev`'s identity if it has none yet (a device pooled
+    /// while away, seen now).
+    pub fn learn(&self, dev: &str, hw: Hw) {
+        let mut m = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = m.get_mut(dev).filter(|p| p.hw.is_none()) {
+            p.hw = Some(hw);
+        }
+    }
+
     /// Adds `dev` with `pick` (replacing nothing: a pooled device keeps its
     /// pool); returns whether it was new.
     pub fn insert(&self, dev: &str, pick: Pick) -> bool {
@@ -168,6 +220,11 @@ impl Pooled {
 /// has, or could have (absent, its driver is unknown): a limit is never
 /// exceeded, at worst a device waits until that one is back.
 ///
+/// A netdev with the hardware ([`Hw`]) of a pooled device of another name
+/// is that device back from a pod under a transient name (the pod's, or
+/// the kernel's `dev<N>`): not taken. Neither is a `dev<N>` by any selector
+/// but its name, nor by a `devices` entry that has taken a device already.
+///
 /// `quiet`: log nothing (the periodic look for new devices, which would
 /// repeat the same words every time); else say what is taken and skipped.
 pub fn pick(
@@ -181,6 +238,10 @@ pub fn pick(
     let mut taken: BTreeMap<String, String> = pooled
         .iter()
         .map(|(d, p)| (d.clone(), p.pool.clone()))
+        .collect();
+    let mut hws: Vec<(Hw, String)> = pooled
+        .iter()
+        .filter_map(|(d, p)| Some((p.hw.clone()?, d.clone())))
         .collect();
     let mut out = Vec::new();
     for pool in &config.pools {
@@ -203,6 +264,27 @@ pub fn pick(
                 }
                 return false;
             }
+            let by_name =
+                matches!(by, By::Selector(i) if matches!(devices[i], DeviceSelector::Name(_)));
+            if !by_name && is_fallback_name(&dev) {
+                if !quiet {
+                    info!("pool {}: {dev} ({why}) has the name the kernel gives a device returned from a pod's namespace: not pooled under it", pool.name);
+                }
+                return false;
+            }
+            let hw = Hw::of(host, &dev);
+            if let Some((_, other)) = hws
+                .iter()
+                .find(|(h, d)| Some(h) == hw.as_ref() && *d != dev)
+            {
+                if !quiet {
+                    info!(
+                        "pool {}: {dev} ({why}) is {other} under another name (the same hardware): not pooled twice",
+                        pool.name
+                    );
+                }
+                return false;
+            }
             if let Some(other) = taken.get(&dev) {
                 if other != &pool.name && !quiet {
                     warn!(
@@ -216,22 +298,32 @@ pub fn pick(
                 info!("pool {}: {dev} ({why})", pool.name);
             }
             taken.insert(dev.clone(), pool.name.clone());
+            if let Some(h) = &hw {
+                hws.push((h.clone(), dev.clone()));
+            }
             out.push(Picked {
                 dev,
                 pick: Pick {
                     pool: pool.name.clone(),
                     by,
+                    hw,
                 },
                 why,
             });
             true
         };
-        for sel in devices {
+        for (i, sel) in devices.iter().enumerate() {
+            if pooled
+                .values()
+                .any(|p| p.pool == pool.name && p.by == By::Selector(i))
+            {
+                continue;
+            }
             match resolve(sel, host, &names) {
                 // A device named explicitly is pooled even while absent: it
                 // is reported unhealthy until it appears.
                 Some(dev) => {
-                    take(dev, describe(sel), By::Selector, &mut out);
+                    take(dev, describe(sel), By::Selector(i), &mut out);
                 }
                 None if !quiet => warn!("pool {}: no netdev has {}", pool.name, describe(sel)),
                 None => {}
@@ -245,7 +337,7 @@ pub fn pick(
                         && match &p.by {
                             By::Driver(name) => *name == drv.name,
                             By::Allocation => host.driver(d).is_none_or(|name| name == drv.name),
-                            By::Selector => false,
+                            By::Selector(_) => false,
                         }
                 })
                 .count() as u64;
@@ -447,6 +539,7 @@ mod tests {
                     Pick {
                         pool: p.to_string(),
                         by: by.clone(),
+                        hw: None,
                     },
                 )
             })
@@ -487,7 +580,7 @@ mod tests {
         );
         assert_eq!(later[0].pick.by, By::Driver("i40e".into()));
         assert_eq!(later[0].why, "driver i40e");
-        assert_eq!(later[1].pick.by, By::Selector);
+        assert_eq!(later[1].pick.by, By::Selector(0));
     }
 
     #[test]
@@ -514,6 +607,54 @@ mod tests {
                 "a".to_string(),
                 vec!["ens1f1".to_string(), "ens9".to_string()]
             )]
+        );
+    }
+
+    #[test]
+    fn a_device_back_from_a_pod_under_another_name_is_not_pooled_again() {
+        let c = parse(
+            r#"{"pools":[
+                {"name":"a","mode":"primary","drivers":[{"name":"i40e"}]},
+                {"name":"b","mode":"primary","devices":[{"pci":"0000:3b:00.0"},{"name":"dev40"}]}
+            ]}"#,
+        )
+        .unwrap();
+        let h = host();
+        let start = pick(&c, &h, "node1", &BTreeMap::new(), false);
+        assert_eq!(
+            group(start.clone()),
+            [
+                (
+                    "a".to_string(),
+                    vec!["ens1f0".to_string(), "ens1f1".to_string()]
+                ),
+                (
+                    "b".to_string(),
+                    vec!["ens2".to_string(), "dev40".to_string()]
+                )
+            ]
+        );
+        assert_eq!(start[0].pick.hw, Some(Hw::Pci("0000:18:00.0".into())));
+        let mut now: BTreeMap<String, Pick> = start.into_iter().map(|p| (p.dev, p.pick)).collect();
+        // ens1f1 and ens2 came back from pods that went without a DEL, as
+        // net1 (the pod's name) and dev17 (the kernel's): they are the
+        // pooled devices, not new ones, whatever selector sees them; an
+        // i40e device kubelet allocated, never seen, back as dev18 is not
+        // taken either.
+        let mut h = host();
+        let ens1f1 = h.0.remove("ens1f1").unwrap();
+        let ens2 = h.0.remove("ens2").unwrap();
+        h.0.insert("net1", ens1f1);
+        h.0.insert("dev17", ens2);
+        h.0.insert("dev18", ("i40e", "0000:18:00.3", [2, 0, 0, 0, 0, 8]));
+        now.extend(pooled(&[("ens1f3", "a", By::Allocation)]));
+        assert_eq!(group(pick(&c, &h, "node1", &now, true)), []);
+        // A new i40e VF is taken; the PCI selector that took ens2 takes
+        // no other device with that address.
+        h.0.insert("ens1f0v0", ("i40e", "0000:18:02.0", [2, 0, 0, 0, 0, 9]));
+        assert_eq!(
+            group(pick(&c, &h, "node1", &now, true)),
+            [("a".to_string(), vec!["ens1f0v0".to_string()])]
         );
     }
 }

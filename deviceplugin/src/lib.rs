@@ -28,14 +28,14 @@ pub mod podcheck;
 mod ticker;
 pub mod uds;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::devices::{By, NetdevState, Pick, Pooled, Sysfs};
+use crate::devices::{By, HostNetdevs, NetdevState, Pick, Pooled, Sysfs};
 use crate::handshake::{Handshake, HandshakeConfig, Handshakes};
 use crate::kubelet::Endpoint;
 use crate::plugin::{device_list, PoolPlugin};
@@ -128,16 +128,6 @@ pub struct Daemon {
 pub fn run(opts: Options) -> Result<Daemon, String> {
     log::set_level(opts.config.log_level);
     let config = &opts.config;
-    if config.pools.iter().any(|p| p.bpf_map_pinning) {
-        std::fs::create_dir_all(&opts.pin_dir)
-            .map_err(|e| format!("create pin directory {}: {e}", opts.pin_dir.display()))?;
-        if af_xdp::map::on_bpffs(&opts.pin_dir) != Some(true) {
-            return Err(format!(
-                "pin directory {} is not on a bpffs, which bpfMapPinningEnable needs (mount -t bpf bpf /sys/fs/bpf, or give --pin-dir)",
-                opts.pin_dir.display()
-            ));
-        }
-    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("afxdp-dp")
@@ -167,6 +157,7 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
                 let pick = Pick {
                     pool: pool.name.clone(),
                     by: By::Allocation,
+                    hw: None,
                 };
                 if pooled.insert(a.device, pick) {
                     info!(
@@ -192,6 +183,15 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
             "no pool has a device on node {:?}: nothing is registered until one appears",
             opts.node_name
         );
+    }
+    // Only where pinning is used: a node without a bpffs can run a
+    // configuration whose pinning pools have no devices there.
+    if config
+        .pools
+        .iter()
+        .any(|p| p.bpf_map_pinning && pooled.has_devices(&p.name))
+    {
+        pin_dir_ready(&opts.pin_dir)?;
     }
 
     let checker = PodResourcesCheck::new(
@@ -262,6 +262,8 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
         sysfs,
         node: opts.node_name.clone(),
         pooled: pooled.clone(),
+        names: Vec::new(),
+        pin_dir: opts.pin_dir.clone(),
     };
     let tasks = vec![
         rt.spawn(watch_health(
@@ -382,20 +384,54 @@ struct Watched {
     tx: watch::Sender<Vec<api::v1beta1::Device>>,
 }
 
+/// Makes the pin directory, and checks it is on a bpffs, for a pool with
+/// `bpfMapPinningEnable` that has a device.
+fn pin_dir_ready(pin_dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(pin_dir)
+        .map_err(|e| format!("create pin directory {}: {e}", pin_dir.display()))?;
+    if af_xdp::map::on_bpffs(pin_dir) != Some(true) {
+        return Err(format!(
+            "pin directory {} is not on a bpffs, which bpfMapPinningEnable needs (mount -t bpf bpf /sys/fs/bpf, or give --pin-dir)",
+            pin_dir.display()
+        ));
+    }
+    Ok(())
+}
+
 /// What the look for new devices needs.
 struct Discovery {
     config: Config,
     sysfs: Sysfs,
     node: String,
     pooled: Pooled,
+    /// The host's netdevs at the last look.
+    names: Vec<String>,
+    /// Where pins go (checked when a pinning pool gets its first device).
+    pin_dir: PathBuf,
 }
 
 impl Discovery {
     /// Devices the selectors take now and no pool has yet, added to
     /// `pooled` and to their pool in `pools`; returns the pools that got
-    /// one.
-    fn look(&self, pools: &mut [Watched]) -> Vec<String> {
+    /// one. Only when the host's netdevs are not the last look's (a device
+    /// that appears, or comes back, is a new name in `/sys/class/net`):
+    /// otherwise nothing can have changed but a driver binding, which
+    /// makes a netdev too. Pooled devices seen for the first time get
+    /// their hardware identity noted (see [`devices::pick`]).
+    fn look(&mut self, pools: &mut [Watched]) -> Vec<String> {
         let mut grown = Vec::new();
+        let names = self.sysfs.names();
+        if names == self.names {
+            return grown;
+        }
+        self.names = names;
+        for (dev, p) in self.pooled.snapshot() {
+            if p.hw.is_none() && self.names.contains(&dev) {
+                if let Some(hw) = devices::Hw::of(&self.sysfs, &dev) {
+                    self.pooled.learn(&dev, hw);
+                }
+            }
+        }
         let now = self.pooled.snapshot();
         for p in devices::pick(&self.config, &self.sysfs, &self.node, &now, true) {
             let Some(w) = pools.iter_mut().find(|w| w.pool == p.pick.pool) else {
@@ -403,6 +439,17 @@ impl Discovery {
             };
             if !self.pooled.insert(&p.dev, p.pick) {
                 continue;
+            }
+            if w.devices.is_empty()
+                && self
+                    .config
+                    .pools
+                    .iter()
+                    .any(|c| c.name == w.pool && c.bpf_map_pinning)
+            {
+                if let Err(e) = pin_dir_ready(&self.pin_dir) {
+                    error!("{}: {e}: its Allocate will fail", w.resource);
+                }
             }
             let state = NetdevState::of(&p.dev);
             info!(
@@ -426,7 +473,7 @@ impl Discovery {
 /// (which prepares it anew if it is another netdev now).
 async fn watch_health(
     mut pools: Vec<Watched>,
-    discovery: Discovery,
+    mut discovery: Discovery,
     hs: Handshake,
     interval: Duration,
     shutdown: watch::Receiver<bool>,
