@@ -177,8 +177,8 @@ impl Handshake {
             let devices = guard
                 .as_mut()
                 .ok_or_else(|| "the handshake side has stopped".to_string())?;
-            // A live thread answers; one whose first preparation failed has
-            // ended, and a new one tries again.
+            // A live thread answers (serving the device first if its last
+            // try failed); one that has ended (it panicked) is replaced.
             let reply = match devices.get(dev) {
                 Some(d) => match d.send(Command::Serve { reply }) {
                     Ok(()) => None,
@@ -217,7 +217,7 @@ fn log_connection(log: &ConnectionLog) {
 
 impl DeviceThread {
     /// Starts the thread of `dev`; it answers `reply` once it serves `dev`
-    /// or failed to (and then ends).
+    /// or failed to, and runs until told to stop.
     fn start(
         config: Arc<HandshakeConfig>,
         dev: &str,
@@ -231,22 +231,10 @@ impl DeviceThread {
         let join = std::thread::Builder::new()
             .name(format!("hs-{dev}"))
             .spawn(move || {
-                match d.serve() {
-                    Ok(s) => {
-                        let _ = reply.send(Ok(s));
-                        d.run(rx);
-                    }
-                    Err(e) => {
-                        // Whoever asked meanwhile hears the same; the next
-                        // ask starts a new thread.
-                        for c in rx.try_iter() {
-                            if let Command::Serve { reply } = c {
-                                let _ = reply.send(Err(e.clone()));
-                            }
-                        }
-                        let _ = reply.send(Err(e));
-                    }
-                }
+                // Served or not, the thread stays: a later Serve tries
+                // again (so none is sent to a thread about to end).
+                let _ = reply.send(d.serve());
+                d.run(rx);
             })
             .map_err(|e| e.to_string())?;
         Ok(DeviceThread { tx, waker, join })
