@@ -262,7 +262,8 @@ fn a_slow_pod_check_on_one_device_delays_no_other_device() {
         let r = handshake_on(&sock_a, "xa", "pod-a").map(|m| m.max_entries());
         (r, t0.elapsed())
     });
-    std::thread::sleep(Duration::from_millis(200));
+    // pod-a's check is the one stalled: pod-b starts once it is.
+    k.wait_stalled(Duration::from_secs(5));
     let t1 = Instant::now();
     let b = handshake_on(&sock_b, "xb", "pod-b").expect("pod-b gets xb's XSKMAP");
     let took_b = t1.elapsed();

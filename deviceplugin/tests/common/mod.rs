@@ -89,8 +89,9 @@ impl Registration for Reg {
 
 type Pods = Arc<Mutex<Option<Vec<PodResources>>>>;
 
-/// How long the next `List` waits before it answers (taken by that call).
-type Stall = Arc<Mutex<Option<Duration>>>;
+/// How long the next `List` waits before it answers (taken by that call),
+/// and whether a call has taken it.
+type Stall = Arc<Mutex<(Option<Duration>, bool)>>;
 
 struct Lister(Pods, Stall);
 
@@ -100,7 +101,12 @@ impl PodResourcesLister for Lister {
         &self,
         _: Request<ListPodResourcesRequest>,
     ) -> Result<Response<ListPodResourcesResponse>, Status> {
-        let stall = self.1.lock().unwrap().take();
+        let stall = {
+            let mut s = self.1.lock().unwrap();
+            let d = s.0.take();
+            s.1 |= d.is_some();
+            d
+        };
         if let Some(d) = stall {
             tokio::time::sleep(d).await;
         }
@@ -254,7 +260,17 @@ impl Kubelet {
     /// Makes the next `List` (only that one) answer after `delay`, as a
     /// kubelet under load does; other calls meanwhile answer at once.
     pub fn stall_next_list(&self, delay: Duration) {
-        *self.stall.lock().unwrap() = Some(delay);
+        *self.stall.lock().unwrap() = (Some(delay), false);
+    }
+
+    /// Waits until a `List` has begun the stall that
+    /// [`stall_next_list`](Self::stall_next_list) asked for.
+    pub fn wait_stalled(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.stall.lock().unwrap().1 {
+            assert!(Instant::now() < deadline, "no List within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     fn client(&self, endpoint: &str) -> DevicePluginClient<tonic::transport::Channel> {
