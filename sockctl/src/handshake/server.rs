@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use afxdp_core::abi::socket::{PollFd, UCred, MSG_DONTWAIT, POLLERR, POLLHUP, POLLIN};
+use afxdp_core::abi::socket::{
+    PollFd, UCred, MSG_DONTWAIT, MSG_NOSIGNAL, POLLERR, POLLHUP, POLLIN,
+};
 pub use afxdp_core::handshake::PodCheck;
 use afxdp_core::handshake::{
     BusyPoll as WireBusyPoll, HandshakeError, Response, ServerPolicy, ServerSession, ServerState,
@@ -446,8 +448,9 @@ impl ServerWaker {
     /// Wakes the server. Never blocks: wakes not yet seen are one.
     pub fn wake(&self) {
         // EAGAIN: the buffer is full of wakes not yet seen, which is a
-        // wake all the same.
-        let _ = afxdp_sys::socket::send(self.0.as_fd(), &[1], MSG_DONTWAIT);
+        // wake all the same. An error otherwise: the server is gone
+        // (MSG_NOSIGNAL: never a SIGPIPE, whatever the socket type).
+        let _ = afxdp_sys::socket::send(self.0.as_fd(), &[1], MSG_DONTWAIT | MSG_NOSIGNAL);
     }
 }
 
@@ -1221,5 +1224,8 @@ mod tests {
             waker.wake();
         }
         server.serve(Duration::from_secs(30), log).unwrap();
+        // A wake after the server went fails quietly.
+        drop(server);
+        waker.wake();
     }
 }

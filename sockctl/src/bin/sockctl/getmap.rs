@@ -24,7 +24,7 @@ Get the XSKMAP of IF as an unprivileged client does, check that it is an XSKMAP
   --pinned [PATH]  open the map pinned at PATH (default /tmp/afxdp_dp/IF/xsks_map),
                    as DPDK's use_pinned_map=1
   --pod-name NAME  the name sent in /connect (default: this host's name)
-  --timeout SECS   time allowed for each handshake step (default 5)
+  --timeout SECS   time allowed for each handshake step, a plain decimal (default 5)
 
 examples:
   sockctl get-map --iface eth0 --json

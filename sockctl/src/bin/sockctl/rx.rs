@@ -46,14 +46,15 @@ CAP_BPF and CAP_NET_ADMIN.
   --fwd       rxdrop (count and recycle, default), macswap (swap MACs and send back),
               txonly (send 64-byte UDP frames)
   --count N   stop after N frames (received; sent for txonly)
-  --duration  stop after SECS seconds
+  --duration  stop after SECS seconds (a plain decimal: 10, 0.5)
   --json      print the totals as one JSON object on the last line of stdout
               (also tx_kicks: the sendto calls spent making the kernel send, and
               rx_wakeups: the recvfrom calls made on the receiving side)
   --mode      XDP attach mode when sockctl attaches the program (default auto)
   --batch     frames per ring operation (default 64)
   --pod-name  the name sent in the handshake's /connect (default: this host's name)
-  --rate PPS  txonly: send at most PPS frames per second (default: as fast as it can)
+  --rate PPS  txonly: send at most PPS frames per second, a plain decimal (default: as
+              fast as it can)
   --wait      what a round that moved nothing does: spin (keep polling the rings;
               a core busy), block (sleep in poll up to 10 ms), or adaptive (the
               default: spin for 20 ms after the last frame, then block)
