@@ -21,6 +21,7 @@ pub mod api;
 pub mod config;
 pub mod devices;
 pub mod handshake;
+pub mod known;
 pub mod kubelet;
 pub mod log;
 pub mod plugin;
@@ -37,6 +38,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::devices::{By, HostNetdevs, NetdevState, Pick, Pooled, Sysfs};
 use crate::handshake::{Handshake, HandshakeConfig, Handshakes};
+use crate::known::Known;
 use crate::kubelet::Endpoint;
 use crate::plugin::{device_list, PoolPlugin};
 use crate::podcheck::PodResourcesCheck;
@@ -141,43 +143,29 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
     let pooled = Pooled::default();
     let mut order: Vec<String> = Vec::new();
     let lookup = podcheck::list_pods(&opts.pod_resources_socket, opts.pod_lookup_timeout);
-    match rt.block_on(lookup) {
+    let allocations_pending = match rt.block_on(lookup) {
         Ok(list) => {
-            for a in podcheck::allocations(&list) {
-                let Some(pool) = config.pools.iter().find(|p| p.resource_name() == a.resource)
-                else {
-                    continue;
-                };
-                if !config::valid_ifname(a.device)
-                    || devices::prohibited(a.device)
-                    || NetdevState::of(a.device) != NetdevState::Gone
-                {
-                    continue;
-                }
-                let pick = Pick {
-                    pool: pool.name.clone(),
-                    by: By::Allocation,
-                    hw: None,
-                };
-                if pooled.insert(a.device, pick) {
-                    info!(
-                        "pool {}: {} (allocated to pod {}/{}, per kubelet; not in this network namespace now)",
-                        pool.name, a.device, a.namespace, a.pod
-                    );
-                    order.push(a.device.to_string());
-                }
-            }
+            order.extend(pool_allocations(config, &list, &pooled));
+            false
         }
-        Err(e) => info!(
-            "devices kubelet gave pods are not looked up ({e}): one a pod holds joins its pool when it is back"
-        ),
-    }
+        Err(e) => {
+            info!(
+                "devices kubelet gave pods are not looked up yet ({e}): again at every health check until kubelet answers"
+            );
+            true
+        }
+    };
+    // What an earlier daemon saw of those away: under another name, they
+    // are not taken for new devices.
+    let mut known = Known::load(&opts.dp_dir);
+    learn_known(&pooled, &known);
     let sysfs = Sysfs::at(&opts.sysfs_net);
     for p in devices::pick(config, &sysfs, &opts.node_name, &pooled.snapshot(), false) {
         if pooled.insert(&p.dev, p.pick) {
             order.push(p.dev);
         }
     }
+    note_known(&pooled, &mut known);
     if order.is_empty() {
         warn!(
             "no pool has a device on node {:?}: nothing is registered until one appears",
@@ -264,6 +252,9 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
         pooled: pooled.clone(),
         names: Vec::new(),
         pin_dir: opts.pin_dir.clone(),
+        allocations: allocations_pending
+            .then(|| (opts.pod_resources_socket.clone(), opts.pod_lookup_timeout)),
+        known,
     };
     let tasks = vec![
         rt.spawn(watch_health(
@@ -384,6 +375,65 @@ struct Watched {
     tx: watch::Sender<Vec<api::v1beta1::Device>>,
 }
 
+/// Of the devices kubelet's pod-resources (`list`) says pods hold under a
+/// pool's resource, those not in the daemon's network namespace (a CNI
+/// moved them into the pods), which no selector can see: added to
+/// `pooled` ([`By::Allocation`]) and returned, in order.
+fn pool_allocations(
+    config: &Config,
+    list: &api::podresources::ListPodResourcesResponse,
+    pooled: &Pooled,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in podcheck::allocations(list) {
+        let Some(pool) = config
+            .pools
+            .iter()
+            .find(|p| p.resource_name() == a.resource)
+        else {
+            continue;
+        };
+        if !config::valid_ifname(a.device)
+            || devices::prohibited(a.device)
+            || NetdevState::of(a.device) != NetdevState::Gone
+        {
+            continue;
+        }
+        let pick = Pick {
+            pool: pool.name.clone(),
+            by: By::Allocation,
+            hw: None,
+        };
+        if pooled.insert(a.device, pick) {
+            info!(
+                "pool {}: {} (allocated to pod {}/{}, per kubelet; not in this network namespace now)",
+                pool.name, a.device, a.namespace, a.pod
+            );
+            out.push(a.device.to_string());
+        }
+    }
+    out
+}
+
+/// The hardware `known` has for pooled devices whose own is not known.
+fn learn_known(pooled: &Pooled, known: &Known) {
+    for (dev, p) in pooled.snapshot() {
+        if let (None, Some(hw)) = (&p.hw, known.get(&dev)) {
+            pooled.learn(&dev, hw.clone());
+        }
+    }
+}
+
+/// Keeps the pooled devices' hardware in `known` (a failure is logged:
+/// the next change tries again).
+fn note_known(pooled: &Pooled, known: &mut Known) {
+    let now = pooled.snapshot();
+    let hw = now.iter().filter_map(|(d, p)| Some((d, p.hw.as_ref()?)));
+    if let Err(e) = known.note(hw) {
+        warn!("keeping what devices are: {e}");
+    }
+}
+
 /// Makes the pin directory, and checks it is on a bpffs, for a pool with
 /// `bpfMapPinningEnable` that has a device.
 fn pin_dir_ready(pin_dir: &Path) -> Result<(), String> {
@@ -408,6 +458,12 @@ struct Discovery {
     names: Vec<String>,
     /// Where pins go (checked when a pinning pool gets its first device).
     pin_dir: PathBuf,
+    /// Kubelet's pod-resources socket and lookup timeout while the devices
+    /// pods hold are still to be looked up (kubelet did not answer at
+    /// start).
+    allocations: Option<(PathBuf, Duration)>,
+    /// The hardware of devices seen, kept across restarts.
+    known: Known,
 }
 
 impl Discovery {
@@ -434,35 +490,67 @@ impl Discovery {
         }
         let now = self.pooled.snapshot();
         for p in devices::pick(&self.config, &self.sysfs, &self.node, &now, true) {
-            let Some(w) = pools.iter_mut().find(|w| w.pool == p.pick.pool) else {
+            if self.pooled.insert(&p.dev, p.pick.clone()) {
+                self.add(pools, p, &mut grown);
+            }
+        }
+        note_known(&self.pooled, &mut self.known);
+        grown
+    }
+
+    /// The devices pods hold, if still to be looked up: kubelet asked
+    /// again, and those away added as at start (see [`pool_allocations`];
+    /// late, they may take a pool past a `primary` limit the selectors
+    /// filled meanwhile: kubelet gave them to pods all the same).
+    async fn look_up_allocations(&mut self, pools: &mut [Watched]) -> Vec<String> {
+        let mut grown = Vec::new();
+        let Some((socket, timeout)) = &self.allocations else {
+            return grown;
+        };
+        let Ok(list) = podcheck::list_pods(socket, *timeout).await else {
+            return grown;
+        };
+        self.allocations = None;
+        info!("kubelet answered: looking up the devices it gave pods");
+        let added = pool_allocations(&self.config, &list, &self.pooled);
+        learn_known(&self.pooled, &self.known);
+        let now = self.pooled.snapshot();
+        for dev in added {
+            let Some(pick) = now.get(&dev).cloned() else {
                 continue;
             };
-            if !self.pooled.insert(&p.dev, p.pick) {
-                continue;
-            }
-            if w.devices.is_empty()
-                && self
-                    .config
-                    .pools
-                    .iter()
-                    .any(|c| c.name == w.pool && c.bpf_map_pinning)
-            {
-                if let Err(e) = pin_dir_ready(&self.pin_dir) {
-                    error!("{}: {e}: its Allocate will fail", w.resource);
-                }
-            }
-            let state = NetdevState::of(&p.dev);
-            info!(
-                "{}: {} ({}) appeared: pooled, {}",
-                w.resource,
-                p.dev,
-                p.why,
-                describe(state)
-            );
-            w.devices.push((p.dev, state));
-            grown.push(w.pool.clone());
+            let why = "allocated to a pod, per kubelet".to_string();
+            self.add(pools, devices::Picked { dev, pick, why }, &mut grown);
         }
         grown
+    }
+
+    /// `p`, just pooled, into its pool in `pools` (noted in `grown`).
+    fn add(&self, pools: &mut [Watched], p: devices::Picked, grown: &mut Vec<String>) {
+        let Some(w) = pools.iter_mut().find(|w| w.pool == p.pick.pool) else {
+            return;
+        };
+        if w.devices.is_empty()
+            && self
+                .config
+                .pools
+                .iter()
+                .any(|c| c.name == w.pool && c.bpf_map_pinning)
+        {
+            if let Err(e) = pin_dir_ready(&self.pin_dir) {
+                error!("{}: {e}: its Allocate will fail", w.resource);
+            }
+        }
+        let state = NetdevState::of(&p.dev);
+        info!(
+            "{}: {} ({}) appeared: pooled, {}",
+            w.resource,
+            p.dev,
+            p.why,
+            describe(state)
+        );
+        w.devices.push((p.dev, state));
+        grown.push(w.pool.clone());
     }
 }
 
@@ -480,7 +568,8 @@ async fn watch_health(
 ) {
     let mut ticker = Ticker::new(interval, shutdown);
     while ticker.next().await {
-        let grown = discovery.look(&mut pools);
+        let mut grown = discovery.look_up_allocations(&mut pools).await;
+        grown.extend(discovery.look(&mut pools));
         for pool in &mut pools {
             let mut changed = grown.contains(&pool.pool);
             for (dev, last) in &mut pool.devices {

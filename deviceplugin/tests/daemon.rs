@@ -18,6 +18,9 @@
 //! - a device kubelet gave a pod, away when the daemon starts, is in its
 //!   pool (unhealthy until it is back); a device that appears later joins
 //!   its pool, and a pool that had none registers then;
+//! - a device a pod held when the daemon started is pooled once kubelet
+//!   answers, and once back from the pod under another name is not taken
+//!   for a second device (an earlier daemon kept what it is);
 //! - a kubelet restart (its socket made anew, the plugin directory cleared)
 //!   is followed by a new registration within 2 s;
 //! - a pinned-map pool mounts a pin owned by the pool's uid, mode 0600.
@@ -355,6 +358,88 @@ fn devices_in_pods_at_start_and_devices_that_appear_later_join_their_pools() {
         "xb (mac 02:00:00:00:00:0b) appeared: pooled",
         Duration::from_secs(1),
     );
+    plugin.stop();
+}
+
+#[test]
+fn a_device_a_pod_held_across_a_restart_is_pooled_once_kubelet_answers_and_never_twice() {
+    if !privileged(
+        "a_device_a_pod_held_across_a_restart_is_pooled_once_kubelet_answers_and_never_twice",
+    ) {
+        return;
+    }
+    let tmp = TempDir::new("dp-known");
+    let ns = NetNs::new("dpknown");
+    let away = NetNs::new("dpknownpod");
+    let _veth = Veth::new(&ns, 1);
+    let config = tmp.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"logLevel":"debug","pools":[
+                {{"name":"pool1","mode":"primary","devices":[{{"mac":"02:00:00:00:00:0a"}}],"uid":{POOL_UID}}}]}}"#
+        ),
+    )
+    .unwrap();
+    let dp = tmp.path().join("dp");
+    let k = Kubelet::start(tmp.path());
+    // A first daemon sees xa (and keeps what it is).
+    let mut first = Plugin::spawn(daemon_command(
+        ns.command("setpriv"),
+        &config,
+        &k,
+        &dp,
+        None,
+    ));
+    k.wait_registration(0, Duration::from_secs(10));
+    first.stop();
+    let known = std::fs::read_to_string(dp.join(".pooled-hardware")).unwrap();
+    assert_eq!(known, "xa mac 02:00:00:00:00:0a\n");
+
+    // A pod holds xa (a CNI moved it) when the next daemon starts, and
+    // kubelet does not answer yet: nothing to register.
+    ns.ip(&["link", "set", "xa", "netns", away.name()]);
+    k.set_pods(None);
+    let mut plugin = Plugin::spawn(daemon_command(
+        ns.command("setpriv"),
+        &config,
+        &k,
+        &dp,
+        None,
+    ));
+    plugin.wait_log(
+        "devices kubelet gave pods are not looked up yet",
+        Duration::from_secs(10),
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(k.registrations(), 1, "registered with no device");
+    // Kubelet answers: xa is pooled, away, at the next health check.
+    k.set_pods(Some(vec![pod("default", "web-0", RESOURCE, &["xa"])]));
+    k.wait_registration(1, HEALTH);
+    let watch = k.watch(ENDPOINT);
+    assert_eq!(
+        watch.next(Duration::from_secs(5)),
+        vec![("xa".to_string(), "Unhealthy".to_string())]
+    );
+
+    // The pod went without a CNI DEL: xa is back, under the pod's name for
+    // it. Its MAC is pool1's selector's, but it is xa: not a second device.
+    away.ip(&["link", "set", "xa", "name", "net1"]);
+    away.ip(&["link", "set", "net1", "netns", ns.name()]);
+    std::thread::sleep(HEALTH);
+    assert!(
+        !plugin.log().contains("net1 (mac"),
+        "net1 pooled:\n{}",
+        plugin.log()
+    );
+    // Its name back (what the CNI's GC or DEL does), up: healthy.
+    ns.ip(&["link", "set", "net1", "name", "xa"]);
+    ns.ip(&["link", "set", "xa", "up"]);
+    watch.wait_for("xa", "Healthy", HEALTH);
+    assert!(watch
+        .rx_drain()
+        .iter()
+        .all(|l| l.iter().all(|(d, _)| d == "xa")));
     plugin.stop();
 }
 

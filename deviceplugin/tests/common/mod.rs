@@ -357,6 +357,11 @@ impl Watch {
         }
     }
 
+    /// The lists that came and were not read yet.
+    pub fn rx_drain(&self) -> Vec<Vec<(String, String)>> {
+        self.rx.try_iter().map(|(_, l)| l).collect()
+    }
+
     /// The next list.
     pub fn next(&self, timeout: Duration) -> Vec<(String, String)> {
         self.rx
