@@ -520,3 +520,16 @@ fn interface_names_are_what_the_kernel_would_keep() {
         assert!(!is_valid_ifname(bad.as_bytes()), "{bad:?}");
     }
 }
+
+/// The kernel's name for a device moved into a namespace where its own is
+/// taken: `dev%d` with its index (`dev_change_net_namespace`).
+#[test]
+fn fallback_names_are_dev_and_an_index() {
+    use afxdp_core::abi::ethtool::is_fallback_ifname;
+    for yes in ["dev7", "dev123", "dev0"] {
+        assert!(is_fallback_ifname(yes.as_bytes()), "{yes}");
+    }
+    for no in ["dev", "devx", "dev1a", "eth0", "xdev1", "dev-1"] {
+        assert!(!is_fallback_ifname(no.as_bytes()), "{no}");
+    }
+}

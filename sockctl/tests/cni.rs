@@ -1529,6 +1529,28 @@ fn gc_gives_a_stale_attachments_returned_device_its_name_back() {
         .ok();
     s.assert_home("xa", "02:00:00:00:00:0a");
     assert!(s.network.records().is_empty(), "{:?}", s.network.records());
+
+    // Back as net1 while another link has its name: GC fails naming it and
+    // keeps the record; once that link is gone, GC gives the name back.
+    let pod3 = NetNs::new("cni-pod");
+    let path3 = format!("/run/netns/{}", pod3.name());
+    s.invoke_as("c3", "ADD", text.as_bytes(), &path3, "net1")
+        .ok();
+    pod3.ip(&["link", "set", "net1", "netns", s.host.name()]);
+    drop(pod3);
+    s.host
+        .ip(&["link", "add", "xa", "type", "veth", "peer", "name", "xz"]);
+    let e = s
+        .invoke_with("GC", conf.to_string().as_bytes(), "", "")
+        .error(5);
+    let details = e["details"].as_str().unwrap();
+    assert!(details.contains("give xa its name back"), "{details}");
+    assert_eq!(s.network.records(), ["c3/net1"]);
+    s.host.ip(&["link", "del", "xa"]);
+    s.invoke_with("GC", conf.to_string().as_bytes(), "", "")
+        .ok();
+    s.assert_home("xa", "02:00:00:00:00:0a");
+    assert!(s.network.records().is_empty(), "{:?}", s.network.records());
 }
 
 #[test]

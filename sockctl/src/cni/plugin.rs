@@ -6,6 +6,7 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use afxdp_core::abi::ethtool::is_fallback_ifname;
 use afxdp_core::rtnetlink::SetLink;
 use afxdp_core::Errno;
 
@@ -568,7 +569,7 @@ fn reclaim_returned(
     loop {
         let mut found: Vec<LinkState> = vec![];
         for name in host_link_names() {
-            if !(any || name == device || name == in_pod || is_fallback_name(&name)) {
+            if !(any || name == device || name == in_pod || is_fallback_ifname(name.as_bytes())) {
                 continue;
             }
             if let Some(l) = rtnl.link_by_name(&name)?.filter(|l| ours.is(l)) {
@@ -666,13 +667,6 @@ fn reclaim(device: &str, in_pod: &str, ours: Ours<'_>, log: &Log) -> Option<CniE
             &e,
         )),
     }
-}
-
-/// Whether `name` is one the kernel gives a device returned to the
-/// initial namespace whose own name is taken there: `dev` and digits.
-fn is_fallback_name(name: &str) -> bool {
-    name.strip_prefix("dev")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The names of the links of the calling thread's network namespace, from
@@ -861,7 +855,7 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
         Some(st),
     ) = (&first_err, &record, &store)
     {
-        if !still_waiting(st, r, "DEL", log) {
+        if !still_waiting(st, r, "DEL", "not back: unplugged, or a VF removed?", log) {
             first_err = None;
         }
     }
@@ -893,13 +887,14 @@ fn del(env: &CniEnv, conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniE
 /// no (it was unplugged, or a VF removed: the pod must still go). No too
 /// when that time cannot be saved (it would never run out), and a time
 /// after now (the clock was set back) starts again from now.
-fn still_waiting(store: &Store, r: &Record, who: &str, log: &Log) -> bool {
+/// `why` says what was missed, for the log.
+fn still_waiting(store: &Store, r: &Record, who: &str, why: &str, log: &Log) -> bool {
     let now = unix_now();
     let since = r.missing_since.filter(|&s| s <= now);
     if let Some(since) = since {
         if now - since >= DEL_GIVES_UP_AFTER.as_secs() {
             log.warn(&format!(
-                "{who}: {} not given back to the host {} s after it was first missed: given up (unplugged, or a VF removed?); its record goes",
+                "{who}: {} not given back to the host {} s after it was first missed ({why}): given up; its record goes",
                 r.device,
                 now - since
             ));
@@ -1116,7 +1111,8 @@ fn gc_records(conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniError> {
                 }
             }
             Ok(Returned::NotYet) if record.returns_by_itself() => {
-                if still_waiting(&store, &record, "GC", log) {
+                let why = "not back: unplugged, or a VF removed?";
+                if still_waiting(&store, &record, "GC", why, log) {
                     log.info(&format!(
                         "GC: {device} is not back in the host yet: its record stays"
                     ));
@@ -1128,10 +1124,11 @@ fn gc_records(conf: &NetConf, stdin: &[u8], log: &Log) -> Result<(), CniError> {
             // Kept for a later GC or DEL (a link holding its name may go),
             // with the same bound.
             Err(e) => {
-                failed.push(format!("give {device} its name back: {e}"));
-                if still_waiting(&store, &record, "GC", log) {
+                let why = format!("its name could not be given back: {e}");
+                if still_waiting(&store, &record, "GC", &why, log) {
                     waiting.push(store.path());
                 }
+                failed.push(format!("give {device} its name back: {e}"));
                 continue;
             }
         }
@@ -1188,11 +1185,7 @@ mod tests {
     }
 
     #[test]
-    fn fallback_names_and_host_links() {
-        assert!(is_fallback_name("dev7") && is_fallback_name("dev123"));
-        for n in ["dev", "devx", "dev1a", "eth0", "xdev1"] {
-            assert!(!is_fallback_name(n), "{n}");
-        }
+    fn host_links() {
         assert!(host_link_names().iter().any(|n| n == "lo"));
     }
 
