@@ -1,15 +1,19 @@
-//! Which netdevs each pool holds (from sysfs, at start and every health
-//! poll after, and from kubelet's allocations at start), and whether each
-//! one is healthy now (by ioctl, every poll).
+//! Which netdevs each pool holds (from sysfs, at start and at health polls
+//! after, and from kubelet's allocations at start or once kubelet answers),
+//! and whether each one is healthy now (by ioctl, every poll).
 //!
 //! Discovery reads `/sys/class/net`: a device's driver is the link
-//! `device/driver`, its PCI address the link `device`, its MAC `address`.
+//! `device/driver`, its PCI address the link `device`, its port
+//! `dev_port`, its MAC `address`.
 //! Health asks the kernel directly (`SIOCGIFINDEX`, `SIOCGIFFLAGS`), which
 //! answers for the daemon's network namespace whatever sysfs shows.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use afxdp_core::abi::ethtool::is_fallback_ifname;
 
 use crate::config::{
     parse_mac, valid_ifname, Config, DeviceSelector, DriverSelector, PROHIBITED_PREFIXES,
@@ -31,6 +35,16 @@ pub trait HostNetdevs {
     fn pci(&self, name: &str) -> Option<String>;
     /// The MAC address of `name`.
     fn mac(&self, name: &str) -> Option<[u8; 6]>;
+    /// Where the device behind `name` is in the kernel's device tree, if it
+    /// has one (a virtio or other bus device; `None` for a virtual link).
+    fn device_path(&self, _name: &str) -> Option<String> {
+        None
+    }
+    /// Which port of its device `name` is (`dev_port`: several netdevs
+    /// can share one PCI function); 0 if it does not say.
+    fn dev_port(&self, _name: &str) -> u32 {
+        0
+    }
 }
 
 /// The netdevs under a sysfs `class/net` directory.
@@ -85,23 +99,44 @@ impl HostNetdevs for Sysfs {
         let s = std::fs::read_to_string(self.root.join(name).join("address")).ok()?;
         parse_mac(s.trim())
     }
+
+    fn device_path(&self, name: &str) -> Option<String> {
+        let p = std::fs::canonicalize(self.root.join(name).join("device")).ok()?;
+        Some(p.to_string_lossy().into_owned())
+    }
+
+    fn dev_port(&self, name: &str) -> u32 {
+        std::fs::read_to_string(self.root.join(name).join("dev_port"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
 }
 
-/// What identifies a device's hardware whatever its name: its PCI address,
-/// or the MAC of one that is not a PCI device.
+/// What identifies a device's hardware whatever its name: its PCI address
+/// and port; for a device on another bus (virtio), its place in the device
+/// tree and port; for a virtual link, its MAC. Not always unique (a VLAN
+/// has its parent's MAC): [`pick`] takes two netdevs there at once for two
+/// devices.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Hw {
-    /// A PCI function's address (`0000:18:00.0`).
-    Pci(String),
-    /// The hardware address of a device that is not on PCI.
+    /// A PCI function's address (`0000:18:00.0`) and the netdev's port on
+    /// it.
+    Pci(String, u32),
+    /// The device's path under `/sys/devices`, for one not on PCI, and the
+    /// port.
+    Device(String, u32),
+    /// The hardware address of a link with no device.
     Mac([u8; 6]),
 }
 
 impl Hw {
     /// The identity of netdev `name` now, if it is there.
     pub fn of(host: &dyn HostNetdevs, name: &str) -> Option<Hw> {
+        let port = || host.dev_port(name);
         host.pci(name)
-            .map(Hw::Pci)
+            .map(|p| Hw::Pci(p, port()))
+            .or_else(|| host.device_path(name).map(|d| Hw::Device(d, port())))
             .or_else(|| host.mac(name).map(Hw::Mac))
     }
 }
@@ -109,19 +144,46 @@ impl Hw {
 impl std::fmt::Display for Hw {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Hw::Pci(p) => write!(f, "PCI address {p}"),
+            Hw::Pci(p, 0) => write!(f, "PCI address {p}"),
+            Hw::Pci(p, n) => write!(f, "PCI address {p} port {n}"),
+            Hw::Device(p, 0) => write!(f, "device {p}"),
+            Hw::Device(p, n) => write!(f, "device {p} port {n}"),
             Hw::Mac(m) => write!(f, "MAC {}", fmt_mac(m)),
         }
     }
 }
 
-/// Whether `name` is the kernel's name for a device it returns to the
-/// initial namespace from a pod's whose own name is taken there: `dev` and
-/// its index. Such a name is transient (the CNI gives the device its name
-/// back), so no selector but an explicit name pools it.
-pub fn is_fallback_name(name: &str) -> bool {
-    name.strip_prefix("dev")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+/// How long a netdev that looks like a pooled device under a transient
+/// name (see [`pick`]) is not taken: long enough for the CNI to give a
+/// returned device its name back (its `DEL` is retried, its `GC` runs);
+/// past it, the name is the device's own (an administrator renamed it, a
+/// VF made again under another name), and it is taken.
+pub const TRANSIENT_GRACE: Duration = Duration::from_secs(120);
+
+/// The netdevs [`pick`] refuses as transient names, and since when.
+#[derive(Debug, Default)]
+pub struct Transient {
+    since: BTreeMap<String, Instant>,
+    refused: Vec<String>,
+}
+
+impl Transient {
+    /// Whether `dev`, taken for a transient name now, is still within its
+    /// grace (counted from the first of an unbroken run of refusals).
+    fn refuse(&mut self, dev: &str, now: Instant) -> bool {
+        let since = *self.since.entry(dev.to_string()).or_insert(now);
+        let refused = now.duration_since(since) < TRANSIENT_GRACE;
+        if refused {
+            self.refused.push(dev.to_string());
+        }
+        refused
+    }
+
+    /// After a pick: forgets the netdevs it did not refuse.
+    fn settle(&mut self) {
+        let refused = std::mem::take(&mut self.refused);
+        self.since.retain(|d, _| refused.contains(d));
+    }
 }
 
 /// What took a device into its pool.
@@ -190,11 +252,20 @@ impl Pooled {
         self.read().clone()
     }
 
-    /// Notes `hw` as `dev`'s identity if it has none yet (a device pooled
-    /// while away, seen now).
+    /// Notes `hw` as `dev`'s identity if it has none yet (what an earlier
+    /// daemon saw of a device pooled while away).
     pub fn learn(&self, dev: &str, hw: Hw) {
         let mut m = self.0.write().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = m.get_mut(dev).filter(|p| p.hw.is_none()) {
+            p.hw = Some(hw);
+        }
+    }
+
+    /// Notes `hw` as `dev`'s identity: what `dev`, there under its name,
+    /// shows now (another device may have that name now).
+    pub fn see(&self, dev: &str, hw: Hw) {
+        let mut m = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = m.get_mut(dev) {
             p.hw = Some(hw);
         }
     }
@@ -220,10 +291,12 @@ impl Pooled {
 /// has, or could have (absent, its driver is unknown): a limit is never
 /// exceeded, at worst a device waits until that one is back.
 ///
-/// A netdev with the hardware ([`Hw`]) of a pooled device of another name
-/// is that device back from a pod under a transient name (the pod's, or
-/// the kernel's `dev<N>`): not taken. Neither is a `dev<N>` by any selector
-/// but its name, nor by a `devices` entry that has taken a device already.
+/// Transient names, taken by no selector but an explicit name: a netdev
+/// with the hardware ([`Hw`]) of a pooled device that is absent (the same
+/// device back from a pod under the pod's name for it, after a lost CNI
+/// `DEL`), and the kernel's `dev<N>`; each for [`TRANSIENT_GRACE`] from the
+/// first pick that saw it (`transient` keeps when), then taken. A `devices`
+/// entry that has taken a device takes no other.
 ///
 /// `quiet`: log nothing (the periodic look for new devices, which would
 /// repeat the same words every time); else say what is taken and skipped.
@@ -232,9 +305,11 @@ pub fn pick(
     host: &dyn HostNetdevs,
     node: &str,
     pooled: &BTreeMap<String, Pick>,
+    transient_names: &mut Transient,
     quiet: bool,
 ) -> Vec<Picked> {
     let names = host.names();
+    let now = Instant::now();
     let mut taken: BTreeMap<String, String> = pooled
         .iter()
         .map(|(d, p)| (d.clone(), p.pool.clone()))
@@ -264,27 +339,6 @@ pub fn pick(
                 }
                 return false;
             }
-            let by_name =
-                matches!(by, By::Selector(i) if matches!(devices[i], DeviceSelector::Name(_)));
-            if !by_name && is_fallback_name(&dev) {
-                if !quiet {
-                    info!("pool {}: {dev} ({why}) has the name the kernel gives a device returned from a pod's namespace: not pooled under it", pool.name);
-                }
-                return false;
-            }
-            let hw = Hw::of(host, &dev);
-            if let Some((_, other)) = hws
-                .iter()
-                .find(|(h, d)| Some(h) == hw.as_ref() && *d != dev)
-            {
-                if !quiet {
-                    info!(
-                        "pool {}: {dev} ({why}) is {other} under another name (the same hardware): not pooled twice",
-                        pool.name
-                    );
-                }
-                return false;
-            }
             if let Some(other) = taken.get(&dev) {
                 if other != &pool.name && !quiet {
                     warn!(
@@ -293,6 +347,34 @@ pub fn pick(
                     );
                 }
                 return false;
+            }
+            let by_name =
+                matches!(by, By::Selector(i) if matches!(devices[i], DeviceSelector::Name(_)));
+            let hw = Hw::of(host, &dev);
+            let away = hws
+                .iter()
+                .find(|(h, d)| Some(h) == hw.as_ref() && *d != dev && !names.contains(d));
+            let transient = match away {
+                _ if by_name => None,
+                Some((h, other)) => Some(format!(
+                    "{other} under another name (the same {h}), back from a pod"
+                )),
+                None if is_fallback_ifname(dev.as_bytes()) => Some(
+                    "the kernel's name for a device returned from a pod's namespace".to_string(),
+                ),
+                None => None,
+            };
+            if let Some(what) = transient {
+                if transient_names.refuse(&dev, now) {
+                    if !quiet {
+                        info!(
+                            "pool {}: {dev} ({why}) is {what}: not pooled under this name for now",
+                            pool.name
+                        );
+                    }
+                    return false;
+                }
+                info!("pool {}: {dev} ({why}) has looked like {what} for {TRANSIENT_GRACE:?}: taken as a device of its own", pool.name);
             }
             if !quiet {
                 info!("pool {}: {dev} ({why})", pool.name);
@@ -357,6 +439,7 @@ pub fn pick(
             }
         }
     }
+    transient_names.settle();
     out
 }
 
@@ -466,7 +549,14 @@ mod tests {
 
     /// Each pool's picks from nothing pooled yet, in order.
     fn discover(c: &Config, host: &FakeHost, node: &str) -> Vec<(String, Vec<String>)> {
-        group(pick(c, host, node, &BTreeMap::new(), false))
+        group(pick(
+            c,
+            host,
+            node,
+            &BTreeMap::new(),
+            &mut Transient::default(),
+            false,
+        ))
     }
 
     fn group(picks: Vec<Picked>) -> Vec<(String, Vec<String>)> {
@@ -560,17 +650,24 @@ mod tests {
         // b nothing.
         h.0.remove("ens1f0");
         h.0.remove("ens2");
-        let start = pick(&c, &h, "node1", &BTreeMap::new(), false);
+        let start = pick(
+            &c,
+            &h,
+            "node1",
+            &BTreeMap::new(),
+            &mut Transient::default(),
+            false,
+        );
         assert_eq!(
             group(start.clone()),
             [("a".to_string(), vec!["ens1f1".to_string()])]
         );
         let now = pooled(&[("ens1f1", "a", By::Driver("i40e".into()))]);
         // Nothing new: nothing taken twice.
-        assert!(pick(&c, &h, "node1", &now, true).is_empty());
+        assert!(pick(&c, &h, "node1", &now, &mut Transient::default(), true).is_empty());
         // Both come back: a takes ens1f0 (its second of two), b ens2.
         let h = host();
-        let later = pick(&c, &h, "node1", &now, true);
+        let later = pick(&c, &h, "node1", &now, &mut Transient::default(), true);
         assert_eq!(
             group(later.clone()),
             [
@@ -595,14 +692,28 @@ mod tests {
         // for one more i40e device, not two.
         let now = pooled(&[("ens1f0", "a", By::Allocation)]);
         assert_eq!(
-            group(pick(&c, &h, "node1", &now, false)),
+            group(pick(
+                &c,
+                &h,
+                "node1",
+                &now,
+                &mut Transient::default(),
+                false
+            )),
             [("a".to_string(), vec!["ens1f1".to_string()])]
         );
         // Back, and of another driver: it does not count toward i40e's.
         h.0.insert("ens1f0", ("ixgbe", "0000:18:00.0", [2, 0, 0, 0, 0, 1]));
         h.0.insert("ens9", ("i40e", "0000:19:00.0", [2, 0, 0, 0, 0, 9]));
         assert_eq!(
-            group(pick(&c, &h, "node1", &now, false)),
+            group(pick(
+                &c,
+                &h,
+                "node1",
+                &now,
+                &mut Transient::default(),
+                false
+            )),
             [(
                 "a".to_string(),
                 vec!["ens1f1".to_string(), "ens9".to_string()]
@@ -620,7 +731,14 @@ mod tests {
         )
         .unwrap();
         let h = host();
-        let start = pick(&c, &h, "node1", &BTreeMap::new(), false);
+        let start = pick(
+            &c,
+            &h,
+            "node1",
+            &BTreeMap::new(),
+            &mut Transient::default(),
+            false,
+        );
         assert_eq!(
             group(start.clone()),
             [
@@ -634,7 +752,7 @@ mod tests {
                 )
             ]
         );
-        assert_eq!(start[0].pick.hw, Some(Hw::Pci("0000:18:00.0".into())));
+        assert_eq!(start[0].pick.hw, Some(Hw::Pci("0000:18:00.0".into(), 0)));
         let mut now: BTreeMap<String, Pick> = start.into_iter().map(|p| (p.dev, p.pick)).collect();
         // ens1f1 and ens2 came back from pods that went without a DEL, as
         // net1 (the pod's name) and dev17 (the kernel's): they are the
@@ -648,13 +766,62 @@ mod tests {
         h.0.insert("dev17", ens2);
         h.0.insert("dev18", ("i40e", "0000:18:00.3", [2, 0, 0, 0, 0, 8]));
         now.extend(pooled(&[("ens1f3", "a", By::Allocation)]));
-        assert_eq!(group(pick(&c, &h, "node1", &now, true)), []);
+        let mut t = Transient::default();
+        assert_eq!(group(pick(&c, &h, "node1", &now, &mut t, true)), []);
         // A new i40e VF is taken; the PCI selector that took ens2 takes
         // no other device with that address.
         h.0.insert("ens1f0v0", ("i40e", "0000:18:02.0", [2, 0, 0, 0, 0, 9]));
         assert_eq!(
-            group(pick(&c, &h, "node1", &now, true)),
+            group(pick(&c, &h, "node1", &now, &mut t, true)),
             [("a".to_string(), vec!["ens1f0v0".to_string()])]
         );
+        now.extend(pooled(&[("ens1f0v0", "a", By::Driver("i40e".into()))]));
+        // Still transient after a while, net1 and dev18 are refused until
+        // their grace is over (an administrator's rename, a VF made again
+        // under another name), then taken.
+        assert_eq!(group(pick(&c, &h, "node1", &now, &mut t, true)), []);
+        let Some(long_ago) = Instant::now().checked_sub(TRANSIENT_GRACE) else {
+            return;
+        };
+        t.since.insert("net1".into(), long_ago);
+        assert_eq!(
+            group(pick(&c, &h, "node1", &now, &mut t, true)),
+            [("a".to_string(), vec!["net1".to_string()])]
+        );
+        // What was not refused is forgotten: a later transient name gets
+        // its whole grace.
+        assert_eq!(t.since.keys().collect::<Vec<_>>(), ["dev18"]);
+    }
+
+    #[test]
+    fn netdevs_that_share_an_identity_at_once_are_two_devices() {
+        let c = parse(
+            r#"{"pools":[{"name":"a","mode":"primary","drivers":[{"name":"mlx4_en"}],
+                "devices":[{"mac":"02:00:00:00:00:0c"},{"name":"vlan100"},{"name":"vlan200"}]}]}"#,
+        )
+        .unwrap();
+        let mut h = FakeHost::default();
+        // Two ports of one PCI function (mlx4: dev_port tells them apart,
+        // FakeHost has none: the same identity), and two VLANs with their
+        // parent's MAC (no device: identified by MAC).
+        h.0.insert("enp3s0", ("mlx4_en", "0000:03:00.0", [2, 0, 0, 0, 0, 0xa]));
+        h.0.insert(
+            "enp3s0d1",
+            ("mlx4_en", "0000:03:00.0", [2, 0, 0, 0, 0, 0xb]),
+        );
+        h.0.insert("vlan100", ("", "", [2, 0, 0, 0, 0, 0xc]));
+        h.0.insert("vlan200", ("", "", [2, 0, 0, 0, 0, 0xc]));
+        let mut t = Transient::default();
+        let got = pick(&c, &h, "node1", &BTreeMap::new(), &mut t, true);
+        let mut devs: Vec<_> = got.iter().map(|p| p.dev.as_str()).collect();
+        devs.sort();
+        assert_eq!(devs, ["enp3s0", "enp3s0d1", "vlan100", "vlan200"]);
+        // With vlan100 in a pod, a VLAN that takes the same MAC later is
+        // named explicitly: taken at once.
+        let mut now: BTreeMap<String, Pick> = got.into_iter().map(|p| (p.dev, p.pick)).collect();
+        now.remove("vlan200");
+        h.0.remove("vlan100");
+        let got = pick(&c, &h, "node1", &now, &mut t, true);
+        assert_eq!(group(got), [("a".to_string(), vec!["vlan200".to_string()])]);
     }
 }

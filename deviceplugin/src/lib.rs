@@ -29,14 +29,16 @@ pub mod podcheck;
 mod ticker;
 pub mod uds;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
+use crate::api::podresources::ListPodResourcesResponse;
 use crate::config::Config;
-use crate::devices::{By, HostNetdevs, NetdevState, Pick, Pooled, Sysfs};
+use crate::devices::{By, HostNetdevs, NetdevState, Pick, Pooled, Sysfs, Transient};
 use crate::handshake::{Handshake, HandshakeConfig, Handshakes};
 use crate::known::Known;
 use crate::kubelet::Endpoint;
@@ -156,16 +158,26 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
         }
     };
     // What an earlier daemon saw of those away: under another name, they
-    // are not taken for new devices.
+    // are not taken for new devices (nor, until kubelet answers, is any
+    // device it pooled that is away now).
     let mut known = Known::load(&opts.dp_dir);
     learn_known(&pooled, &known);
     let sysfs = Sysfs::at(&opts.sysfs_net);
-    for p in devices::pick(config, &sysfs, &opts.node_name, &pooled.snapshot(), false) {
+    let mut transient = Transient::default();
+    let view = with_reserved(pooled.snapshot(), &known, &sysfs, allocations_pending);
+    for p in devices::pick(
+        config,
+        &sysfs,
+        &opts.node_name,
+        &view,
+        &mut transient,
+        false,
+    ) {
         if pooled.insert(&p.dev, p.pick) {
             order.push(p.dev);
         }
     }
-    note_known(&pooled, &mut known);
+    keep_known(&pooled, &mut known, &sysfs);
     if order.is_empty() {
         warn!(
             "no pool has a device on node {:?}: nothing is registered until one appears",
@@ -251,10 +263,17 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
         node: opts.node_name.clone(),
         pooled: pooled.clone(),
         names: Vec::new(),
+        looks_skipped: 0,
         pin_dir: opts.pin_dir.clone(),
-        allocations: allocations_pending
-            .then(|| (opts.pod_resources_socket.clone(), opts.pod_lookup_timeout)),
+        allocations: allocations_pending.then(|| {
+            look_up_allocations_later(
+                opts.pod_resources_socket.clone(),
+                opts.pod_lookup_timeout,
+                opts.health_interval,
+            )
+        }),
         known,
+        transient,
     };
     let tasks = vec![
         rt.spawn(watch_health(
@@ -381,7 +400,7 @@ struct Watched {
 /// `pooled` ([`By::Allocation`]) and returned, in order.
 fn pool_allocations(
     config: &Config,
-    list: &api::podresources::ListPodResourcesResponse,
+    list: &ListPodResourcesResponse,
     pooled: &Pooled,
 ) -> Vec<String> {
     let mut out = Vec::new();
@@ -415,6 +434,52 @@ fn pool_allocations(
     out
 }
 
+/// `pooled`, and while `pending` (kubelet has not said which devices pods
+/// hold) every device `known` has that is neither pooled nor in the host:
+/// it may be in a pod, and under another name it is not a new device. Such
+/// an entry is in no pool (it counts toward no limit).
+fn with_reserved(
+    mut pooled: BTreeMap<String, Pick>,
+    known: &Known,
+    host: &dyn HostNetdevs,
+    pending: bool,
+) -> BTreeMap<String, Pick> {
+    if pending {
+        let names = host.names();
+        for (dev, hw) in known.iter() {
+            if !names.contains(dev) && !pooled.contains_key(dev) {
+                let pick = Pick {
+                    pool: String::new(),
+                    by: By::Allocation,
+                    hw: Some(hw.clone()),
+                };
+                pooled.insert(dev.clone(), pick);
+            }
+        }
+    }
+    pooled
+}
+
+/// Asks kubelet for the pods' devices every `interval` until it answers;
+/// the answer comes on the receiver (the task ends when that is dropped).
+fn look_up_allocations_later(
+    socket: PathBuf,
+    timeout: Duration,
+    interval: Duration,
+) -> oneshot::Receiver<ListPodResourcesResponse> {
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        while !tx.is_closed() {
+            if let Ok(list) = podcheck::list_pods(&socket, timeout).await {
+                let _ = tx.send(list);
+                return;
+            }
+            tokio::time::sleep(interval).await;
+        }
+    });
+    rx
+}
+
 /// The hardware `known` has for pooled devices whose own is not known.
 fn learn_known(pooled: &Pooled, known: &Known) {
     for (dev, p) in pooled.snapshot() {
@@ -426,10 +491,8 @@ fn learn_known(pooled: &Pooled, known: &Known) {
 
 /// Keeps the pooled devices' hardware in `known` (a failure is logged:
 /// the next change tries again).
-fn note_known(pooled: &Pooled, known: &mut Known) {
-    let now = pooled.snapshot();
-    let hw = now.iter().filter_map(|(d, p)| Some((d, p.hw.as_ref()?)));
-    if let Err(e) = known.note(hw) {
+fn keep_known(pooled: &Pooled, known: &mut Known, host: &dyn HostNetdevs) {
+    if let Err(e) = known.keep(&pooled.snapshot(), &host.names()) {
         warn!("keeping what devices are: {e}");
     }
 }
@@ -448,6 +511,11 @@ fn pin_dir_ready(pin_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Every this many health checks, [`Discovery::look`] runs its selectors
+/// even though the host's netdevs have the same names (10 s at the default
+/// 0.5 s interval).
+const FULL_LOOK_EVERY: u32 = 20;
+
 /// What the look for new devices needs.
 struct Discovery {
     config: Config,
@@ -456,59 +524,83 @@ struct Discovery {
     pooled: Pooled,
     /// The host's netdevs at the last look.
     names: Vec<String>,
+    /// Looks since the selectors last ran.
+    looks_skipped: u32,
     /// Where pins go (checked when a pinning pool gets its first device).
     pin_dir: PathBuf,
-    /// Kubelet's pod-resources socket and lookup timeout while the devices
-    /// pods hold are still to be looked up (kubelet did not answer at
-    /// start).
-    allocations: Option<(PathBuf, Duration)>,
+    /// Kubelet's answer to come, while the devices pods hold are still to
+    /// be looked up (kubelet did not answer at start).
+    allocations: Option<oneshot::Receiver<ListPodResourcesResponse>>,
     /// The hardware of devices seen, kept across restarts.
     known: Known,
+    /// The netdevs taken for transient names, and since when.
+    transient: Transient,
 }
 
 impl Discovery {
     /// Devices the selectors take now and no pool has yet, added to
     /// `pooled` and to their pool in `pools`; returns the pools that got
     /// one. Only when the host's netdevs are not the last look's (a device
-    /// that appears, or comes back, is a new name in `/sys/class/net`):
-    /// otherwise nothing can have changed but a driver binding, which
-    /// makes a netdev too. Pooled devices seen for the first time get
-    /// their hardware identity noted (see [`devices::pick`]).
+    /// that appears, or comes back, is a new name in `/sys/class/net`), or
+    /// after [`FULL_LOOK_EVERY`] looks without (for what a name does not
+    /// show: a MAC set on a device a selector names by MAC). Each pooled
+    /// device there gets its hardware noted as it is now (see
+    /// [`devices::pick`]).
     fn look(&mut self, pools: &mut [Watched]) -> Vec<String> {
         let mut grown = Vec::new();
         let names = self.sysfs.names();
-        if names == self.names {
+        self.looks_skipped += 1;
+        if names == self.names && self.looks_skipped < FULL_LOOK_EVERY {
             return grown;
         }
+        self.looks_skipped = 0;
         self.names = names;
         for (dev, p) in self.pooled.snapshot() {
-            if p.hw.is_none() && self.names.contains(&dev) {
-                if let Some(hw) = devices::Hw::of(&self.sysfs, &dev) {
-                    self.pooled.learn(&dev, hw);
-                }
+            if !self.names.contains(&dev) {
+                continue;
+            }
+            match devices::Hw::of(&self.sysfs, &dev) {
+                Some(hw) if p.hw.as_ref() != Some(&hw) => self.pooled.see(&dev, hw),
+                _ => {}
             }
         }
-        let now = self.pooled.snapshot();
-        for p in devices::pick(&self.config, &self.sysfs, &self.node, &now, true) {
+        let pending = self.allocations.is_some();
+        let view = with_reserved(self.pooled.snapshot(), &self.known, &self.sysfs, pending);
+        let picked = devices::pick(
+            &self.config,
+            &self.sysfs,
+            &self.node,
+            &view,
+            &mut self.transient,
+            true,
+        );
+        for p in picked {
             if self.pooled.insert(&p.dev, p.pick.clone()) {
                 self.add(pools, p, &mut grown);
             }
         }
-        note_known(&self.pooled, &mut self.known);
+        keep_known(&self.pooled, &mut self.known, &self.sysfs);
         grown
     }
 
-    /// The devices pods hold, if still to be looked up: kubelet asked
-    /// again, and those away added as at start (see [`pool_allocations`];
-    /// late, they may take a pool past a `primary` limit the selectors
-    /// filled meanwhile: kubelet gave them to pods all the same).
-    async fn look_up_allocations(&mut self, pools: &mut [Watched]) -> Vec<String> {
+    /// The devices pods hold, once kubelet has answered (when it did not at
+    /// start; asked in the background, so that a kubelet slow to answer
+    /// delays no health check): those away added as at start (see
+    /// [`pool_allocations`]; late, they may take a pool past a `primary`
+    /// limit the selectors filled meanwhile: kubelet gave them to pods all
+    /// the same).
+    fn look_up_allocations(&mut self, pools: &mut [Watched]) -> Vec<String> {
         let mut grown = Vec::new();
-        let Some((socket, timeout)) = &self.allocations else {
+        let Some(rx) = &mut self.allocations else {
             return grown;
         };
-        let Ok(list) = podcheck::list_pods(socket, *timeout).await else {
-            return grown;
+        let list = match rx.try_recv() {
+            Ok(list) => list,
+            Err(oneshot::error::TryRecvError::Empty) => return grown,
+            Err(oneshot::error::TryRecvError::Closed) => {
+                self.allocations = None;
+                return grown;
+            }
         };
         self.allocations = None;
         info!("kubelet answered: looking up the devices it gave pods");
@@ -568,7 +660,7 @@ async fn watch_health(
 ) {
     let mut ticker = Ticker::new(interval, shutdown);
     while ticker.next().await {
-        let mut grown = discovery.look_up_allocations(&mut pools).await;
+        let mut grown = discovery.look_up_allocations(&mut pools);
         grown.extend(discovery.look(&mut pools));
         for pool in &mut pools {
             let mut changed = grown.contains(&pool.pool);

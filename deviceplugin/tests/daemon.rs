@@ -432,14 +432,15 @@ fn a_device_a_pod_held_across_a_restart_is_pooled_once_kubelet_answers_and_never
         "net1 pooled:\n{}",
         plugin.log()
     );
+    let lists = watch.rx_drain();
+    assert!(
+        lists.iter().all(|l| l.iter().all(|(d, _)| d == "xa")),
+        "{lists:?}"
+    );
     // Its name back (what the CNI's GC or DEL does), up: healthy.
     ns.ip(&["link", "set", "net1", "name", "xa"]);
     ns.ip(&["link", "set", "xa", "up"]);
     watch.wait_for("xa", "Healthy", HEALTH);
-    assert!(watch
-        .rx_drain()
-        .iter()
-        .all(|l| l.iter().all(|(d, _)| d == "xa")));
     plugin.stop();
 }
 
