@@ -154,25 +154,49 @@ impl std::fmt::Display for Hw {
 }
 
 /// How long a netdev that looks like a pooled device under a transient
-/// name (see [`pick`]) is not taken: long enough for the CNI to give a
-/// returned device its name back (its `DEL` is retried, its `GC` runs);
-/// past it, the name is the device's own (an administrator renamed it, a
-/// VF made again under another name), and it is taken.
+/// name (see [`pick`]) is not taken: a while for the CNI to give a returned
+/// device its name back (its `DEL` is retried for up to 60 s, its `GC`
+/// runs); past it, the name is the device's own (an administrator renamed
+/// it, a VF was made again under another name), and it is taken.
 pub const TRANSIENT_GRACE: Duration = Duration::from_secs(120);
 
-/// The netdevs [`pick`] refuses as transient names, and since when.
-#[derive(Debug, Default)]
+/// What [`pick`] keeps from one look to the next (the netdevs it refuses
+/// as transient names, and since when), and what it is told of devices
+/// that may be away.
+#[derive(Debug)]
 pub struct Transient {
     since: BTreeMap<String, Instant>,
     refused: Vec<String>,
+    grace: Duration,
+    /// Devices an earlier daemon pooled, by name and hardware, that are
+    /// neither pooled now nor in the host: perhaps in pods. A netdev with
+    /// one's hardware is taken for it under a transient name.
+    pub known_away: Vec<(Hw, String)>,
+    /// Whether a netdev with the hardware of one of `known_away` is refused
+    /// with no grace (while kubelet has not said which devices pods hold,
+    /// the device may be its pod's yet).
+    pub strict: bool,
+}
+
+impl Default for Transient {
+    fn default() -> Transient {
+        Transient {
+            since: BTreeMap::new(),
+            refused: Vec::new(),
+            grace: TRANSIENT_GRACE,
+            known_away: Vec::new(),
+            strict: false,
+        }
+    }
 }
 
 impl Transient {
     /// Whether `dev`, taken for a transient name now, is still within its
-    /// grace (counted from the first of an unbroken run of refusals).
-    fn refuse(&mut self, dev: &str, now: Instant) -> bool {
+    /// grace (counted from the first of an unbroken run of refusals);
+    /// `forever`: refused whatever the time.
+    fn refuse(&mut self, dev: &str, now: Instant, forever: bool) -> bool {
         let since = *self.since.entry(dev.to_string()).or_insert(now);
-        let refused = now.duration_since(since) < TRANSIENT_GRACE;
+        let refused = forever || now.duration_since(since) < self.grace;
         if refused {
             self.refused.push(dev.to_string());
         }
@@ -292,11 +316,13 @@ impl Pooled {
 /// exceeded, at worst a device waits until that one is back.
 ///
 /// Transient names, taken by no selector but an explicit name: a netdev
-/// with the hardware ([`Hw`]) of a pooled device that is absent (the same
-/// device back from a pod under the pod's name for it, after a lost CNI
-/// `DEL`), and the kernel's `dev<N>`; each for [`TRANSIENT_GRACE`] from the
-/// first pick that saw it (`transient` keeps when), then taken. A `devices`
-/// entry that has taken a device takes no other.
+/// with the hardware ([`Hw`]) of a pooled device that is absent, or of one
+/// of [`Transient::known_away`] (the same device back from a pod under the
+/// pod's name for it, after a lost CNI `DEL`), and the kernel's `dev<N>`;
+/// each for [`TRANSIENT_GRACE`] from the first pick that saw it
+/// (`transient_names` keeps when), then taken; with
+/// [`Transient::strict`], one like a `known_away` device is not taken at
+/// all. A `devices` entry that has taken a device takes no other.
 ///
 /// `quiet`: log nothing (the periodic look for new devices, which would
 /// repeat the same words every time); else say what is taken and skipped.
@@ -318,6 +344,9 @@ pub fn pick(
         .iter()
         .filter_map(|(d, p)| Some((p.hw.clone()?, d.clone())))
         .collect();
+    // After the pooled devices: a match with one of them is said first.
+    let known_from = hws.len();
+    hws.extend(transient_names.known_away.iter().cloned());
     let mut out = Vec::new();
     for pool in &config.pools {
         let (devices, drivers) = match pool.nodes.iter().find(|n| n.hostname == node) {
@@ -353,8 +382,9 @@ pub fn pick(
             let hw = Hw::of(host, &dev);
             let away = hws
                 .iter()
-                .find(|(h, d)| Some(h) == hw.as_ref() && *d != dev && !names.contains(d));
-            let transient = match away {
+                .position(|(h, d)| Some(h) == hw.as_ref() && *d != dev && !names.contains(d));
+            let forever = away.is_some_and(|i| i >= known_from) && transient_names.strict;
+            let transient = match away.map(|i| &hws[i]) {
                 _ if by_name => None,
                 Some((h, other)) => Some(format!(
                     "{other} under another name (the same {h}), back from a pod"
@@ -365,7 +395,7 @@ pub fn pick(
                 None => None,
             };
             if let Some(what) = transient {
-                if transient_names.refuse(&dev, now) {
+                if transient_names.refuse(&dev, now, forever) {
                     if !quiet {
                         info!(
                             "pool {}: {dev} ({why}) is {what}: not pooled under this name for now",
@@ -374,7 +404,7 @@ pub fn pick(
                     }
                     return false;
                 }
-                info!("pool {}: {dev} ({why}) has looked like {what} for {TRANSIENT_GRACE:?}: taken as a device of its own", pool.name);
+                info!("pool {}: {dev} ({why}) has looked like {what} for {:?}: taken as a device of its own", pool.name, transient_names.grace);
             }
             if !quiet {
                 info!("pool {}: {dev} ({why})", pool.name);
@@ -780,10 +810,9 @@ mod tests {
         // their grace is over (an administrator's rename, a VF made again
         // under another name), then taken.
         assert_eq!(group(pick(&c, &h, "node1", &now, &mut t, true)), []);
-        let Some(long_ago) = Instant::now().checked_sub(TRANSIENT_GRACE) else {
-            return;
-        };
-        t.since.insert("net1".into(), long_ago);
+        t.grace = Duration::from_secs(1);
+        t.since
+            .insert("net1".into(), Instant::now() - Duration::from_secs(2));
         assert_eq!(
             group(pick(&c, &h, "node1", &now, &mut t, true)),
             [("a".to_string(), vec!["net1".to_string()])]
@@ -823,5 +852,38 @@ mod tests {
         h.0.remove("vlan100");
         let got = pick(&c, &h, "node1", &now, &mut t, true);
         assert_eq!(group(got), [("a".to_string(), vec!["vlan200".to_string()])]);
+    }
+
+    #[test]
+    fn a_device_an_earlier_daemon_pooled_is_known_under_another_name() {
+        let c = parse(r#"{"pools":[{"name":"a","mode":"primary","drivers":[{"name":"i40e"}]}]}"#)
+            .unwrap();
+        // ens1f1, which an earlier daemon pooled, is net1 now (back from a
+        // pod whose DEL was lost); nothing is pooled yet.
+        let mut h = host();
+        let ens1f1 = h.0.remove("ens1f1").unwrap();
+        h.0.insert("net1", ens1f1);
+        let mut t = Transient {
+            known_away: vec![(Hw::Pci("0000:18:00.1".into(), 0), "ens1f1".into())],
+            strict: true,
+            grace: Duration::ZERO,
+            ..Transient::default()
+        };
+        let none = BTreeMap::new();
+        // While kubelet has not answered: not taken, whatever the grace.
+        assert_eq!(
+            group(pick(&c, &h, "node1", &none, &mut t, true)),
+            [("a".to_string(), vec!["ens1f0".to_string()])]
+        );
+        // After: as any transient name (here with no grace left).
+        t.strict = false;
+        let got = group(pick(&c, &h, "node1", &none, &mut t, true));
+        assert_eq!(
+            got,
+            [(
+                "a".to_string(),
+                vec!["ens1f0".to_string(), "net1".to_string()]
+            )]
+        );
     }
 }

@@ -133,7 +133,9 @@ impl Known {
         let written = f
             .write_all(format(&self.map).as_bytes())
             .and_then(|()| f.sync_all())
-            .and_then(|()| std::fs::rename(dir.fd_path(&tmp), dir.fd_path(FILE)));
+            .and_then(|()| std::fs::rename(dir.fd_path(&tmp), dir.fd_path(FILE)))
+            // The rename itself, on disk.
+            .and_then(|()| std::fs::File::open(dir.fd_path(".")).and_then(|d| d.sync_all()));
         if let Err(e) = written {
             let _ = std::fs::remove_file(dir.fd_path(&tmp));
             return Err(err("write", &e));
@@ -157,8 +159,11 @@ fn format(map: &BTreeMap<String, Hw>) -> String {
     out
 }
 
+/// The lines of `text` that parse; one without its newline (the file cut
+/// short) is not taken.
 fn parse(text: &str) -> BTreeMap<String, Hw> {
-    text.lines()
+    text.split_inclusive('\n')
+        .filter_map(|l| l.strip_suffix('\n'))
         .filter_map(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
             let hw = match w[..] {
@@ -233,7 +238,9 @@ mod tests {
         let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
         std::fs::write(
             dir.join(FILE),
-            format!("{text}bad\nx y z w\nyy mac nope\nzz disk 1\n../e pci 1 0\nq pci 1 x\n"),
+            format!(
+                "{text}bad\nx y z w\nyy mac nope\nzz disk 1\n../e pci 1 0\nq pci 1 x\ncut pci 1 0"
+            ),
         )
         .unwrap();
         assert_eq!(Known::load(&dir).map.len(), 2);

@@ -164,15 +164,9 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
     learn_known(&pooled, &known);
     let sysfs = Sysfs::at(&opts.sysfs_net);
     let mut transient = Transient::default();
-    let view = with_reserved(pooled.snapshot(), &known, &sysfs, allocations_pending);
-    for p in devices::pick(
-        config,
-        &sysfs,
-        &opts.node_name,
-        &view,
-        &mut transient,
-        false,
-    ) {
+    let now = pooled.snapshot();
+    tell_known_away(&mut transient, &known, &now, &sysfs, allocations_pending);
+    for p in devices::pick(config, &sysfs, &opts.node_name, &now, &mut transient, false) {
         if pooled.insert(&p.dev, p.pick) {
             order.push(p.dev);
         }
@@ -434,31 +428,28 @@ fn pool_allocations(
     out
 }
 
-/// `pooled`, and while `pending` (kubelet has not said which devices pods
-/// hold) every device `known` has that is neither pooled nor in the host:
-/// it may be in a pod, and under another name it is not a new device. Such
-/// an entry is in no pool (it counts toward no limit).
-fn with_reserved(
-    mut pooled: BTreeMap<String, Pick>,
+/// Tells `transient` what `known` has of devices that are neither pooled
+/// nor in the host (perhaps in pods), and whether kubelet has yet to say
+/// which devices pods hold (`pending`).
+fn tell_known_away(
+    transient: &mut Transient,
     known: &Known,
+    pooled: &BTreeMap<String, Pick>,
     host: &dyn HostNetdevs,
     pending: bool,
-) -> BTreeMap<String, Pick> {
-    if pending {
-        let names = host.names();
-        for (dev, hw) in known.iter() {
-            if !names.contains(dev) && !pooled.contains_key(dev) {
-                let pick = Pick {
-                    pool: String::new(),
-                    by: By::Allocation,
-                    hw: Some(hw.clone()),
-                };
-                pooled.insert(dev.clone(), pick);
-            }
-        }
-    }
-    pooled
+) {
+    let names = host.names();
+    transient.known_away = known
+        .iter()
+        .filter(|(d, _)| !names.contains(d) && !pooled.contains_key(*d))
+        .map(|(d, h)| (h.clone(), d.clone()))
+        .collect();
+    transient.strict = pending;
 }
+
+/// How long kubelet's pod-resources may stay silent before the daemon says
+/// so.
+const KUBELET_SILENT_WARNING: Duration = Duration::from_secs(60);
 
 /// Asks kubelet for the pods' devices every `interval` until it answers;
 /// the answer comes on the receiver (the task ends when that is dropped).
@@ -469,10 +460,22 @@ fn look_up_allocations_later(
 ) -> oneshot::Receiver<ListPodResourcesResponse> {
     let (tx, rx) = oneshot::channel();
     tokio::spawn(async move {
+        let since = std::time::Instant::now();
+        let mut warned = false;
         while !tx.is_closed() {
-            if let Ok(list) = podcheck::list_pods(&socket, timeout).await {
-                let _ = tx.send(list);
-                return;
+            match podcheck::list_pods(&socket, timeout).await {
+                Ok(list) => {
+                    let _ = tx.send(list);
+                    return;
+                }
+                Err(e) if !warned && since.elapsed() >= KUBELET_SILENT_WARNING => {
+                    warned = true;
+                    warn!(
+                        "kubelet's pod-resources has not answered for {:?} ({e}): devices pods hold are not pooled, and devices seen before under other names not taken, until it does",
+                        since.elapsed()
+                    );
+                }
+                Err(_) => {}
             }
             tokio::time::sleep(interval).await;
         }
@@ -565,12 +568,13 @@ impl Discovery {
             }
         }
         let pending = self.allocations.is_some();
-        let view = with_reserved(self.pooled.snapshot(), &self.known, &self.sysfs, pending);
+        let now = self.pooled.snapshot();
+        tell_known_away(&mut self.transient, &self.known, &now, &self.sysfs, pending);
         let picked = devices::pick(
             &self.config,
             &self.sysfs,
             &self.node,
-            &view,
+            &now,
             &mut self.transient,
             true,
         );
@@ -598,6 +602,7 @@ impl Discovery {
             Ok(list) => list,
             Err(oneshot::error::TryRecvError::Empty) => return grown,
             Err(oneshot::error::TryRecvError::Closed) => {
+                error!("the lookup of the devices pods hold has ended without an answer");
                 self.allocations = None;
                 return grown;
             }

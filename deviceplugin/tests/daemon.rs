@@ -19,8 +19,9 @@
 //!   pool (unhealthy until it is back); a device that appears later joins
 //!   its pool, and a pool that had none registers then;
 //! - a device a pod held when the daemon started is pooled once kubelet
-//!   answers, and once back from the pod under another name is not taken
-//!   for a second device (an earlier daemon kept what it is);
+//!   answers, and back from the pod under another name (before kubelet
+//!   answers, and after) is not taken for a second device (an earlier
+//!   daemon kept what it is);
 //! - a kubelet restart (its socket made anew, the plugin directory cleared)
 //!   is followed by a new registration within 2 s;
 //! - a pinned-map pool mounts a pin owned by the pool's uid, mode 0600.
@@ -413,19 +414,24 @@ fn a_device_a_pod_held_across_a_restart_is_pooled_once_kubelet_answers_and_never
     );
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(k.registrations(), 1, "registered with no device");
-    // Kubelet answers: xa is pooled, away, at the next health check.
+
+    // The pod goes without a CNI DEL while kubelet is still silent: xa is
+    // back, under the pod's name for it. Its MAC is pool1's selector's,
+    // but the file says it is xa, which a pod may yet hold: not pooled.
+    away.ip(&["link", "set", "xa", "name", "net1"]);
+    away.ip(&["link", "set", "net1", "netns", ns.name()]);
+    std::thread::sleep(HEALTH);
+    assert_eq!(k.registrations(), 1, "net1 pooled:\n{}", plugin.log());
+
+    // Kubelet answers (the pod still listed): xa is pooled, away; net1 is
+    // still not a second device.
     k.set_pods(Some(vec![pod("default", "web-0", RESOURCE, &["xa"])]));
-    k.wait_registration(1, HEALTH);
+    k.wait_registration(1, Duration::from_secs(5));
     let watch = k.watch(ENDPOINT);
     assert_eq!(
         watch.next(Duration::from_secs(5)),
         vec![("xa".to_string(), "Unhealthy".to_string())]
     );
-
-    // The pod went without a CNI DEL: xa is back, under the pod's name for
-    // it. Its MAC is pool1's selector's, but it is xa: not a second device.
-    away.ip(&["link", "set", "xa", "name", "net1"]);
-    away.ip(&["link", "set", "net1", "netns", ns.name()]);
     std::thread::sleep(HEALTH);
     assert!(
         !plugin.log().contains("net1 (mac"),

@@ -103,10 +103,10 @@ pub fn is_valid_ifname(name: &[u8]) -> bool {
             .any(|&c| c == 0 || c == b'/' || c == b':' || c == b'%' || c.is_ascii_whitespace())
 }
 
-/// Whether `name` is the one the kernel gives a netdev moved into a
-/// namespace where its own name is taken (`dev` and its index, as
-/// `dev_change_net_namespace` names it): a device returned from a pod's
-/// namespace, for one, whose name is another's in the host.
+/// Whether `name` is one the kernel gives a device it moves back to the
+/// initial namespace when its namespace goes and its own name is taken
+/// there: `dev` and digits (`dev<ifindex>`, or `dev%d`'s first free number
+/// when that is taken too, as `default_device_exit_net` names it).
 pub fn is_fallback_ifname(name: &[u8]) -> bool {
     match name.strip_prefix(b"dev") {
         Some(n) => !n.is_empty() && n.iter().all(u8::is_ascii_digit),
