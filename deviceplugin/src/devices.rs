@@ -577,6 +577,18 @@ mod tests {
         }
     }
 
+    /// The picks on node1 from nothing pooled yet.
+    fn first_pick(c: &Config, host: &FakeHost) -> Vec<Picked> {
+        pick(
+            c,
+            host,
+            "node1",
+            &BTreeMap::new(),
+            &mut Transient::default(),
+            false,
+        )
+    }
+
     /// Each pool's picks from nothing pooled yet, in order.
     fn discover(c: &Config, host: &FakeHost, node: &str) -> Vec<(String, Vec<String>)> {
         group(pick(
@@ -680,14 +692,7 @@ mod tests {
         // b nothing.
         h.0.remove("ens1f0");
         h.0.remove("ens2");
-        let start = pick(
-            &c,
-            &h,
-            "node1",
-            &BTreeMap::new(),
-            &mut Transient::default(),
-            false,
-        );
+        let start = first_pick(&c, &h);
         assert_eq!(
             group(start.clone()),
             [("a".to_string(), vec!["ens1f1".to_string()])]
@@ -761,14 +766,7 @@ mod tests {
         )
         .unwrap();
         let h = host();
-        let start = pick(
-            &c,
-            &h,
-            "node1",
-            &BTreeMap::new(),
-            &mut Transient::default(),
-            false,
-        );
+        let start = first_pick(&c, &h);
         assert_eq!(
             group(start.clone()),
             [
