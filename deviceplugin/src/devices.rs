@@ -193,8 +193,12 @@ impl Default for Transient {
 impl Transient {
     /// Whether `dev`, taken for a transient name now, is still within its
     /// grace (counted from the first of an unbroken run of refusals);
-    /// `forever`: refused whatever the time.
+    /// `forever`: refused whatever the time, and the grace starts again
+    /// from now (it runs once such refusals end).
     fn refuse(&mut self, dev: &str, now: Instant, forever: bool) -> bool {
+        if forever {
+            self.since.insert(dev.to_string(), now);
+        }
         let since = *self.since.entry(dev.to_string()).or_insert(now);
         let refused = forever || now.duration_since(since) < self.grace;
         if refused {
@@ -873,8 +877,19 @@ mod tests {
             group(pick(&c, &h, "node1", &none, &mut t, true)),
             [("a".to_string(), vec!["ens1f0".to_string()])]
         );
-        // After: as any transient name (here with no grace left).
+        // After: as any transient name, its grace counted from the last
+        // strict refusal, not the first.
+        t.grace = Duration::from_secs(1);
+        t.since
+            .insert("net1".into(), Instant::now() - Duration::from_secs(2));
+        t.strict = true;
+        pick(&c, &h, "node1", &none, &mut t, true);
         t.strict = false;
+        assert_eq!(
+            group(pick(&c, &h, "node1", &none, &mut t, true)),
+            [("a".to_string(), vec!["ens1f0".to_string()])]
+        );
+        t.grace = Duration::ZERO;
         let got = group(pick(&c, &h, "node1", &none, &mut t, true));
         assert_eq!(
             got,

@@ -38,7 +38,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::api::podresources::ListPodResourcesResponse;
 use crate::config::Config;
-use crate::devices::{By, HostNetdevs, NetdevState, Pick, Pooled, Sysfs, Transient};
+use crate::devices::{By, HostNetdevs, Hw, NetdevState, Pick, Pooled, Sysfs, Transient};
 use crate::handshake::{Handshake, HandshakeConfig, Handshakes};
 use crate::known::Known;
 use crate::kubelet::Endpoint;
@@ -171,6 +171,7 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
             order.push(p.dev);
         }
     }
+    learn_known(&pooled, &known);
     keep_known(&pooled, &mut known, &sysfs);
     if order.is_empty() {
         warn!(
@@ -428,9 +429,11 @@ fn pool_allocations(
     out
 }
 
-/// Tells `transient` what `known` has of devices that are neither pooled
-/// nor in the host (perhaps in pods), and whether kubelet has yet to say
-/// which devices pods hold (`pending`).
+/// Tells `transient` what `known` has of devices that are not in the host
+/// (perhaps in pods) and not pooled with their hardware, and whether
+/// kubelet has yet to say which devices pods hold (`pending`). Not a
+/// device whose hardware the file also has under a name in the host: that
+/// is where it is (the file can hold a device's old name beside its new).
 fn tell_known_away(
     transient: &mut Transient,
     known: &Known,
@@ -439,9 +442,16 @@ fn tell_known_away(
     pending: bool,
 ) {
     let names = host.names();
+    let here: Vec<&Hw> = known
+        .iter()
+        .filter(|(d, _)| names.contains(d))
+        .map(|(_, h)| h)
+        .collect();
     transient.known_away = known
         .iter()
-        .filter(|(d, _)| !names.contains(d) && !pooled.contains_key(*d))
+        .filter(|(d, h)| {
+            !names.contains(d) && pooled.get(*d).is_none_or(|p| p.hw.is_none()) && !here.contains(h)
+        })
         .map(|(d, h)| (h.clone(), d.clone()))
         .collect();
     transient.strict = pending;
@@ -583,6 +593,7 @@ impl Discovery {
                 self.add(pools, p, &mut grown);
             }
         }
+        learn_known(&self.pooled, &self.known);
         keep_known(&self.pooled, &mut self.known, &self.sysfs);
         grown
     }
@@ -698,4 +709,69 @@ async fn watch_health(
         }
     }
     // The senders go with `pools`: every ListAndWatch stream ends.
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host with these netdevs (and nothing known of them).
+    struct Names(Vec<String>);
+
+    impl HostNetdevs for Names {
+        fn names(&self) -> Vec<String> {
+            self.0.clone()
+        }
+        fn driver(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn pci(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn mac(&self, _: &str) -> Option<[u8; 6]> {
+            None
+        }
+    }
+
+    fn pick(hw: Option<Hw>) -> Pick {
+        Pick {
+            pool: "a".into(),
+            by: By::Allocation,
+            hw,
+        }
+    }
+
+    #[test]
+    fn known_away_is_what_is_neither_here_nor_pooled_with_its_hardware() {
+        let dir = std::env::temp_dir().join(format!("known-away-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (x, y, z) = (
+            Hw::Pci("0000:18:00.0".into(), 0),
+            Hw::Pci("0000:18:00.1".into(), 0),
+            Hw::Pci("0000:18:00.2".into(), 0),
+        );
+        // The file: ens1f0 (x), ens1f1 (y) and its new name eth9 (y), ens2 (z).
+        let mut known = Known::load(&dir);
+        let all = BTreeMap::from([
+            ("ens1f0".to_string(), pick(Some(x.clone()))),
+            ("ens1f1".to_string(), pick(Some(y.clone()))),
+            ("eth9".to_string(), pick(Some(y.clone()))),
+            ("ens2".to_string(), pick(Some(z.clone()))),
+        ]);
+        known.keep(&all, &[]).unwrap();
+        // eth9 is here; ens1f0 is pooled without its hardware (a name
+        // selector's, away); ens2 is pooled with it.
+        let host = Names(vec!["eth9".into()]);
+        let pooled = BTreeMap::from([
+            ("ens1f0".to_string(), pick(None)),
+            ("ens2".to_string(), pick(Some(z))),
+        ]);
+        let mut t = Transient::default();
+        tell_known_away(&mut t, &known, &pooled, &host, true);
+        // ens1f0 is away as far as anyone knows; ens1f1 is eth9 now; ens2
+        // the picker knows from the pool.
+        assert_eq!(t.known_away, [(x, "ens1f0".to_string())]);
+        assert!(t.strict);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -432,7 +432,13 @@ fn a_device_a_pod_held_across_a_restart_is_pooled_once_kubelet_answers_and_never
         watch.next(Duration::from_secs(5)),
         vec![("xa".to_string(), "Unhealthy".to_string())]
     );
-    std::thread::sleep(HEALTH);
+    // A link made and deleted: the host's names change, so the next health
+    // check runs the selectors (else only every 10 s) and sees net1 beside
+    // the pooled xa.
+    ns.ip(&["link", "add", "zz0", "type", "veth", "peer", "name", "zz1"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    ns.ip(&["link", "del", "zz0"]);
+    std::thread::sleep(Duration::from_millis(1500));
     assert!(
         !plugin.log().contains("net1 (mac"),
         "net1 pooled:\n{}",

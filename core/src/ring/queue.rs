@@ -250,6 +250,8 @@ impl<'r, T: Copy> Producer<'r, T> {
     /// xdpilone's producers do, rather than our copy stored: in the ring
     /// benchmark on a 2-vCPU AMD EPYC that is 0.93-1.01 of libxdp's time at
     /// batch 1 (fill) against 1.07-1.21 with the store, the same elsewhere.
+    /// (Unlike the store, it would carry on from a value someone else wrote
+    /// there, which the contract rules out and debug builds check.)
     #[inline]
     fn publish(&mut self, n: u32) {
         let w = word(self.parts.producer);
