@@ -458,8 +458,9 @@ fn tell_known_away(
 }
 
 /// How long kubelet's pod-resources may stay silent before the daemon says
-/// so.
+/// so, and how often it says so again.
 const KUBELET_SILENT_WARNING: Duration = Duration::from_secs(60);
+const KUBELET_SILENT_REPEAT: Duration = Duration::from_secs(600);
 
 /// Asks kubelet for the pods' devices every `interval` until it answers;
 /// the answer comes on the receiver (the task ends when that is dropped).
@@ -471,15 +472,15 @@ fn look_up_allocations_later(
     let (tx, rx) = oneshot::channel();
     tokio::spawn(async move {
         let since = std::time::Instant::now();
-        let mut warned = false;
+        let mut warn_at = KUBELET_SILENT_WARNING;
         while !tx.is_closed() {
             match podcheck::list_pods(&socket, timeout).await {
                 Ok(list) => {
                     let _ = tx.send(list);
                     return;
                 }
-                Err(e) if !warned && since.elapsed() >= KUBELET_SILENT_WARNING => {
-                    warned = true;
+                Err(e) if since.elapsed() >= warn_at => {
+                    warn_at += KUBELET_SILENT_REPEAT;
                     warn!(
                         "kubelet's pod-resources has not answered for {:?} ({e}): devices pods hold are not pooled, and devices seen before under other names not taken, until it does",
                         since.elapsed()
