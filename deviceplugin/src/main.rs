@@ -21,7 +21,9 @@ options:
   --pod-resources-socket PATH   kubelet's pod-resources socket
                                 (default /var/lib/kubelet/pod-resources/kubelet.sock)
   --dp-dir DIR                  where handshake sockets go: DIR/<dev>/afxdp.sock
-                                (default /tmp/afxdp_dp)
+                                (default /tmp/afxdp_dp); the daemon also keeps
+                                DIR/.pooled-hardware there (0600), what its
+                                devices are, across restarts
   --pin-dir DIR                 where pinned XSKMAPs go, on a bpffs:
                                 DIR/<dev>/xsks_map (default /sys/fs/bpf/afxdp_dp)
   --state-dir DIR               a bpffs directory that keeps programs attached
