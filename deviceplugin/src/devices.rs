@@ -253,6 +253,18 @@ pub struct Picked {
     pub why: String,
 }
 
+#[cfg(test)]
+impl Pick {
+    /// A device of pool `a` from kubelet's allocations, with `hw` (tests).
+    pub(crate) fn allocated(hw: Option<Hw>) -> Pick {
+        Pick {
+            pool: "a".into(),
+            by: By::Allocation,
+            hw,
+        }
+    }
+}
+
 /// Every pooled device, shared by discovery, health, Allocate and the pod
 /// check. It only grows: a device that goes away stays in its pool,
 /// unhealthy, as kubelet may have given it to a pod.
@@ -581,6 +593,12 @@ mod tests {
         }
     }
 
+    /// The picks on node1 with `pooled` pooled already, from a fresh
+    /// [`Transient`].
+    fn pick_again(c: &Config, host: &FakeHost, pooled: &BTreeMap<String, Pick>) -> Vec<Picked> {
+        pick(c, host, "node1", pooled, &mut Transient::default(), false)
+    }
+
     /// The picks on node1 from nothing pooled yet.
     fn first_pick(c: &Config, host: &FakeHost) -> Vec<Picked> {
         pick(
@@ -731,28 +749,14 @@ mod tests {
         // for one more i40e device, not two.
         let now = pooled(&[("ens1f0", "a", By::Allocation)]);
         assert_eq!(
-            group(pick(
-                &c,
-                &h,
-                "node1",
-                &now,
-                &mut Transient::default(),
-                false
-            )),
+            group(pick_again(&c, &h, &now)),
             [("a".to_string(), vec!["ens1f1".to_string()])]
         );
         // Back, and of another driver: it does not count toward i40e's.
         h.0.insert("ens1f0", ("ixgbe", "0000:18:00.0", [2, 0, 0, 0, 0, 1]));
         h.0.insert("ens9", ("i40e", "0000:19:00.0", [2, 0, 0, 0, 0, 9]));
         assert_eq!(
-            group(pick(
-                &c,
-                &h,
-                "node1",
-                &now,
-                &mut Transient::default(),
-                false
-            )),
+            group(pick_again(&c, &h, &now)),
             [(
                 "a".to_string(),
                 vec!["ens1f1".to_string(), "ens9".to_string()]

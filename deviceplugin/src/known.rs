@@ -180,15 +180,6 @@ fn parse(text: &str) -> BTreeMap<String, Hw> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::devices::By;
-
-    fn pick(hw: Option<Hw>) -> Pick {
-        Pick {
-            pool: "a".into(),
-            by: By::Allocation,
-            hw,
-        }
-    }
 
     #[test]
     fn what_is_kept_is_loaded_again_and_bad_lines_are_skipped() {
@@ -199,8 +190,8 @@ mod tests {
         let a = Hw::Pci("0000:18:00.0".into(), 1);
         let b = Hw::Mac([2, 0, 0, 0, 0, 0x0a]);
         let pooled = BTreeMap::from([
-            ("ens1f0".to_string(), pick(Some(a.clone()))),
-            ("xa".to_string(), pick(Some(b.clone()))),
+            ("ens1f0".to_string(), Pick::allocated(Some(a.clone()))),
+            ("xa".to_string(), Pick::allocated(Some(b.clone()))),
         ]);
         k.keep(&pooled, &[]).unwrap();
         let mut k = Known::load(&dir);
@@ -217,8 +208,8 @@ mod tests {
         // device of another name has.
         let c = Hw::Device("/sys/devices/pci0000:00/0000:00:03.0/virtio0".into(), 0);
         let pooled = BTreeMap::from([
-            ("ens1f0".to_string(), pick(None)),
-            ("eth1".to_string(), pick(Some(c.clone()))),
+            ("ens1f0".to_string(), Pick::allocated(None)),
+            ("eth1".to_string(), Pick::allocated(Some(c.clone()))),
         ]);
         k.keep(&pooled, &[]).unwrap();
         let mut k = Known::load(&dir);
@@ -226,9 +217,9 @@ mod tests {
         assert_eq!(k.get("eth1"), Some(&c));
         assert_eq!(k.get("xa"), Some(&b));
         let pooled = BTreeMap::from([
-            ("ens1f0".to_string(), pick(None)),
-            ("eth1".to_string(), pick(Some(c.clone()))),
-            ("net1".to_string(), pick(Some(a.clone()))),
+            ("ens1f0".to_string(), Pick::allocated(None)),
+            ("eth1".to_string(), Pick::allocated(Some(c.clone()))),
+            ("net1".to_string(), Pick::allocated(Some(a.clone()))),
         ]);
         k.keep(&pooled, &["xa".to_string()]).unwrap();
         let k = Known::load(&dir);

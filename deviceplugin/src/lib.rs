@@ -734,14 +734,6 @@ mod tests {
         }
     }
 
-    fn pick(hw: Option<Hw>) -> Pick {
-        Pick {
-            pool: "a".into(),
-            by: By::Allocation,
-            hw,
-        }
-    }
-
     #[test]
     fn known_away_is_what_is_neither_here_nor_pooled_with_its_hardware() {
         let dir = std::env::temp_dir().join(format!("known-away-{}", std::process::id()));
@@ -754,18 +746,18 @@ mod tests {
         // The file: ens1f0 (x), ens1f1 (y) and its new name eth9 (y), ens2 (z).
         let mut known = Known::load(&dir);
         let all = BTreeMap::from([
-            ("ens1f0".to_string(), pick(Some(x.clone()))),
-            ("ens1f1".to_string(), pick(Some(y.clone()))),
-            ("eth9".to_string(), pick(Some(y.clone()))),
-            ("ens2".to_string(), pick(Some(z.clone()))),
+            ("ens1f0".to_string(), Pick::allocated(Some(x.clone()))),
+            ("ens1f1".to_string(), Pick::allocated(Some(y.clone()))),
+            ("eth9".to_string(), Pick::allocated(Some(y.clone()))),
+            ("ens2".to_string(), Pick::allocated(Some(z.clone()))),
         ]);
         known.keep(&all, &[]).unwrap();
         // eth9 is here; ens1f0 is pooled without its hardware (a name
         // selector's, away); ens2 is pooled with it.
         let host = Names(vec!["eth9".into()]);
         let pooled = BTreeMap::from([
-            ("ens1f0".to_string(), pick(None)),
-            ("ens2".to_string(), pick(Some(z))),
+            ("ens1f0".to_string(), Pick::allocated(None)),
+            ("ens2".to_string(), Pick::allocated(Some(z))),
         ]);
         let mut t = Transient::default();
         tell_known_away(&mut t, &known, &pooled, &host, true);
