@@ -601,14 +601,7 @@ mod tests {
 
     /// The picks on node1 from nothing pooled yet.
     fn first_pick(c: &Config, host: &FakeHost) -> Vec<Picked> {
-        pick(
-            c,
-            host,
-            "node1",
-            &BTreeMap::new(),
-            &mut Transient::default(),
-            false,
-        )
+        pick_again(c, host, &BTreeMap::new())
     }
 
     /// Each pool's picks from nothing pooled yet, in order.

@@ -165,14 +165,15 @@ pub fn run(opts: Options) -> Result<Daemon, String> {
     let sysfs = Sysfs::at(&opts.sysfs_net);
     let mut transient = Transient::default();
     let now = pooled.snapshot();
-    tell_known_away(&mut transient, &known, &now, &sysfs, allocations_pending);
+    let names = sysfs.names();
+    tell_known_away(&mut transient, &known, &now, &names, allocations_pending);
     for p in devices::pick(config, &sysfs, &opts.node_name, &now, &mut transient, false) {
         if pooled.insert(&p.dev, p.pick) {
             order.push(p.dev);
         }
     }
     learn_known(&pooled, &known);
-    keep_known(&pooled, &mut known, &sysfs);
+    keep_known(&pooled, &mut known, &names);
     if order.is_empty() {
         warn!(
             "no pool has a device on node {:?}: nothing is registered until one appears",
@@ -430,7 +431,7 @@ fn pool_allocations(
 }
 
 /// Tells `transient` what `known` has of devices that are not in the host
-/// (perhaps in pods) and not pooled with their hardware, and whether
+/// (`names`: perhaps in pods) and not pooled with their hardware, and whether
 /// kubelet has yet to say which devices pods hold (`pending`). Not a
 /// device whose hardware the file also has under a name in the host: that
 /// is where it is (the file can hold a device's old name beside its new).
@@ -438,10 +439,9 @@ fn tell_known_away(
     transient: &mut Transient,
     known: &Known,
     pooled: &BTreeMap<String, Pick>,
-    host: &dyn HostNetdevs,
+    names: &[String],
     pending: bool,
 ) {
-    let names = host.names();
     let here: Vec<&Hw> = known
         .iter()
         .filter(|(d, _)| names.contains(d))
@@ -503,10 +503,10 @@ fn learn_known(pooled: &Pooled, known: &Known) {
     }
 }
 
-/// Keeps the pooled devices' hardware in `known` (a failure is logged:
-/// the next change tries again).
-fn keep_known(pooled: &Pooled, known: &mut Known, host: &dyn HostNetdevs) {
-    if let Err(e) = known.keep(&pooled.snapshot(), &host.names()) {
+/// Keeps the pooled devices' hardware in `known`, `names` being the host's
+/// netdevs (a failure is logged: the next change tries again).
+fn keep_known(pooled: &Pooled, known: &mut Known, names: &[String]) {
+    if let Err(e) = known.keep(&pooled.snapshot(), names) {
         warn!("keeping what devices are: {e}");
     }
 }
@@ -580,7 +580,7 @@ impl Discovery {
         }
         let pending = self.allocations.is_some();
         let now = self.pooled.snapshot();
-        tell_known_away(&mut self.transient, &self.known, &now, &self.sysfs, pending);
+        tell_known_away(&mut self.transient, &self.known, &now, &self.names, pending);
         let picked = devices::pick(
             &self.config,
             &self.sysfs,
@@ -595,7 +595,7 @@ impl Discovery {
             }
         }
         learn_known(&self.pooled, &self.known);
-        keep_known(&self.pooled, &mut self.known, &self.sysfs);
+        keep_known(&self.pooled, &mut self.known, &self.names);
         grown
     }
 
@@ -716,24 +716,6 @@ async fn watch_health(
 mod tests {
     use super::*;
 
-    /// A host with these netdevs (and nothing known of them).
-    struct Names(Vec<String>);
-
-    impl HostNetdevs for Names {
-        fn names(&self) -> Vec<String> {
-            self.0.clone()
-        }
-        fn driver(&self, _: &str) -> Option<String> {
-            None
-        }
-        fn pci(&self, _: &str) -> Option<String> {
-            None
-        }
-        fn mac(&self, _: &str) -> Option<[u8; 6]> {
-            None
-        }
-    }
-
     #[test]
     fn known_away_is_what_is_neither_here_nor_pooled_with_its_hardware() {
         let dir = std::env::temp_dir().join(format!("known-away-{}", std::process::id()));
@@ -754,7 +736,7 @@ mod tests {
         known.keep(&all, &[]).unwrap();
         // eth9 is here; ens1f0 is pooled without its hardware (a name
         // selector's, away); ens2 is pooled with it.
-        let host = Names(vec!["eth9".into()]);
+        let host = ["eth9".to_string()];
         let pooled = BTreeMap::from([
             ("ens1f0".to_string(), Pick::allocated(None)),
             ("ens2".to_string(), Pick::allocated(Some(z))),
