@@ -253,6 +253,16 @@ impl Setup {
         format!("/run/netns/{}", self.pod().name())
     }
 
+    /// `ADD` of container `id` (`net1`, `conf`) into a pod of its own,
+    /// which then goes without a `DEL`: the kernel gives the device back to
+    /// the host as `net1` (emulated).
+    fn add_and_lose_the_pod(&self, id: &str, conf: &[u8]) {
+        let pod = NetNs::new("cni-pod");
+        let path = format!("/run/netns/{}", pod.name());
+        self.invoke_as(id, "ADD", conf, &path, "net1").ok();
+        pod.ip(&["link", "set", "net1", "netns", self.host.name()]);
+    }
+
     /// A configuration like DPDK's guide's NAD (the deviceID Multus adds),
     /// with host-local giving an IPv4 and an IPv6 address.
     fn conf(&self, version: &str) -> Value {
@@ -1515,12 +1525,7 @@ fn gc_gives_a_stale_attachments_returned_device_its_name_back() {
 
     // Back under its own name but down (the kernel brings a device it moves
     // down): GC sets it up, as DEL would, and its record goes.
-    let pod2 = NetNs::new("cni-pod");
-    let path2 = format!("/run/netns/{}", pod2.name());
-    s.invoke_as("c2", "ADD", text.as_bytes(), &path2, "net1")
-        .ok();
-    pod2.ip(&["link", "set", "net1", "netns", s.host.name()]);
-    drop(pod2);
+    s.add_and_lose_the_pod("c2", text.as_bytes());
     s.host.ip(&["link", "set", "net1", "name", "xa"]);
     let link = s.host.ip(&["-o", "link", "show", "xa"]);
     assert!(!link.contains(",UP"), "{link}");
@@ -1532,12 +1537,7 @@ fn gc_gives_a_stale_attachments_returned_device_its_name_back() {
 
     // Back as net1 while another link has its name: GC fails naming it and
     // keeps the record; once that link is gone, GC gives the name back.
-    let pod3 = NetNs::new("cni-pod");
-    let path3 = format!("/run/netns/{}", pod3.name());
-    s.invoke_as("c3", "ADD", text.as_bytes(), &path3, "net1")
-        .ok();
-    pod3.ip(&["link", "set", "net1", "netns", s.host.name()]);
-    drop(pod3);
+    s.add_and_lose_the_pod("c3", text.as_bytes());
     s.host
         .ip(&["link", "add", "xa", "type", "veth", "peer", "name", "xz"]);
     let e = s
